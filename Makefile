@@ -1,0 +1,76 @@
+# goinject - build, test and run.
+#
+#   make            build build/goinject
+#   make test       unit tests (Check), golden fixtures, integration tests
+#   make run        serve on https://127.0.0.1:8443 with a fresh certificate
+#   make valgrind   the unit and golden tests under valgrind memcheck
+#   make deps       install the Debian packages the build and tests need
+
+CC       ?= cc
+BUILD    ?= build
+PKGS     := libmicrohttpd jansson openssl gnutls
+VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+REVISION := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+
+OPT      ?= -O2 -g
+WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
+            -Wmissing-prototypes -Wno-unused-parameter
+CFLAGS   += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fstack-protector-strong \
+            -D_FORTIFY_SOURCE=2 -fPIE \
+            -DGOINJECT_VERSION='"$(VERSION)"' -DGOINJECT_REVISION='"$(REVISION)"' \
+            $(shell pkg-config --cflags $(PKGS)) $(EXTRA_CFLAGS)
+LDFLAGS  += -pie -Wl,-z,relro,-z,now $(EXTRA_LDFLAGS)
+LDLIBS   += $(shell pkg-config --libs $(PKGS)) -lpthread -lm
+
+SRCS     := $(wildcard webhook/*.c)
+OBJS     := $(patsubst webhook/%.c,$(BUILD)/obj/%.o,$(SRCS))
+LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
+TESTS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+
+.PHONY: all test unit golden integration run valgrind deps clean format golden-update
+
+all: $(BUILD)/goinject
+
+$(BUILD)/obj/%.o: webhook/%.c $(wildcard webhook/*.h) | $(BUILD)/obj
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/goinject: $(OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.h $(LIB_OBJS) | $(BUILD)/tests
+	$(CC) $(CFLAGS) -Iwebhook -DTEST_DATA_DIR='"$(CURDIR)/tests"' $(LDFLAGS) -o $@ $< $(LIB_OBJS) \
+	    $(shell pkg-config --libs check) $(LDLIBS)
+
+$(BUILD)/obj $(BUILD)/tests:
+	mkdir -p $@
+
+test: unit golden integration
+
+unit: $(TESTS)
+	@tests/unit/run.sh $(TESTS)
+
+golden: $(BUILD)/goinject
+	@tests/golden/run.sh $(BUILD)/goinject
+
+golden-update: $(BUILD)/goinject
+	@tests/golden/run.sh --update $(BUILD)/goinject
+
+integration: $(BUILD)/goinject
+	@cd tests/integration && GOINJECT_BIN=$(CURDIR)/$(BUILD)/goinject go test -count=1 ./...
+
+run: $(BUILD)/goinject
+	@tests/run.sh $(BUILD)/goinject
+
+valgrind: $(TESTS) $(BUILD)/goinject
+	@VALGRIND=1 tests/unit/run.sh $(TESTS)
+	@GOINJECT_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite" \
+	    tests/golden/run.sh $(BUILD)/goinject
+
+deps:
+	.ci/install-deps
+
+format:
+	clang-format -i webhook/*.c webhook/*.h tests/unit/*.c tests/unit/*.h
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,33 @@
+/*
+ * buf.h - a growable byte buffer.
+ *
+ * Owns one heap allocation (data). Every append keeps data NUL-terminated so
+ * the buffer can be used as a C string; len never counts that NUL. Appends
+ * return 0 or -1 on allocation failure, after which the buffer is unchanged.
+ */
+#ifndef GOINJECT_BUF_H
+#define GOINJECT_BUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+struct buf {
+    char *data;
+    size_t len;
+    size_t cap;
+};
+
+#define BUF_INIT {NULL, 0, 0}
+
+int buf_reserve(struct buf *b, size_t extra);
+int buf_append(struct buf *b, const void *data, size_t len);
+int buf_append_str(struct buf *b, const char *s);
+int buf_append_char(struct buf *b, char c);
+int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int buf_vprintf(struct buf *b, const char *fmt, va_list ap);
+void buf_truncate(struct buf *b, size_t len);
+/* Hands the heap string to the caller (never NULL: an empty buffer yields ""). */
+char *buf_steal(struct buf *b);
+void buf_free(struct buf *b);
+
+#endif

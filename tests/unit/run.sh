@@ -5,8 +5,6 @@
 set -u
 failed=0
 for t in "$@"; do
-    name=$(basename "$t")
-    printf '%-24s ' "$name:"
     if [ "${VALGRIND:-0}" = 1 ]; then
         CK_FORK=no valgrind -q --error-exitcode=99 --leak-check=full \
             --errors-for-leak-kinds=definite,indirect "$t" || failed=1

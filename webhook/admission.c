@@ -1,0 +1,893 @@
+/* admission.c - one admission review, fail open; see admission.h. */
+#include "admission.h"
+
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "argv.h"
+#include "facts.h"
+#include "patch_apply.h"
+#include "patch_build.h"
+#include "pointer.h"
+
+#ifndef GOINJECT_VERSION
+#define GOINJECT_VERSION "0.0.0"
+#endif
+
+static const char *const result_names[REVIEW_RESULT_COUNT] = {
+    "patched", "unchanged", "skipped", "failed-open", "invalid",
+};
+
+static const char *const skip_names[SKIP_REASON_COUNT] = {
+    "none", "not-pod-create", "namespace", "windows", "pod-opt-out",
+};
+
+const char *review_result_name(enum review_result result)
+{
+    return result < REVIEW_RESULT_COUNT ? result_names[result] : "invalid";
+}
+
+const char *skip_reason_name(enum skip_reason reason)
+{
+    return reason < SKIP_REASON_COUNT ? skip_names[reason] : "invalid";
+}
+
+/* ---- one pod ------------------------------------------------------------ */
+
+struct pod_input {
+    const struct goinject_config *cfg;
+    const json_t *pod; /* borrowed */
+    const char *namespace;
+    bool pod_security_enforced;
+};
+
+/* A wrapped container, remembered so the patched pod can be checked against E. */
+struct wrapped {
+    size_t index;
+    size_t prefix_len; /* 3 for the shell wrapper, 2 for tini */
+    json_t *argv;      /* owned: E */
+};
+
+struct mutation {
+    enum review_result result;
+    enum skip_reason skip;
+    struct patch patch;
+    struct warnings warnings;
+    json_t *done;    /* owned: the status map, container name -> action */
+    size_t done_before;
+    json_t *actions; /* owned: this review's decisions, for the log */
+    unsigned containers[ACTION_COUNT];
+    struct wrapped *wrapped;
+    size_t nwrapped;
+    bool need_agent;
+    json_t *patched; /* owned: the pod after the patch, NULL when unchanged */
+    char error[256];
+};
+
+static void mutation_fail(struct mutation *m, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void mutation_fail(struct mutation *m, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(m->error, sizeof(m->error), fmt, ap);
+    va_end(ap);
+    m->result = REVIEW_FAILED_OPEN;
+}
+
+static void mutation_free(struct mutation *m)
+{
+    patch_free(&m->patch);
+    warnings_free(&m->warnings);
+    json_decref(m->done);
+    json_decref(m->actions);
+    json_decref(m->patched);
+    for (size_t i = 0; i < m->nwrapped; i++)
+        json_decref(m->wrapped[i].argv);
+    free(m->wrapped);
+}
+
+static void annotation_key(char *key, size_t len, const struct goinject_config *cfg,
+                           const char *name)
+{
+    snprintf(key, len, "%s/%s", cfg->annotation_prefix, name);
+}
+
+static const char *pod_annotation(const struct pod_input *in, const char *name)
+{
+    char key[300];
+    annotation_key(key, sizeof(key), in->cfg, name);
+    const json_t *annotations = json_object_get(json_object_get(in->pod, "metadata"), "annotations");
+    return json_string_value(json_object_get(annotations, key));
+}
+
+static const char *container_annotation(const struct pod_input *in, const char *fact,
+                                        const char *container)
+{
+    char key[512];
+    snprintf(key, sizeof(key), "%s.%s/%s", fact, in->cfg->annotation_prefix, container);
+    const json_t *annotations = json_object_get(json_object_get(in->pod, "metadata"), "annotations");
+    return json_string_value(json_object_get(annotations, key));
+}
+
+/* The pod's inject annotation, or the configured default. */
+static bool pod_selected(const struct pod_input *in, struct warnings *w)
+{
+    const char *value = pod_annotation(in, "inject");
+    if (!value)
+        return in->cfg->inject_by_default;
+    if (strcmp(value, "true") == 0)
+        return true;
+    if (strcmp(value, "false") == 0)
+        return false;
+    warnings_addf(w, "pod annotation %s/inject=\"%.40s\" ignored: expected true or false",
+                  in->cfg->annotation_prefix, value);
+    return in->cfg->inject_by_default;
+}
+
+/* The containers an earlier pass already handled, from the status annotation. */
+static json_t *read_status(const struct pod_input *in)
+{
+    json_t *done = json_object();
+    const char *text = pod_annotation(in, "status");
+    json_t *status = text ? json_loads(text, 0, NULL) : NULL;
+    json_t *containers = json_object_get(status, "containers");
+    const char *name;
+    json_t *action;
+    enum container_action parsed;
+    json_object_foreach(containers, name, action)
+    {
+        if (json_is_string(action) && action_parse(json_string_value(action), &parsed) == 0)
+            json_object_set(done, name, action);
+    }
+    json_decref(status);
+    return done;
+}
+
+static bool is_windows(const json_t *pod)
+{
+    const char *os = json_string_value(
+        json_object_get(json_object_get(json_object_get(pod, "spec"), "os"), "name"));
+    return os && strcmp(os, "windows") == 0;
+}
+
+/* ---- container operations ----------------------------------------------- */
+
+static int container_path(struct buf *path, size_t index)
+{
+    buf_truncate(path, 0);
+    return buf_append_str(path, "/spec/containers") || pointer_append_index(path, index);
+}
+
+static bool list_has_string(const json_t *list, const char *const *values)
+{
+    size_t i;
+    json_t *item;
+    json_array_foreach(list, i, item)
+    {
+        const char *s = json_string_value(item);
+        for (const char *const *v = values; s && *v; v++)
+            if (strcmp(s, *v) == 0)
+                return true;
+    }
+    return false;
+}
+
+static int ensure_ptrace(const json_t *container, const char *path, const char *name,
+                         struct mutation *m)
+{
+    static const char *const granted[] = {"SYS_PTRACE", "CAP_SYS_PTRACE", "ALL", NULL};
+    static const char *const ptrace[] = {"SYS_PTRACE", "CAP_SYS_PTRACE", NULL};
+    static const char *const keys[] = {"securityContext", "capabilities", "add"};
+    const json_t *context = json_object_get(container, "securityContext");
+    const json_t *capabilities = json_object_get(context, "capabilities");
+    if (json_is_true(json_object_get(context, "privileged")))
+        return 0;
+    if (list_has_string(json_object_get(capabilities, "drop"), ptrace))
+        warnings_addf(&m->warnings,
+                      "container \"%s\": capabilities.drop removes SYS_PTRACE, which static Go "
+                      "monitoring needs; take it out of drop",
+                      name);
+    if (list_has_string(json_object_get(capabilities, "add"), granted))
+        return 0;
+    return patch_append_nested(&m->patch, container, path, keys, 3,
+                               json_pack("[s]", "SYS_PTRACE"));
+}
+
+static const json_t *find_by_member(const json_t *list, const char *member, const char *value)
+{
+    size_t i;
+    json_t *item;
+    json_array_foreach(list, i, item)
+    {
+        const char *s = json_string_value(json_object_get(item, member));
+        if (s && strcmp(s, value) == 0)
+            return item;
+    }
+    return NULL;
+}
+
+static int ensure_agent_mount(const struct goinject_config *cfg, const json_t *container,
+                              const char *path, struct mutation *m)
+{
+    static const char *const keys[] = {"volumeMounts"};
+    if (find_by_member(json_object_get(container, "volumeMounts"), "name", cfg->agent.volume_name))
+        return 0;
+    json_t *mount = json_pack("{s:s,s:s,s:b}", "name", cfg->agent.volume_name, "mountPath",
+                              cfg->agent.mount_path, "readOnly", 1);
+    return patch_append_nested(&m->patch, container, path, keys, 1, json_pack("[o]", mount));
+}
+
+/* Adds the configured agent env; a variable the user set already wins. */
+static int ensure_agent_env(const struct goinject_config *cfg, const json_t *container,
+                            const char *path, const char *name, struct mutation *m)
+{
+    static const char *const keys[] = {"env"};
+    const json_t *env = json_object_get(container, "env");
+    json_t *missing = json_array();
+    size_t i;
+    json_t *var;
+    json_array_foreach(cfg->agent.env, i, var)
+    {
+        const char *var_name = json_string_value(json_object_get(var, "name"));
+        if (find_by_member(env, "name", var_name))
+            warnings_addf(&m->warnings,
+                          "container \"%s\": env %s is already set, so the agent's value was not "
+                          "added; the agent may not load",
+                          name, var_name);
+        else
+            json_array_append(missing, var);
+    }
+    if (json_array_size(missing) == 0) {
+        json_decref(missing);
+        return 0;
+    }
+    return patch_append_nested(&m->patch, container, path, keys, 1, missing);
+}
+
+static int emit_wrapper(const json_t *container, const char *path, struct container_plan *plan,
+                        struct mutation *m)
+{
+    struct buf field = BUF_INIT;
+    int rc = buf_printf(&field, "%s/command", path) ||
+             patch_add(&m->patch, field.data, json_incref(plan->command));
+    buf_truncate(&field, 0);
+    rc = rc || buf_printf(&field, "%s/args", path);
+    if (!rc && plan->args)
+        rc = patch_add(&m->patch, field.data, json_incref(plan->args));
+    else if (!rc && json_object_get(container, "args"))
+        rc = patch_remove(&m->patch, field.data);
+    buf_free(&field);
+    return rc;
+}
+
+static int remember_wrapped(struct mutation *m, size_t index, struct container_plan *plan)
+{
+    struct wrapped *list = realloc(m->wrapped, (m->nwrapped + 1) * sizeof(*list));
+    if (!list)
+        return -1;
+    m->wrapped = list;
+    m->wrapped[m->nwrapped].index = index;
+    m->wrapped[m->nwrapped].prefix_len = plan->action == ACTION_SHELL_WRAPPER ? 3 : 2;
+    m->wrapped[m->nwrapped].argv = json_incref(plan->argv);
+    m->nwrapped++;
+    return 0;
+}
+
+static int emit_container_ops(const struct pod_input *in, size_t index, const json_t *container,
+                              const char *name, struct container_plan *plan, struct mutation *m)
+{
+    struct buf path = BUF_INIT;
+    int rc = container_path(&path, index);
+    if (!rc && plan->command)
+        rc = emit_wrapper(container, path.data, plan, m) || remember_wrapped(m, index, plan);
+    if (!rc && plan->add_ptrace)
+        rc = ensure_ptrace(container, path.data, name, m);
+    if (!rc && plan->add_agent)
+        rc = ensure_agent_mount(in->cfg, container, path.data, m) ||
+             ensure_agent_env(in->cfg, container, path.data, name, m);
+    m->need_agent = m->need_agent || plan->add_agent;
+    buf_free(&path);
+    return rc;
+}
+
+/* Another volume at the agent's mount path: mounting ours would make the pod invalid. */
+static bool mount_path_taken(const struct goinject_config *cfg, const json_t *container)
+{
+    const json_t *mount =
+        find_by_member(json_object_get(container, "volumeMounts"), "mountPath", cfg->agent.mount_path);
+    const char *mount_name = json_string_value(json_object_get(mount, "name"));
+    return mount && (!mount_name || strcmp(mount_name, cfg->agent.volume_name) != 0);
+}
+
+static void plan_one(const struct pod_input *in, const json_t *container, const char *name,
+                     struct container_plan *plan, struct mutation *m)
+{
+    const char *inject = container_annotation(in, "inject", name);
+    if (inject && strcmp(inject, "false") == 0) {
+        memset(plan, 0, sizeof(*plan));
+        plan->action = ACTION_OPTED_OUT;
+        return;
+    }
+    struct container_facts facts;
+    const json_t *annotations = json_object_get(json_object_get(in->pod, "metadata"), "annotations");
+    facts_resolve(in->cfg, annotations, name, &facts, &m->warnings);
+    rules_plan(in->cfg, name, container, &facts, in->pod_security_enforced, plan, &m->warnings);
+    facts_clear(&facts);
+    if (plan->add_agent && mount_path_taken(in->cfg, container)) {
+        warnings_addf(&m->warnings,
+                      "container \"%s\": another volume is mounted at %s, where the agent goes; "
+                      "not injected. Change that mountPath or the agent's",
+                      name, in->cfg->agent.mount_path);
+        plan_clear(plan);
+        plan->action = ACTION_UNSUPPORTED;
+    }
+}
+
+static int handle_container(const struct pod_input *in, size_t index, const json_t *container,
+                            struct mutation *m)
+{
+    const char *name = json_string_value(json_object_get(container, "name"));
+    if (!name || !*name) {
+        warnings_addf(&m->warnings, "container %zu has no name; left alone", index);
+        return 0;
+    }
+    if (json_object_get(m->done, name))
+        return 0;
+    if (!argv_is_valid_field(json_object_get(container, "command")) ||
+        !argv_is_valid_field(json_object_get(container, "args"))) {
+        warnings_addf(&m->warnings,
+                      "container \"%s\": command and args must be arrays of strings; left alone",
+                      name);
+        return 0;
+    }
+    struct container_plan plan;
+    plan_one(in, container, name, &plan, m);
+    int rc = emit_container_ops(in, index, container, name, &plan, m);
+    json_object_set_new(m->done, name, json_string(action_name(plan.action)));
+    json_object_set_new(m->actions, name, json_string(action_name(plan.action)));
+    m->containers[plan.action]++;
+    plan_clear(&plan);
+    return rc;
+}
+
+/* ---- pod-level operations ----------------------------------------------- */
+
+static json_t *agent_init_container(const struct goinject_config *cfg)
+{
+    const struct agent_config *a = &cfg->agent;
+    return json_pack(
+        "{s:s,s:s,s:s,s:O,s:[s,s],s:O,s:{s:b,s:{s:[s]},s:b,s:b,s:b,s:I,s:I,s:{s:s}},s:[{s:s,s:s}]}",
+        "name", a->init_container_name, "image", a->image, "imagePullPolicy", a->pull_policy,
+        "command", a->command, "args", a->source_path, a->mount_path, "resources", a->resources,
+        "securityContext", "allowPrivilegeEscalation", 0, "capabilities", "drop", "ALL",
+        "privileged", 0, "readOnlyRootFilesystem", 1, "runAsNonRoot", 1, "runAsUser",
+        (json_int_t)a->run_as_user, "runAsGroup", (json_int_t)a->run_as_user, "seccompProfile",
+        "type", "RuntimeDefault", "volumeMounts", "name", a->volume_name, "mountPath",
+        a->mount_path);
+}
+
+static int ensure_agent_volume(const struct pod_input *in, struct mutation *m)
+{
+    static const char *const init_keys[] = {"initContainers"};
+    static const char *const volume_keys[] = {"volumes"};
+    const struct agent_config *a = &in->cfg->agent;
+    const json_t *spec = json_object_get(in->pod, "spec");
+    int rc = 0;
+    if (!find_by_member(json_object_get(spec, "initContainers"), "name", a->init_container_name))
+        rc = patch_append_nested(&m->patch, spec, "/spec", init_keys, 1,
+                                 json_pack("[o]", agent_init_container(in->cfg)));
+    if (!rc && !find_by_member(json_object_get(spec, "volumes"), "name", a->volume_name))
+        rc = patch_append_nested(&m->patch, spec, "/spec", volume_keys, 1,
+                                 json_pack("[{s:s,s:{}}]", "name", a->volume_name, "emptyDir"));
+    return rc;
+}
+
+/* "app: shell-wrapper, sidecar: agent": what was done, container by container. */
+static json_t *status_reason(const json_t *done)
+{
+    struct buf text = BUF_INIT;
+    const char *name;
+    json_t *action;
+    json_object_foreach((json_t *)done, name, action)
+    {
+        buf_printf(&text, "%s%s: %s", text.len ? ", " : "", name, json_string_value(action));
+    }
+    json_t *reason = json_string(text.len ? text.data : "no containers");
+    buf_free(&text);
+    return reason;
+}
+
+static bool any_injected(const json_t *done)
+{
+    const char *name;
+    json_t *action;
+    enum container_action parsed;
+    json_object_foreach((json_t *)done, name, action)
+    {
+        if (action_parse(json_string_value(action), &parsed) == 0 && action_injects(parsed))
+            return true;
+    }
+    return false;
+}
+
+static int write_status(const struct pod_input *in, struct mutation *m)
+{
+    char key[300];
+    json_t *status = json_pack("{s:s,s:s,s:O}", "version", GOINJECT_VERSION, "mode",
+                               config_mode_name(in->cfg->mode), "containers", m->done);
+    char *status_text = json_dumps(status, JSON_COMPACT);
+    json_decref(status);
+    json_t *members = json_object();
+    annotation_key(key, sizeof(key), in->cfg, "status");
+    json_object_set_new(members, key, json_string(status_text));
+    annotation_key(key, sizeof(key), in->cfg, "injected");
+    json_object_set_new(members, key, json_string(any_injected(m->done) ? "true" : "false"));
+    annotation_key(key, sizeof(key), in->cfg, "reason");
+    json_object_set_new(members, key, status_reason(m->done));
+    free(status_text);
+
+    const json_t *metadata = json_object_get(in->pod, "metadata");
+    if (!json_is_object(metadata))
+        return patch_add(&m->patch, "/metadata", json_pack("{s:o}", "annotations", members));
+    return patch_set_members(&m->patch, metadata, "/metadata", "annotations", members);
+}
+
+/* ---- checking the result ------------------------------------------------ */
+
+/* b keeps every byte of a: objects may gain members, arrays may gain elements at the end. */
+static bool extends(const json_t *a, const json_t *b)
+{
+    if (json_typeof(a) != json_typeof(b))
+        return false;
+    if (json_is_object(a)) {
+        const char *key;
+        json_t *value;
+        json_object_foreach((json_t *)a, key, value)
+        {
+            const json_t *other = json_object_get(b, key);
+            if (!other || !extends(value, other))
+                return false;
+        }
+        return true;
+    }
+    if (json_is_array(a)) {
+        if (json_array_size(b) < json_array_size(a))
+            return false;
+        for (size_t i = 0; i < json_array_size(a); i++)
+            if (!extends(json_array_get(a, i), json_array_get(b, i)))
+                return false;
+        return true;
+    }
+    return json_equal((json_t *)a, (json_t *)b);
+}
+
+/* The pod as received, with the fields goinject may replace taken from the patched pod. */
+static json_t *expected_base(const struct pod_input *in, const struct mutation *m,
+                             const json_t *patched)
+{
+    static const char *const own[] = {"status", "injected", "reason"};
+    json_t *expected = json_deep_copy(in->pod);
+    json_t *containers = json_object_get(json_object_get(expected, "spec"), "containers");
+    const json_t *patched_containers =
+        json_object_get(json_object_get(patched, "spec"), "containers");
+    for (size_t i = 0; i < m->nwrapped; i++) {
+        json_t *c = json_array_get(containers, m->wrapped[i].index);
+        const json_t *pc = json_array_get(patched_containers, m->wrapped[i].index);
+        json_object_del(c, "command");
+        json_object_del(c, "args");
+        if (json_object_get(pc, "command"))
+            json_object_set(c, "command", json_object_get(pc, "command"));
+        if (json_object_get(pc, "args"))
+            json_object_set(c, "args", json_object_get(pc, "args"));
+    }
+    json_t *annotations = json_object_get(json_object_get(expected, "metadata"), "annotations");
+    for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++) {
+        char key[300];
+        annotation_key(key, sizeof(key), in->cfg, own[i]);
+        json_object_del(annotations, key);
+    }
+    return expected;
+}
+
+/* A wrapped container must still execute exactly E after the wrapper's prefix. */
+static bool wrapper_runs_argv(const json_t *patched, const struct wrapped *w)
+{
+    const json_t *c = json_array_get(
+        json_object_get(json_object_get(patched, "spec"), "containers"), w->index);
+    const char *missing = NULL;
+    json_t *now = argv_effective(json_object_get(c, "command"), json_object_get(c, "args"), NULL,
+                                 NULL, &missing);
+    bool ok = now && json_array_size(now) == w->prefix_len + json_array_size(w->argv);
+    for (size_t i = 0; ok && i < json_array_size(w->argv); i++)
+        ok = json_equal(json_array_get(now, w->prefix_len + i), json_array_get(w->argv, i));
+    json_decref(now);
+    return ok;
+}
+
+static bool names_unique(const json_t *list, const char *member, const json_t *also)
+{
+    size_t n = json_array_size(list), m = json_array_size(also);
+    for (size_t i = 0; i < n + m; i++) {
+        const json_t *a = i < n ? json_array_get(list, i) : json_array_get(also, i - n);
+        const char *name = json_string_value(json_object_get(a, member));
+        for (size_t j = i + 1; name && j < n + m; j++) {
+            const json_t *b = j < n ? json_array_get(list, j) : json_array_get(also, j - n);
+            const char *other = json_string_value(json_object_get(b, member));
+            if (other && strcmp(name, other) == 0)
+                return false;
+        }
+    }
+    return true;
+}
+
+static bool mounts_unique(const json_t *containers)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(containers, i, c)
+    {
+        if (!names_unique(json_object_get(c, "volumeMounts"), "mountPath", NULL))
+            return false;
+    }
+    return true;
+}
+
+static const char *check_result(const struct pod_input *in, const struct mutation *m,
+                                const json_t *patched)
+{
+    const json_t *spec = json_object_get(patched, "spec");
+    const json_t *containers = json_object_get(spec, "containers");
+    const json_t *inits = json_object_get(spec, "initContainers");
+    json_t *expected = expected_base(in, m, patched);
+    bool kept = extends(expected, patched);
+    json_decref(expected);
+    if (!kept)
+        return "the patch would change or drop fields of the pod";
+    for (size_t i = 0; i < m->nwrapped; i++)
+        if (!wrapper_runs_argv(patched, &m->wrapped[i]))
+            return "a wrapped container would not execute its original argv";
+    if (!names_unique(containers, "name", inits))
+        return "container names would not be unique";
+    if (!names_unique(json_object_get(spec, "volumes"), "name", NULL))
+        return "volume names would not be unique";
+    if (!mounts_unique(containers) || !mounts_unique(inits))
+        return "mount paths would not be unique";
+    return NULL;
+}
+
+static void apply_and_check(const struct pod_input *in, struct mutation *m)
+{
+    char err[256];
+    json_t *patched = patch_apply(in->pod, m->patch.ops, err, sizeof(err));
+    if (!patched) {
+        mutation_fail(m, "applying the patch failed: %s", err);
+        return;
+    }
+    const char *problem = check_result(in, m, patched);
+    if (problem) {
+        json_decref(patched);
+        mutation_fail(m, "check of the patched pod failed: %s", problem);
+        return;
+    }
+    m->patched = patched;
+    m->result = REVIEW_PATCHED;
+}
+
+static void mutate_pod(const struct pod_input *in, struct mutation *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->actions = json_object();
+    if (patch_init(&m->patch) != 0 || !m->actions)
+        return mutation_fail(m, "out of memory");
+    const json_t *containers = json_object_get(json_object_get(in->pod, "spec"), "containers");
+    if (!json_is_object(in->pod) || !json_is_array(containers))
+        return mutation_fail(m, "the request holds no pod with spec.containers");
+    if (config_namespace_excluded(in->cfg, in->namespace)) {
+        m->result = REVIEW_SKIPPED;
+        m->skip = SKIP_NAMESPACE;
+        return;
+    }
+    if (is_windows(in->pod)) {
+        m->result = REVIEW_SKIPPED;
+        m->skip = SKIP_WINDOWS;
+        return;
+    }
+    if (!pod_selected(in, &m->warnings)) {
+        m->result = REVIEW_SKIPPED;
+        m->skip = SKIP_POD_OPT_OUT;
+        return;
+    }
+    m->done = read_status(in);
+    m->done_before = json_object_size(m->done);
+    size_t i;
+    json_t *container;
+    json_array_foreach(containers, i, container)
+    {
+        if (handle_container(in, i, container, m) != 0)
+            return mutation_fail(m, "container %zu: cannot build the patch (a field on the "
+                                    "way has the wrong type)", i);
+    }
+    if (m->need_agent && ensure_agent_volume(in, m) != 0)
+        return mutation_fail(m, "cannot add the agent's init container or volume");
+    if (json_object_size(m->done) > m->done_before && write_status(in, m) != 0)
+        return mutation_fail(m, "cannot add the status annotations");
+    if (patch_count(&m->patch) == 0) {
+        m->result = REVIEW_UNCHANGED;
+        return;
+    }
+    apply_and_check(in, m);
+}
+
+/* ---- the AdmissionReview ------------------------------------------------ */
+
+static void set_error_body(struct review_outcome *out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void set_error_body(struct review_outcome *out, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    json_t *body = json_pack("{s:s}", "error", msg);
+    char *text = json_dumps(body, JSON_COMPACT);
+    buf_truncate(&out->body, 0);
+    buf_append_str(&out->body, text ? text : "{\"error\":\"out of memory\"}");
+    free(text);
+    json_decref(body);
+    out->result = REVIEW_INVALID;
+    out->http_status = 400;
+    json_object_set_new(out->log, "error", json_string(msg));
+}
+
+static char *base64(const char *data, size_t len)
+{
+    char *out = malloc(4 * ((len + 2) / 3) + 1);
+    if (out)
+        EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)data, (int)len);
+    return out;
+}
+
+/* The answer: uid echoed, always allowed, the patch and the warnings when there are any. */
+static void write_answer(struct review_outcome *out, const char *api_version, const char *uid,
+                         const json_t *ops, const struct warnings *w)
+{
+    json_t *response = json_pack("{s:s,s:b}", "uid", uid, "allowed", 1);
+    if (ops) {
+        char *patch_text = json_dumps(ops, JSON_COMPACT);
+        char *encoded = patch_text ? base64(patch_text, strlen(patch_text)) : NULL;
+        json_object_set_new(response, "patchType", json_string("JSONPatch"));
+        json_object_set_new(response, "patch", json_string(encoded ? encoded : ""));
+        free(patch_text);
+        free(encoded);
+    }
+    if (w->count)
+        json_object_set_new(response, "warnings", warnings_to_json(w));
+    json_t *review = json_pack("{s:s,s:s,s:o}", "apiVersion", api_version, "kind",
+                               "AdmissionReview", "response", response);
+    char *text = json_dumps(review, JSON_COMPACT);
+    json_decref(review);
+    buf_truncate(&out->body, 0);
+    buf_append_str(&out->body, text ? text : "");
+    free(text);
+    out->http_status = 200;
+}
+
+static bool is_pod_create(const json_t *request)
+{
+    const json_t *resource = json_object_get(request, "resource");
+    const char *group = json_string_value(json_object_get(resource, "group"));
+    const char *plural = json_string_value(json_object_get(resource, "resource"));
+    const char *sub = json_string_value(json_object_get(request, "subResource"));
+    const char *operation = json_string_value(json_object_get(request, "operation"));
+    return group && !*group && plural && strcmp(plural, "pods") == 0 && (!sub || !*sub) &&
+           operation && strcmp(operation, "CREATE") == 0;
+}
+
+static const char *pod_display_name(const json_t *pod)
+{
+    const json_t *metadata = json_object_get(pod, "metadata");
+    const char *name = json_string_value(json_object_get(metadata, "name"));
+    if (name && *name)
+        return name;
+    name = json_string_value(json_object_get(metadata, "generateName"));
+    return name ? name : "";
+}
+
+static void log_mutation(struct review_outcome *out, const struct mutation *m)
+{
+    json_object_set(out->log, "actions", m->actions);
+    if (m->warnings.count) {
+        json_t *all = json_array();
+        for (size_t i = 0; i < m->warnings.count; i++)
+            json_array_append_new(all, json_string(m->warnings.items[i]));
+        json_object_set_new(out->log, "warnings", all);
+    }
+    if (m->skip != SKIP_NONE)
+        json_object_set_new(out->log, "skip", json_string(skip_reason_name(m->skip)));
+    if (m->result == REVIEW_FAILED_OPEN)
+        json_object_set_new(out->log, "error", json_string(m->error));
+    if (m->result == REVIEW_PATCHED)
+        json_object_set_new(out->log, "patchOps", json_integer((json_int_t)patch_count(&m->patch)));
+}
+
+static void answer_mutation(struct review_outcome *out, const char *api_version, const char *uid,
+                            struct mutation *m)
+{
+    out->result = m->result;
+    out->skip = m->skip;
+    memcpy(out->containers, m->containers, sizeof(out->containers));
+    log_mutation(out, m);
+    if (m->result == REVIEW_FAILED_OPEN) {
+        struct warnings only = {NULL, 0};
+        warnings_addf(&only, "pod admitted unchanged: %s", m->error);
+        write_answer(out, api_version, uid, NULL, &only);
+        warnings_free(&only);
+        return;
+    }
+    write_answer(out, api_version, uid, m->result == REVIEW_PATCHED ? m->patch.ops : NULL,
+                 &m->warnings);
+}
+
+static const char *request_namespace(const json_t *request, const json_t *pod)
+{
+    const char *ns = json_string_value(json_object_get(request, "namespace"));
+    if (!ns || !*ns)
+        ns = json_string_value(json_object_get(json_object_get(pod, "metadata"), "namespace"));
+    return ns;
+}
+
+static void review_request(const struct goinject_config *cfg, const char *api_version,
+                           const json_t *request, const struct review_options *opts,
+                           struct review_outcome *out)
+{
+    const char *uid = json_string_value(json_object_get(request, "uid"));
+    const json_t *pod = json_object_get(request, "object");
+    const char *ns = request_namespace(request, pod);
+    json_object_set_new(out->log, "uid", json_string(uid));
+    json_object_set_new(out->log, "namespace", json_string(ns ? ns : ""));
+    json_object_set_new(out->log, "pod", json_string(pod_display_name(pod)));
+    json_object_set_new(out->log, "operation",
+                        json_string(json_string_value(json_object_get(request, "operation"))
+                                        ?: ""));
+    if (!is_pod_create(request)) {
+        struct warnings none = {NULL, 0};
+        out->result = REVIEW_SKIPPED;
+        out->skip = SKIP_NOT_POD_CREATE;
+        json_object_set_new(out->log, "skip", json_string(skip_reason_name(out->skip)));
+        write_answer(out, api_version, uid, NULL, &none);
+        return;
+    }
+    struct pod_input in = {cfg, pod, ns,
+                           (opts && opts->pod_security_enforced) ||
+                               config_namespace_enforces_pod_security(cfg, ns)};
+    struct mutation m;
+    mutate_pod(&in, &m);
+    answer_mutation(out, api_version, uid, &m);
+    mutation_free(&m);
+}
+
+static const char *review_api_version(const json_t *review)
+{
+    const char *version = json_string_value(json_object_get(review, "apiVersion"));
+    if (version && (strcmp(version, "admission.k8s.io/v1") == 0 ||
+                    strcmp(version, "admission.k8s.io/v1beta1") == 0))
+        return version;
+    return NULL;
+}
+
+/* Why doc is not an AdmissionReview with a request, or NULL when it is one. */
+static const char *review_problem(const json_t *doc)
+{
+    if (!json_is_object(doc))
+        return "not an AdmissionReview: the body is not a JSON object";
+    const char *kind = json_string_value(json_object_get(doc, "kind"));
+    if (!kind || strcmp(kind, "AdmissionReview") != 0)
+        return "not an AdmissionReview: kind must be AdmissionReview";
+    if (!review_api_version(doc))
+        return "not an AdmissionReview: apiVersion must be admission.k8s.io/v1 or v1beta1";
+    const json_t *request = json_object_get(doc, "request");
+    if (!json_is_object(request))
+        return "not an AdmissionReview: request is missing";
+    const char *uid = json_string_value(json_object_get(request, "uid"));
+    if (!uid || !*uid)
+        return "not an AdmissionReview: request.uid is missing";
+    return NULL;
+}
+
+void admission_review(const struct goinject_config *cfg, const char *body, size_t len,
+                      const struct review_options *opts, struct review_outcome *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->log = json_object();
+    json_error_t error;
+    json_t *doc = json_loadb(body, len, JSON_ALLOW_NUL, &error);
+    if (!doc) {
+        set_error_body(out, "malformed JSON at line %d column %d: %s", error.line, error.column,
+                       error.text);
+        return;
+    }
+    const char *problem = review_problem(doc);
+    if (problem)
+        set_error_body(out, "%s", problem);
+    else
+        review_request(cfg, review_api_version(doc), json_object_get(doc, "request"), opts, out);
+    json_decref(doc);
+}
+
+void review_outcome_free(struct review_outcome *out)
+{
+    buf_free(&out->body);
+    json_decref(out->log);
+    out->log = NULL;
+}
+
+/* ---- dry run without a cluster ------------------------------------------ */
+
+static void note_skip(struct warnings *w, const json_t *pod, const struct mutation *m)
+{
+    if (m->result == REVIEW_SKIPPED)
+        warnings_addf(w, "pod \"%s\" not mutated: %s", pod_display_name(pod),
+                      skip_reason_name(m->skip));
+    else if (m->result == REVIEW_FAILED_OPEN)
+        warnings_addf(w, "pod \"%s\" admitted unchanged: %s", pod_display_name(pod), m->error);
+}
+
+static json_t *mutate_one(const struct goinject_config *cfg, const json_t *pod, const char *ns,
+                          struct warnings *w)
+{
+    if (!ns)
+        ns = json_string_value(json_object_get(json_object_get(pod, "metadata"), "namespace"));
+    if (!ns || !*ns)
+        ns = "default";
+    struct pod_input in = {cfg, pod, ns, config_namespace_enforces_pod_security(cfg, ns)};
+    struct mutation m;
+    mutate_pod(&in, &m);
+    for (size_t i = 0; i < m.warnings.count && m.result != REVIEW_FAILED_OPEN; i++)
+        warnings_addf(w, "%s", m.warnings.items[i] + strlen("goinject: "));
+    note_skip(w, pod, &m);
+    json_t *result = m.result == REVIEW_PATCHED ? json_incref(m.patched) : json_deep_copy(pod);
+    mutation_free(&m);
+    return result;
+}
+
+static bool is_kind(const json_t *doc, const char *kind)
+{
+    const char *k = json_string_value(json_object_get(doc, "kind"));
+    return k && strcmp(k, kind) == 0;
+}
+
+json_t *admission_mutate(const struct goinject_config *cfg, const json_t *input,
+                         struct warnings *w, char *err, size_t errlen)
+{
+    if (is_kind(input, "AdmissionReview")) {
+        const char *problem = review_problem(input);
+        const json_t *request = json_object_get(input, "request");
+        if (problem) {
+            snprintf(err, errlen, "%s", problem);
+            return NULL;
+        }
+        return mutate_one(cfg, json_object_get(request, "object"),
+                          request_namespace(request, json_object_get(request, "object")), w);
+    }
+    if (is_kind(input, "Pod"))
+        return mutate_one(cfg, input, NULL, w);
+    if (is_kind(input, "List") && json_is_array(json_object_get(input, "items"))) {
+        json_t *list = json_deep_copy(input);
+        json_t *items = json_object_get(list, "items");
+        size_t i;
+        json_t *item;
+        json_array_foreach(items, i, item)
+        {
+            if (is_kind(item, "Pod"))
+                json_array_set_new(items, i, mutate_one(cfg, item, NULL, w));
+        }
+        return list;
+    }
+    snprintf(err, errlen, "input is not a Pod, a List of Pods or an AdmissionReview");
+    return NULL;
+}

@@ -1,0 +1,72 @@
+/*
+ * admission.h - one admission review, from request bytes to answer bytes.
+ *
+ * Owns the flow of a review: parse and check the AdmissionReview, select the
+ * pod (operation, namespace, opt-outs, Windows), plan every container with the
+ * rules, build the patch, apply it with our own applier, check the result,
+ * and write the answer. It never denies: every problem becomes "allowed"
+ * without a patch, a warning, and a log line (fail open). The same function
+ * serves `goinject serve`, `goinject review` and `goinject mutate`, so their
+ * answers are identical byte for byte.
+ */
+#ifndef GOINJECT_ADMISSION_H
+#define GOINJECT_ADMISSION_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+#include "config.h"
+#include "rules.h"
+#include "warn.h"
+
+enum review_result {
+    REVIEW_PATCHED,     /* answered with a non-empty patch */
+    REVIEW_UNCHANGED,   /* selected, nothing (more) to do: empty patch */
+    REVIEW_SKIPPED,     /* not selected: see enum skip_reason */
+    REVIEW_FAILED_OPEN, /* something went wrong: allowed, no patch, a warning */
+    REVIEW_INVALID,     /* not an AdmissionReview: HTTP 400 */
+    REVIEW_RESULT_COUNT
+};
+
+enum skip_reason {
+    SKIP_NONE,
+    SKIP_NOT_POD_CREATE, /* another resource, subresource or operation */
+    SKIP_NAMESPACE,      /* namespace excluded by the configuration */
+    SKIP_WINDOWS,        /* spec.os.name: windows */
+    SKIP_POD_OPT_OUT,    /* <prefix>/inject: "false", or the default says no */
+    SKIP_REASON_COUNT
+};
+
+struct review_options {
+    /* The namespace is known (from the request URL) to enforce baseline/restricted. */
+    bool pod_security_enforced;
+};
+
+struct review_outcome {
+    enum review_result result;
+    enum skip_reason skip;
+    int http_status;      /* 200, or 400 for REVIEW_INVALID */
+    struct buf body;      /* the HTTP body: the AdmissionReview answer or {"error": ...} */
+    unsigned containers[ACTION_COUNT]; /* containers planned in this review, by action */
+    json_t *log;          /* owned: fields for the review's log line */
+};
+
+/* Reviews the AdmissionReview in body. Always fills out; free it with review_outcome_free. */
+void admission_review(const struct goinject_config *cfg, const char *body, size_t len,
+                      const struct review_options *opts, struct review_outcome *out);
+void review_outcome_free(struct review_outcome *out);
+
+/*
+ * Dry-run admission without a cluster: input is a Pod, a List of Pods, or an
+ * AdmissionReview. Returns the mutated object (owned) with every warning in w,
+ * or NULL with a one-line reason in err when the input is none of those.
+ */
+json_t *admission_mutate(const struct goinject_config *cfg, const json_t *input,
+                         struct warnings *w, char *err, size_t errlen);
+
+const char *review_result_name(enum review_result result);
+const char *skip_reason_name(enum skip_reason reason);
+
+#endif

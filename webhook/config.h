@@ -1,0 +1,77 @@
+/*
+ * config.h - the webhook's configuration: defaults, the JSON file, validation.
+ *
+ * Owns struct goinject_config and everything hanging off it. A config is built
+ * once (defaults, then the file on top, then command-line overrides), validated
+ * as a whole, and is immutable afterwards, so threads share it without locks.
+ * Every validation error names the offending field ("agent.mountPath: ...").
+ */
+#ifndef GOINJECT_CONFIG_H
+#define GOINJECT_CONFIG_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* A config file larger than this is refused (a catalog of thousands of images fits). */
+#define CONFIG_MAX_BYTES (4 * 1024 * 1024)
+
+enum inject_mode { MODE_CLASSIC, MODE_CLOUD_NATIVE };
+
+/* What to do with a static Go entrypoint when the image's shell is unknown. */
+enum unknown_shell_policy {
+    UNKNOWN_SHELL_TINI,  /* wrap with tini from the agent volume (the contract's rule) */
+    UNKNOWN_SHELL_SHELL, /* assume defaultShell exists and wrap with it */
+    UNKNOWN_SHELL_SKIP,  /* leave the entrypoint alone and warn */
+};
+
+struct string_list {
+    char **items;
+    size_t count;
+};
+
+struct agent_config {
+    char *image;
+    char *pull_policy;
+    json_t *command;   /* array of strings: the init container's command */
+    char *source_path; /* the agent bundle inside the agent image */
+    char *mount_path;  /* where the bundle appears in app containers */
+    json_t *resources; /* the init container's resources object */
+    json_t *env;       /* array of EnvVar objects added to handled containers */
+    char *init_container_name;
+    char *volume_name;
+    long long run_as_user;
+};
+
+struct goinject_config {
+    enum inject_mode mode;
+    char *annotation_prefix;
+    bool inject_by_default;
+    struct string_list excluded_namespaces;
+    struct string_list pod_security_namespaces; /* known to enforce baseline/restricted */
+    struct agent_config agent;
+    char *tini_glibc; /* tini paths relative to agent.mount_path */
+    char *tini_musl;
+    enum unknown_shell_policy unknown_shell;
+    char *default_shell;
+};
+
+/* The built-in defaults; NULL only when out of memory. */
+struct goinject_config *config_new_default(void);
+/*
+ * Defaults overlaid with the JSON file at path (NULL: defaults only).
+ * Returns NULL with a message naming the field in err.
+ */
+struct goinject_config *config_load(const char *path, char *err, size_t errlen);
+/* Same, from JSON text already in memory. */
+struct goinject_config *config_parse(const char *text, size_t len, char *err, size_t errlen);
+void config_free(struct goinject_config *cfg);
+
+int config_parse_mode(const char *name, enum inject_mode *mode);
+const char *config_mode_name(enum inject_mode mode);
+bool config_namespace_excluded(const struct goinject_config *cfg, const char *ns);
+bool config_namespace_enforces_pod_security(const struct goinject_config *cfg, const char *ns);
+/* The effective configuration as JSON (for `goinject config` and the log). */
+json_t *config_to_json(const struct goinject_config *cfg);
+
+#endif

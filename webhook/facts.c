@@ -1,0 +1,190 @@
+/* facts.c - image facts from annotations, by precedence; see facts.h. */
+#include "facts.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "validate.h"
+
+/* One annotation layer: where a fact's value is looked up, and how it is named in warnings. */
+struct layer {
+    const json_t *annotations;
+    const char *prefix;
+    const char *container; /* NULL for the pod-wide layer */
+};
+
+enum fact_kind { FACT_STATIC_GO, FACT_CGO, FACT_SHELL, FACT_LIBC, FACT_ENTRYPOINT, FACT_CMD };
+
+static const char *const fact_names[] = {"static-go", "cgo", "shell", "libc", "entrypoint", "cmd"};
+
+const char *libc_fact_name(enum libc_fact libc)
+{
+    static const char *const names[] = {"unknown", "glibc", "musl", "none"};
+    return names[libc];
+}
+
+static void annotation_key(const struct layer *layer, enum fact_kind kind, char *key, size_t len)
+{
+    if (layer->container)
+        snprintf(key, len, "%s.%s/%s", fact_names[kind], layer->prefix, layer->container);
+    else
+        snprintf(key, len, "%s/%s", layer->prefix, fact_names[kind]);
+}
+
+/* The annotation's string value for this fact, or NULL when the layer does not set it. */
+static const char *layer_value(const struct layer *layer, enum fact_kind kind, char *key,
+                               size_t keylen)
+{
+    annotation_key(layer, kind, key, keylen);
+    return json_string_value(json_object_get(layer->annotations, key));
+}
+
+static void warn_bad_value(struct warnings *w, const char *container, const char *key,
+                           const char *value, const char *expect)
+{
+    if (container)
+        warnings_addf(w, "container \"%s\": annotation %s=\"%.40s\" ignored: expected %s",
+                      container, key, value, expect);
+    else
+        warnings_addf(w, "pod annotation %s=\"%.40s\" ignored: expected %s", key, value, expect);
+}
+
+static void fill_bool(enum fact_bool *slot, const char *value, const char *key,
+                      const char *container, struct warnings *w)
+{
+    if (strcmp(value, "true") == 0)
+        *slot = FACT_TRUE;
+    else if (strcmp(value, "false") == 0)
+        *slot = FACT_FALSE;
+    else
+        warn_bad_value(w, container, key, value, "true or false");
+}
+
+static void fill_shell(struct container_facts *facts, const char *value, const char *key,
+                       const char *container, struct warnings *w)
+{
+    if (strcmp(value, "none") == 0) {
+        facts->shell = SHELL_NONE;
+    } else if (valid_absolute_path(value) && strcmp(value, "/") != 0) {
+        char *copy = strdup(value);
+        if (!copy)
+            return;
+        free(facts->shell_path);
+        facts->shell_path = copy;
+        facts->shell = SHELL_PATH;
+    } else {
+        warn_bad_value(w, container, key, value, "an absolute path or none");
+    }
+}
+
+static void fill_libc(enum libc_fact *slot, const char *value, const char *key,
+                      const char *container, struct warnings *w)
+{
+    if (strcmp(value, "glibc") == 0)
+        *slot = LIBC_GLIBC;
+    else if (strcmp(value, "musl") == 0)
+        *slot = LIBC_MUSL;
+    else if (strcmp(value, "none") == 0)
+        *slot = LIBC_NONE;
+    else
+        warn_bad_value(w, container, key, value, "glibc, musl or none");
+}
+
+/* A JSON array of strings, as in the image config's Entrypoint and Cmd. */
+static void fill_argv(json_t **slot, const char *value, const char *key, const char *container,
+                      struct warnings *w)
+{
+    json_t *array = json_loads(value, JSON_ALLOW_NUL, NULL);
+    size_t i;
+    json_t *item;
+    int ok = json_is_array(array);
+    json_array_foreach(array, i, item) ok = ok && json_is_string(item);
+    if (!ok) {
+        json_decref(array);
+        warn_bad_value(w, container, key, value, "a JSON array of strings");
+        return;
+    }
+    *slot = array;
+}
+
+static void fill_fact(struct container_facts *facts, enum fact_kind kind, const char *value,
+                      const char *key, const char *container, struct warnings *w)
+{
+    switch (kind) {
+    case FACT_STATIC_GO:
+        fill_bool(&facts->static_go, value, key, container, w);
+        break;
+    case FACT_CGO:
+        fill_bool(&facts->cgo, value, key, container, w);
+        break;
+    case FACT_SHELL:
+        fill_shell(facts, value, key, container, w);
+        break;
+    case FACT_LIBC:
+        fill_libc(&facts->libc, value, key, container, w);
+        break;
+    case FACT_ENTRYPOINT:
+        fill_argv(&facts->entrypoint, value, key, container, w);
+        break;
+    case FACT_CMD:
+        fill_argv(&facts->cmd, value, key, container, w);
+        break;
+    }
+}
+
+static int fact_known(const struct container_facts *facts, enum fact_kind kind)
+{
+    switch (kind) {
+    case FACT_STATIC_GO:
+        return facts->static_go != FACT_UNKNOWN;
+    case FACT_CGO:
+        return facts->cgo != FACT_UNKNOWN;
+    case FACT_SHELL:
+        return facts->shell != SHELL_UNKNOWN;
+    case FACT_LIBC:
+        return facts->libc != LIBC_UNKNOWN;
+    case FACT_ENTRYPOINT:
+        return facts->entrypoint != NULL;
+    case FACT_CMD:
+        return facts->cmd != NULL;
+    }
+    return 0;
+}
+
+/* Fills every fact this layer sets and an earlier layer did not. */
+static void fill_from_layer(struct container_facts *facts, const struct layer *layer,
+                            struct warnings *w)
+{
+    char key[512];
+    for (int kind = FACT_STATIC_GO; kind <= FACT_CMD; kind++) {
+        /* The image's argv differs per container: a pod-wide value would be a guess. */
+        if (!layer->container && (kind == FACT_ENTRYPOINT || kind == FACT_CMD))
+            continue;
+        if (fact_known(facts, (enum fact_kind)kind))
+            continue;
+        const char *value = layer_value(layer, (enum fact_kind)kind, key, sizeof(key));
+        if (value)
+            fill_fact(facts, (enum fact_kind)kind, value, key, layer->container, w);
+    }
+}
+
+void facts_resolve(const struct goinject_config *cfg, const json_t *annotations, const char *name,
+                   struct container_facts *facts, struct warnings *w)
+{
+    memset(facts, 0, sizeof(*facts));
+    if (!json_is_object(annotations))
+        return;
+    const struct layer per_container = {annotations, cfg->annotation_prefix, name};
+    const struct layer pod_wide = {annotations, cfg->annotation_prefix, NULL};
+    fill_from_layer(facts, &per_container, w);
+    fill_from_layer(facts, &pod_wide, w);
+}
+
+void facts_clear(struct container_facts *facts)
+{
+    free(facts->shell_path);
+    json_decref(facts->entrypoint);
+    json_decref(facts->cmd);
+    memset(facts, 0, sizeof(*facts));
+}

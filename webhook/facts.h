@@ -1,0 +1,43 @@
+/*
+ * facts.h - what goinject knows about a container's image.
+ *
+ * Owns struct container_facts and the precedence that fills it, per fact:
+ *   1. the per-container annotation  <fact>.<prefix>/<container>
+ *   2. the pod-wide annotation       <prefix>/<fact>   (not entrypoint/cmd)
+ *   3. the image catalog             (a later layer; fills what is still unknown)
+ *   4. otherwise unknown.
+ * An annotation with a malformed value is ignored with a warning naming it.
+ */
+#ifndef GOINJECT_FACTS_H
+#define GOINJECT_FACTS_H
+
+#include <jansson.h>
+
+#include "config.h"
+#include "warn.h"
+
+enum fact_bool { FACT_UNKNOWN = 0, FACT_FALSE, FACT_TRUE };
+enum shell_fact { SHELL_UNKNOWN = 0, SHELL_NONE, SHELL_PATH };
+enum libc_fact { LIBC_UNKNOWN = 0, LIBC_GLIBC, LIBC_MUSL, LIBC_NONE };
+
+struct container_facts {
+    enum fact_bool static_go;
+    enum fact_bool cgo;
+    enum shell_fact shell;
+    char *shell_path; /* owned; set when shell == SHELL_PATH */
+    enum libc_fact libc;
+    json_t *entrypoint; /* owned array of strings, NULL when unknown */
+    json_t *cmd;        /* owned array of strings, NULL when unknown */
+};
+
+/*
+ * Fills facts for the container named name from the pod's annotations object
+ * (may be NULL). Malformed annotations add a warning and count as absent.
+ */
+void facts_resolve(const struct goinject_config *cfg, const json_t *annotations, const char *name,
+                   struct container_facts *facts, struct warnings *w);
+void facts_clear(struct container_facts *facts);
+
+const char *libc_fact_name(enum libc_fact libc);
+
+#endif

@@ -1,0 +1,57 @@
+/*
+ * rules.h - the contract's rules table: what to do with one container.
+ *
+ * Owns the decision for a container of a selected pod, given the mode and the
+ * image facts: nothing, the agent mount, SYS_PTRACE, a shell or tini wrapper,
+ * or a warning. It decides; the patch builder turns a plan into operations.
+ */
+#ifndef GOINJECT_RULES_H
+#define GOINJECT_RULES_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "config.h"
+#include "facts.h"
+#include "warn.h"
+
+enum container_action {
+    ACTION_NONE,          /* classic, not a static Go entrypoint: the host agent injects */
+    ACTION_AGENT,         /* cloud-native, not static Go: agent mount (+ env) */
+    ACTION_UNSUPPORTED,   /* static Go the agent cannot monitor: warning only */
+    ACTION_PTRACE,        /* classic static Go: SYS_PTRACE, entrypoint kept */
+    ACTION_PTRACE_AGENT,  /* cloud-native static Go already under a parent, or E unknown */
+    ACTION_SHELL_WRAPPER, /* cloud-native: shell wrapper + SYS_PTRACE + agent */
+    ACTION_TINI_WRAPPER,  /* cloud-native: tini wrapper + SYS_PTRACE + agent */
+    ACTION_POD_SECURITY,  /* SYS_PTRACE forbidden by the namespace's Pod Security level */
+    ACTION_OPTED_OUT,     /* inject.<prefix>/<container>: "false" */
+    ACTION_COUNT
+};
+
+struct container_plan {
+    enum container_action action;
+    bool add_ptrace;  /* SYS_PTRACE in securityContext.capabilities.add */
+    bool add_agent;   /* the agent volume mount and the configured agent env */
+    json_t *command;  /* owned; the wrapper's command, NULL when not wrapping */
+    json_t *args;     /* owned; the wrapper's args, NULL to omit them */
+    json_t *argv;     /* owned; E, set when wrapping so the result can be checked */
+};
+
+/* A stable name for status annotations, logs and metric labels. */
+const char *action_name(enum container_action action);
+/* Parses a name written by action_name(); returns -1 when unknown. */
+int action_parse(const char *name, enum container_action *action);
+/* True when the action prepares the container for the agent. */
+bool action_injects(enum container_action action);
+
+/*
+ * Plans one container (borrowed JSON) named name. pod_security_enforced says
+ * the namespace is known to enforce Pod Security baseline or restricted.
+ * Warnings name the container and say what the user can do.
+ */
+void rules_plan(const struct goinject_config *cfg, const char *name, const json_t *container,
+                const struct container_facts *facts, bool pod_security_enforced,
+                struct container_plan *plan, struct warnings *w);
+void plan_clear(struct container_plan *plan);
+
+#endif

@@ -1,0 +1,79 @@
+/* warn.c - bounded, sanitised admission warnings; see warn.h. */
+#include "warn.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char prefix[] = "goinject: ";
+
+/* kubectl prints warnings verbatim: keep them on one line of plain ASCII. */
+static void sanitise(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+            *s = '?';
+}
+
+static int already_listed(const struct warnings *w, const char *text)
+{
+    for (size_t i = 0; i < w->count; i++)
+        if (strcmp(w->items[i], text) == 0)
+            return 1;
+    return 0;
+}
+
+void warnings_addf(struct warnings *w, const char *fmt, ...)
+{
+    char text[WARNING_MAX_LEN + 1];
+    memcpy(text, prefix, sizeof(prefix));
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(text + sizeof(prefix) - 1, sizeof(text) - (sizeof(prefix) - 1), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n >= sizeof(text) - (sizeof(prefix) - 1))
+        memcpy(text + WARNING_MAX_LEN - 3, "...", 4);
+    sanitise(text);
+    if (already_listed(w, text))
+        return;
+    if (w->count >= WARNINGS_MAX_COUNT)
+        return;
+    char **items = realloc(w->items, (w->count + 1) * sizeof(*items));
+    if (!items)
+        return;
+    w->items = items;
+    if (!(w->items[w->count] = strdup(text)))
+        return;
+    w->count++;
+}
+
+json_t *warnings_to_json(const struct warnings *w)
+{
+    json_t *array = json_array();
+    size_t bytes = 0, i;
+    for (i = 0; i < w->count; i++) {
+        bytes += strlen(w->items[i]);
+        if (bytes > WARNINGS_MAX_BYTES)
+            break;
+        json_array_append_new(array, json_string(w->items[i]));
+    }
+    if (i < w->count) {
+        char text[WARNING_MAX_LEN];
+        snprintf(text, sizeof(text),
+                 "%s%zu more warnings left out; the webhook log lists them all", prefix,
+                 w->count - i);
+        json_array_append_new(array, json_string(text));
+    }
+    return array;
+}
+
+void warnings_free(struct warnings *w)
+{
+    for (size_t i = 0; i < w->count; i++)
+        free(w->items[i]);
+    free(w->items);
+    memset(w, 0, sizeof(*w));
+}

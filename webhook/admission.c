@@ -751,9 +751,8 @@ static void review_request(const struct goinject_config *cfg, const char *api_ve
     json_object_set_new(out->log, "uid", json_string(uid));
     json_object_set_new(out->log, "namespace", json_string(ns ? ns : ""));
     json_object_set_new(out->log, "pod", json_string(pod_display_name(pod)));
-    json_object_set_new(out->log, "operation",
-                        json_string(json_string_value(json_object_get(request, "operation"))
-                                        ?: ""));
+    const char *operation = json_string_value(json_object_get(request, "operation"));
+    json_object_set_new(out->log, "operation", json_string(operation ? operation : ""));
     if (!is_pod_create(request)) {
         struct warnings none = {NULL, 0};
         out->result = REVIEW_SKIPPED;

@@ -2,8 +2,11 @@
  * pointer.h - RFC 6901 JSON Pointers over jansson documents.
  *
  * Owns the escaping of reference tokens ("~" -> "~0", "/" -> "~1") and the
- * resolution of a pointer string to a value inside a document. Nothing here
- * allocates except the buffer appends, which grow the caller's buffer.
+ * resolution of a pointer string to a value inside a document. Tokens, and so
+ * pointers, may contain NUL bytes (a JSON key can be "a\u0000b"); the *n
+ * variants take an explicit length for that reason, the plain ones use strlen.
+ * Allocation is limited to buffer appends, the token handed out by
+ * pointer_parent, and a scratch copy of tokens that contain "~" escapes.
  */
 #ifndef GOINJECT_POINTER_H
 #define GOINJECT_POINTER_H
@@ -14,28 +17,42 @@
 
 #include "buf.h"
 
-/* Appends "/" followed by the escaped token (len bytes, may contain NUL). */
+/*
+ * Appends "/" followed by the escaped token (len bytes, may contain NUL).
+ * Returns 0, or -1 on allocation failure with the buffer unchanged.
+ */
 int pointer_append_token(struct buf *b, const char *token, size_t len);
 /* Appends "/" followed by the decimal index. */
 int pointer_append_index(struct buf *b, size_t index);
+
+/*
+ * True when ptr is "" or starts with "/" and every "~" is followed by "0" or
+ * "1". Says nothing about whether the pointer names anything.
+ */
+bool pointer_is_wellformed(const char *ptr, size_t len);
 
 /*
  * Resolves ptr ("" is the whole document) against doc. Returns a borrowed
  * reference, or NULL when the pointer is malformed or names nothing.
  */
 json_t *pointer_get(json_t *doc, const char *ptr);
+json_t *pointer_getn(json_t *doc, const char *ptr, size_t len);
 
 /*
  * Splits ptr into its parent pointer's target and its last token, unescaped.
- * On success *parent is borrowed, *token is malloc'd (caller frees) and
- * *token_len its length; returns 0. Returns -1 when ptr is "" (no parent),
- * malformed, or the parent does not exist.
+ * On success *parent is borrowed, *token is malloc'd (caller frees; it is
+ * NUL-terminated after token_len bytes) and *token_len its length; returns 0.
+ * Returns -1 when ptr is "" (no parent), malformed, or the parent does not
+ * exist. The parent may be any JSON type; the caller decides what to do.
  */
 int pointer_parent(json_t *doc, const char *ptr, json_t **parent, char **token, size_t *token_len);
+int pointer_parentn(json_t *doc, const char *ptr, size_t len, json_t **parent, char **token,
+                    size_t *token_len);
 
 /*
  * Parses an array index token per RFC 6901: decimal digits, no leading zero
- * (except "0" itself). Returns true and sets *index; "-" is not an index.
+ * (except "0" itself), no sign, and no value that would overflow size_t.
+ * Returns true and sets *index; "-" is not an index.
  */
 bool pointer_array_index(const char *token, size_t len, size_t *index);
 

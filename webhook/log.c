@@ -104,3 +104,17 @@ void log_msgf(enum log_level level, const char *fmt, ...)
     va_end(ap);
     log_event(level, msg, NULL);
 }
+
+json_t *log_safe_string(const char *s, size_t max)
+{
+    size_t len = strnlen(s, max);
+    char *copy = malloc(len + 1);
+    if (!copy)
+        return NULL;
+    for (size_t i = 0; i < len; i++)
+        copy[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+    copy[len] = '\0';
+    json_t *value = json_string(copy);
+    free(copy);
+    return value;
+}

@@ -1,0 +1,417 @@
+/*
+ * main.c - the goinject command: subcommands and their flags.
+ *
+ *   goinject serve       the HTTPS admission webhook
+ *   goinject review      an AdmissionReview in, the server's answer out
+ *   goinject mutate      a Pod (or List, or AdmissionReview) in, the mutated Pod out
+ *   goinject certgen     a CA and a serving certificate for the webhook
+ *   goinject copy-agent  the init container's copy of the agent bundle
+ *   goinject config      the effective configuration
+ *   goinject version
+ *
+ * Exit status: 0 done, 1 runtime failure, 2 bad usage, config or input.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admission.h"
+#include "agentcopy.h"
+#include "buf.h"
+#include "certgen.h"
+#include "config.h"
+#include "log.h"
+#include "server.h"
+
+#ifndef GOINJECT_VERSION
+#define GOINJECT_VERSION "0.0.0"
+#endif
+#ifndef GOINJECT_REVISION
+#define GOINJECT_REVISION "unknown"
+#endif
+
+#define EXIT_USAGE 2
+/* review and mutate read at most this much: far above any pod the API server accepts. */
+#define MAX_INPUT_BYTES (64u * 1024 * 1024)
+
+static const char usage_text[] =
+    "usage: goinject <command> [flags]\n"
+    "\n"
+    "commands:\n"
+    "  serve --tls-cert FILE --tls-key FILE [--listen ADDR:PORT] [--client-ca FILE]\n"
+    "        [--mode classic|cloud-native] [--config FILE] [--max-body-bytes N]\n"
+    "        [--threads N] [--shutdown-delay MS] [--log-level debug|info|warn|error]\n"
+    "  review [--mode M] [--config FILE] [--pod-security-enforced] [FILE|-]\n"
+    "  mutate [--mode M] [--config FILE] [FILE|-]\n"
+    "  certgen --out DIR --host NAME [--host NAME...] [--days N]\n"
+    "  copy-agent SOURCE_DIR DEST_DIR\n"
+    "  config [--mode M] [--config FILE]\n"
+    "  version\n";
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "goinject: ");
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n%s", usage_text);
+    return EXIT_USAGE;
+}
+
+static int parse_unsigned(const char *text, unsigned long max, unsigned long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long value = strtoul(text, &end, 10);
+    if (errno || end == text || *end || value > max || text[0] == '-')
+        return -1;
+    *out = value;
+    return 0;
+}
+
+/* ---- shared: --mode and --config ---------------------------------------- */
+
+struct common_flags {
+    const char *mode;
+    const char *config;
+};
+
+static struct goinject_config *load_config(const struct common_flags *flags)
+{
+    char err[512];
+    struct goinject_config *cfg = config_load(flags->config, err, sizeof(err));
+    if (!cfg) {
+        fprintf(stderr, "goinject: %s\n", err);
+        return NULL;
+    }
+    if (flags->mode && config_parse_mode(flags->mode, &cfg->mode) != 0) {
+        fprintf(stderr, "goinject: --mode: \"%s\" is not classic or cloud-native\n", flags->mode);
+        config_free(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+static int read_input(const char *path, struct buf *out)
+{
+    FILE *f = (!path || strcmp(path, "-") == 0) ? stdin : fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "goinject: cannot open %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    char chunk[65536];
+    size_t n;
+    int rc = 0;
+    while (rc == 0 && (n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if (out->len + n > MAX_INPUT_BYTES) {
+            fprintf(stderr, "goinject: input larger than %u bytes\n", MAX_INPUT_BYTES);
+            rc = -1;
+        } else if (buf_append(out, chunk, n) != 0) {
+            fprintf(stderr, "goinject: out of memory\n");
+            rc = -1;
+        }
+    }
+    if (rc == 0 && ferror(f)) {
+        fprintf(stderr, "goinject: cannot read %s\n", path ? path : "standard input");
+        rc = -1;
+    }
+    if (f != stdin)
+        fclose(f);
+    return rc;
+}
+
+/* ---- review ------------------------------------------------------------- */
+
+static int cmd_review(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"mode", required_argument, NULL, 'm'},
+        {"config", required_argument, NULL, 'c'},
+        {"pod-security-enforced", no_argument, NULL, 'p'},
+        {NULL, 0, NULL, 0},
+    };
+    struct common_flags flags = {NULL, NULL};
+    struct review_options review = {false};
+    int opt;
+    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        if (opt == 'm')
+            flags.mode = optarg;
+        else if (opt == 'c')
+            flags.config = optarg;
+        else if (opt == 'p')
+            review.pod_security_enforced = true;
+        else
+            return usage_error("review: unknown flag");
+    }
+    if (argc - optind > 1)
+        return usage_error("review: at most one input file, got extra \"%s\"", argv[optind + 1]);
+    struct goinject_config *cfg = load_config(&flags);
+    if (!cfg)
+        return EXIT_USAGE;
+    struct buf input = BUF_INIT;
+    int status = EXIT_USAGE;
+    if (read_input(argv[optind], &input) == 0) {
+        struct review_outcome outcome;
+        admission_review(cfg, input.data ? input.data : "", input.len, &review, &outcome);
+        if (outcome.result == REVIEW_INVALID) {
+            json_t *error = json_object_get(outcome.log, "error");
+            fprintf(stderr, "goinject: %s\n", json_string_value(error));
+        } else {
+            fwrite(outcome.body.data, 1, outcome.body.len, stdout);
+            status = fflush(stdout) == 0 ? 0 : 1;
+        }
+        review_outcome_free(&outcome);
+    }
+    buf_free(&input);
+    config_free(cfg);
+    return status;
+}
+
+/* ---- mutate ------------------------------------------------------------- */
+
+static int cmd_mutate(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"mode", required_argument, NULL, 'm'},
+        {"config", required_argument, NULL, 'c'},
+        {NULL, 0, NULL, 0},
+    };
+    struct common_flags flags = {NULL, NULL};
+    int opt;
+    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        if (opt == 'm')
+            flags.mode = optarg;
+        else if (opt == 'c')
+            flags.config = optarg;
+        else
+            return usage_error("mutate: unknown flag");
+    }
+    if (argc - optind > 1)
+        return usage_error("mutate: at most one input file, got extra \"%s\"", argv[optind + 1]);
+    struct goinject_config *cfg = load_config(&flags);
+    if (!cfg)
+        return EXIT_USAGE;
+    struct buf input = BUF_INIT;
+    int status = EXIT_USAGE;
+    if (read_input(argv[optind], &input) == 0) {
+        json_error_t jerr;
+        json_t *doc = json_loadb(input.data ? input.data : "", input.len, JSON_ALLOW_NUL, &jerr);
+        struct warnings warnings = {NULL, 0};
+        char err[256];
+        json_t *result = doc ? admission_mutate(cfg, doc, &warnings, err, sizeof(err)) : NULL;
+        if (!doc)
+            fprintf(stderr, "goinject: malformed JSON at line %d column %d: %s\n", jerr.line,
+                    jerr.column, jerr.text);
+        else if (!result)
+            fprintf(stderr, "goinject: %s\n", err);
+        for (size_t i = 0; i < warnings.count; i++)
+            fprintf(stderr, "Warning: %s\n", warnings.items[i]);
+        if (result && json_dumpf(result, stdout, JSON_INDENT(2)) == 0 && fputc('\n', stdout) != EOF)
+            status = fflush(stdout) == 0 ? 0 : 1;
+        json_decref(result);
+        json_decref(doc);
+        warnings_free(&warnings);
+    }
+    buf_free(&input);
+    config_free(cfg);
+    return status;
+}
+
+/* ---- serve -------------------------------------------------------------- */
+
+static int cmd_serve(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"listen", required_argument, NULL, 'l'},
+        {"tls-cert", required_argument, NULL, 'C'},
+        {"tls-key", required_argument, NULL, 'K'},
+        {"client-ca", required_argument, NULL, 'A'},
+        {"mode", required_argument, NULL, 'm'},
+        {"config", required_argument, NULL, 'c'},
+        {"max-body-bytes", required_argument, NULL, 'b'},
+        {"threads", required_argument, NULL, 't'},
+        {"shutdown-delay", required_argument, NULL, 'd'},
+        {"log-level", required_argument, NULL, 'v'},
+        {NULL, 0, NULL, 0},
+    };
+    struct server_options server;
+    struct common_flags flags = {NULL, NULL};
+    server_default_options(&server);
+    unsigned long number;
+    enum log_level level;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        switch (opt) {
+        case 'l':
+            server.listen = optarg;
+            break;
+        case 'C':
+            server.cert_file = optarg;
+            break;
+        case 'K':
+            server.key_file = optarg;
+            break;
+        case 'A':
+            server.client_ca_file = optarg;
+            break;
+        case 'm':
+            flags.mode = optarg;
+            break;
+        case 'c':
+            flags.config = optarg;
+            break;
+        case 'b':
+            if (parse_unsigned(optarg, 1024ul * 1024 * 1024, &number) != 0 || number < 1024)
+                return usage_error("--max-body-bytes: \"%s\" is not 1024 to 1 GiB", optarg);
+            server.max_body_bytes = number;
+            break;
+        case 't':
+            if (parse_unsigned(optarg, 256, &number) != 0 || number < 1)
+                return usage_error("--threads: \"%s\" is not 1 to 256", optarg);
+            server.threads = (unsigned)number;
+            break;
+        case 'd':
+            if (parse_unsigned(optarg, 600000, &number) != 0)
+                return usage_error("--shutdown-delay: \"%s\" is not 0 to 600000 ms", optarg);
+            server.shutdown_delay_ms = (unsigned)number;
+            break;
+        case 'v':
+            if (log_parse_level(optarg, &level) != 0)
+                return usage_error("--log-level: \"%s\" is not debug, info, warn or error",
+                                   optarg);
+            log_set_level(level);
+            break;
+        default:
+            return usage_error("serve: unknown flag");
+        }
+    }
+    if (optind < argc)
+        return usage_error("serve: unexpected argument \"%s\"", argv[optind]);
+    if (!server.cert_file || !server.key_file)
+        return usage_error("serve: --tls-cert and --tls-key are required");
+    struct goinject_config *cfg = load_config(&flags);
+    if (!cfg)
+        return EXIT_USAGE;
+    server.cfg = cfg;
+    int status = server_run(&server);
+    config_free(cfg);
+    return status;
+}
+
+/* ---- certgen, copy-agent, config, version -------------------------------- */
+
+static int cmd_certgen(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"out", required_argument, NULL, 'o'},
+        {"host", required_argument, NULL, 'h'},
+        {"days", required_argument, NULL, 'd'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *hosts[64];
+    struct certgen_options cert = {NULL, hosts, 0, 365};
+    unsigned long days;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        if (opt == 'o') {
+            cert.out_dir = optarg;
+        } else if (opt == 'h') {
+            if (cert.nhosts == sizeof(hosts) / sizeof(hosts[0]))
+                return usage_error("certgen: more than 64 --host flags");
+            hosts[cert.nhosts++] = optarg;
+        } else if (opt == 'd') {
+            if (parse_unsigned(optarg, 3650, &days) != 0 || days < 1)
+                return usage_error("--days: \"%s\" is not 1 to 3650", optarg);
+            cert.days = (int)days;
+        } else {
+            return usage_error("certgen: unknown flag");
+        }
+    }
+    if (!cert.out_dir || cert.nhosts == 0)
+        return usage_error("certgen: --out and at least one --host are required");
+    char err[512];
+    if (certgen_write(&cert, err, sizeof(err)) != 0) {
+        fprintf(stderr, "goinject: certgen: %s\n", err);
+        return 1;
+    }
+    printf("wrote %s/ca.crt, %s/tls.crt and %s/tls.key\n", cert.out_dir, cert.out_dir,
+           cert.out_dir);
+    return 0;
+}
+
+static int cmd_copy_agent(int argc, char **argv)
+{
+    if (argc != 3)
+        return usage_error("copy-agent: expected SOURCE_DIR DEST_DIR");
+    char err[PATH_MAX + 128];
+    if (agent_copy(argv[1], argv[2], err, sizeof(err)) != 0) {
+        fprintf(stderr, "goinject: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
+static int cmd_config(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"mode", required_argument, NULL, 'm'},
+        {"config", required_argument, NULL, 'c'},
+        {NULL, 0, NULL, 0},
+    };
+    struct common_flags flags = {NULL, NULL};
+    int opt;
+    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        if (opt == 'm')
+            flags.mode = optarg;
+        else if (opt == 'c')
+            flags.config = optarg;
+        else
+            return usage_error("config: unknown flag");
+    }
+    struct goinject_config *cfg = load_config(&flags);
+    if (!cfg)
+        return EXIT_USAGE;
+    json_t *doc = config_to_json(cfg);
+    json_dumpf(doc, stdout, JSON_INDENT(2));
+    fputc('\n', stdout);
+    json_decref(doc);
+    config_free(cfg);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return usage_error("missing command");
+    const char *command = argv[1];
+    argc--;
+    argv++;
+    if (strcmp(command, "serve") == 0)
+        return cmd_serve(argc, argv);
+    if (strcmp(command, "review") == 0)
+        return cmd_review(argc, argv);
+    if (strcmp(command, "mutate") == 0)
+        return cmd_mutate(argc, argv);
+    if (strcmp(command, "certgen") == 0)
+        return cmd_certgen(argc, argv);
+    if (strcmp(command, "copy-agent") == 0)
+        return cmd_copy_agent(argc, argv);
+    if (strcmp(command, "config") == 0)
+        return cmd_config(argc, argv);
+    if (strcmp(command, "version") == 0 || strcmp(command, "--version") == 0) {
+        printf("goinject %s (%s)\n", GOINJECT_VERSION, GOINJECT_REVISION);
+        return 0;
+    }
+    if (strcmp(command, "help") == 0 || strcmp(command, "--help") == 0 ||
+        strcmp(command, "-h") == 0) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    return usage_error("unknown command \"%s\"", command);
+}

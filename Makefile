@@ -7,6 +7,7 @@
 #   make deps       install the Debian packages the build and tests need
 
 CC       ?= cc
+GO       ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 BUILD    ?= build
 PKGS     := libmicrohttpd jansson openssl gnutls
 VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
@@ -56,7 +57,7 @@ golden-update: $(BUILD)/goinject
 	@tests/golden/run.sh --update $(BUILD)/goinject
 
 integration: $(BUILD)/goinject
-	@cd tests/integration && GOINJECT_BIN=$(CURDIR)/$(BUILD)/goinject go test -count=1 ./...
+	@cd tests/integration && GOINJECT_BIN=$(CURDIR)/$(BUILD)/goinject $(GO) test -count=1 ./...
 
 run: $(BUILD)/goinject
 	@tests/run.sh $(BUILD)/goinject

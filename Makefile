@@ -1,7 +1,7 @@
 # goinject - build, test and run.
 #
 #   make            build build/goinject
-#   make test       unit tests (Check), golden fixtures, integration tests
+#   make test       unit tests (Check), golden fixtures, CLI tests, integration tests
 #   make run        serve on https://127.0.0.1:8443 with a fresh certificate
 #   make valgrind   the unit and golden tests under valgrind memcheck
 #   make deps       install the Debian packages the build and tests need
@@ -28,7 +28,8 @@ OBJS     := $(patsubst webhook/%.c,$(BUILD)/obj/%.o,$(SRCS))
 LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
 TESTS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: all test unit golden integration run valgrind deps clean format golden-update
+
+.PHONY: all test unit golden cli integration run valgrind deps clean format golden-update
 
 all: $(BUILD)/goinject
 
@@ -45,13 +46,16 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.h $(LIB_OBJS) | $(BUILD)/te
 $(BUILD)/obj $(BUILD)/tests:
 	mkdir -p $@
 
-test: unit golden integration
+test: unit golden cli integration
 
 unit: $(TESTS)
 	@tests/unit/run.sh $(TESTS)
 
 golden: $(BUILD)/goinject
 	@tests/golden/run.sh $(BUILD)/goinject
+
+cli: $(BUILD)/goinject
+	@tests/cli/run.sh $(BUILD)/goinject
 
 golden-update: $(BUILD)/goinject
 	@tests/golden/run.sh --update $(BUILD)/goinject

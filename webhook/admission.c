@@ -236,7 +236,8 @@ static int ensure_agent_env(const struct goinject_config *cfg, const json_t *con
         if (find_by_member(env, "name", var_name))
             warnings_addf(&m->warnings,
                           "container \"%s\": env %s is already set, so the agent's value was not "
-                          "added; the agent may not load",
+                          "added; the agent may not load. Merge the values in the pod or drop "
+                          "yours",
                           name, var_name);
         else
             json_array_append(missing, var);

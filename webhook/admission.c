@@ -236,7 +236,8 @@ static int ensure_agent_env(const struct goinject_config *cfg, const json_t *con
         if (find_by_member(env, "name", var_name))
             warnings_addf(&m->warnings,
                           "container \"%s\": env %s is already set, so the agent's value was not "
-                          "added; the agent may not load",
+                          "added; the agent may not load. Merge the values in the pod or drop "
+                          "yours",
                           name, var_name);
         else
             json_array_append(missing, var);
@@ -438,9 +439,14 @@ static int write_status(const struct pod_input *in, struct mutation *m)
 
 /* ---- checking the result ------------------------------------------------ */
 
-/* b keeps every byte of a: objects may gain members, arrays may gain elements at the end. */
+/*
+ * b keeps every byte of a: objects may gain members, arrays may gain elements at the end,
+ * and a null may become the object or array the builder creates in its place.
+ */
 static bool extends(const json_t *a, const json_t *b)
 {
+    if (json_is_null(a) && (json_is_object(b) || json_is_array(b)))
+        return true;
     if (json_typeof(a) != json_typeof(b))
         return false;
     if (json_is_object(a)) {

@@ -144,6 +144,7 @@ static const struct suffix quantity_suffixes[] = {
 /* Parses "[+-]digits[.digits]"; returns the length consumed, 0 when there is no number. */
 static size_t parse_decimal(const char *s, long double *out)
 {
+    char number[72];
     size_t i = 0, digits = 0;
     bool dot = false;
     if (s[i] == '+' || s[i] == '-')
@@ -156,9 +157,12 @@ static size_t parse_decimal(const char *s, long double *out)
         else
             break;
     }
-    if (digits == 0)
+    if (digits == 0 || i >= sizeof(number))
         return 0;
-    *out = strtold(s, NULL);
+    /* Only the mantissa: strtold alone would also consume an exponent ("1e3"). */
+    memcpy(number, s, i);
+    number[i] = '\0';
+    *out = strtold(number, NULL);
     return i;
 }
 

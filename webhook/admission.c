@@ -296,12 +296,20 @@ static int emit_container_ops(const struct pod_input *in, size_t index, const js
 }
 
 /* Another volume at the agent's mount path: mounting ours would make the pod invalid. */
-static bool mount_path_taken(const struct goinject_config *cfg, const json_t *container)
+/*
+ * The agent's mount must be exactly (volumeName at mountPath): another volume
+ * at that path would make the pod invalid, and our volume at another path
+ * would leave the tini wrapper pointing at nothing.
+ */
+static bool agent_mount_conflicts(const struct goinject_config *cfg, const json_t *container)
 {
-    const json_t *mount =
-        find_by_member(json_object_get(container, "volumeMounts"), "mountPath", cfg->agent.mount_path);
-    const char *mount_name = json_string_value(json_object_get(mount, "name"));
-    return mount && (!mount_name || strcmp(mount_name, cfg->agent.volume_name) != 0);
+    const json_t *mounts = json_object_get(container, "volumeMounts");
+    const json_t *at_path = find_by_member(mounts, "mountPath", cfg->agent.mount_path);
+    const json_t *by_name = find_by_member(mounts, "name", cfg->agent.volume_name);
+    const char *path_owner = json_string_value(json_object_get(at_path, "name"));
+    const char *name_path = json_string_value(json_object_get(by_name, "mountPath"));
+    return (at_path && (!path_owner || strcmp(path_owner, cfg->agent.volume_name) != 0)) ||
+           (by_name && (!name_path || strcmp(name_path, cfg->agent.mount_path) != 0));
 }
 
 static void plan_one(const struct pod_input *in, const json_t *container, const char *name,
@@ -318,11 +326,11 @@ static void plan_one(const struct pod_input *in, const json_t *container, const 
     facts_resolve(in->cfg, annotations, name, &facts, &m->warnings);
     rules_plan(in->cfg, name, container, &facts, in->pod_security_enforced, plan, &m->warnings);
     facts_clear(&facts);
-    if (plan->add_agent && mount_path_taken(in->cfg, container)) {
+    if (plan->add_agent && agent_mount_conflicts(in->cfg, container)) {
         warnings_addf(&m->warnings,
-                      "container \"%s\": another volume is mounted at %s, where the agent goes; "
-                      "not injected. Change that mountPath or the agent's",
-                      name, in->cfg->agent.mount_path);
+                      "container \"%s\": a volume mount clashes with the agent's (%s at %s); "
+                      "not injected. Change that mount, or agent.mountPath",
+                      name, in->cfg->agent.volume_name, in->cfg->agent.mount_path);
         plan_clear(plan);
         plan->action = ACTION_UNSUPPORTED;
     }
@@ -833,11 +841,27 @@ void review_outcome_free(struct review_outcome *out)
 
 /* ---- dry run without a cluster ------------------------------------------ */
 
+static const char *skip_explanation(enum skip_reason reason)
+{
+    switch (reason) {
+    case SKIP_NOT_POD_CREATE:
+        return "only the CREATE of a pod is mutated";
+    case SKIP_NAMESPACE:
+        return "its namespace is excluded by the configuration";
+    case SKIP_WINDOWS:
+        return "it is a Windows pod";
+    case SKIP_POD_OPT_OUT:
+        return "it opted out (inject annotation, or injectByDefault false)";
+    default:
+        return "not selected";
+    }
+}
+
 static void note_skip(struct warnings *w, const json_t *pod, const struct mutation *m)
 {
     if (m->result == REVIEW_SKIPPED)
         warnings_addf(w, "pod \"%s\" not mutated: %s", pod_display_name(pod),
-                      skip_reason_name(m->skip));
+                      skip_explanation(m->skip));
     else if (m->result == REVIEW_FAILED_OPEN)
         warnings_addf(w, "pod \"%s\" admitted unchanged: %s", pod_display_name(pod), m->error);
 }
@@ -872,9 +896,16 @@ json_t *admission_mutate(const struct goinject_config *cfg, const json_t *input,
     if (is_kind(input, "AdmissionReview")) {
         const char *problem = review_problem(input);
         const json_t *request = json_object_get(input, "request");
+        const json_t *object = json_object_get(request, "object");
         if (problem) {
             snprintf(err, errlen, "%s", problem);
             return NULL;
+        }
+        if (!is_pod_create(request)) {
+            /* Exactly what the server would do: answer without a patch. */
+            warnings_addf(w, "pod \"%s\" not mutated: %s", pod_display_name(object),
+                          skip_explanation(SKIP_NOT_POD_CREATE));
+            return object ? json_deep_copy(object) : json_null();
         }
         return mutate_one(cfg, json_object_get(request, "object"),
                           request_namespace(request, json_object_get(request, "object")), w);

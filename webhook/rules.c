@@ -87,8 +87,8 @@ static void warn_unknown_argv(const char *name, const char *missing, const char 
                       name);
     else
         warnings_addf(w,
-                      "container \"%s\": static Go entrypoint kept, agent may not load: image "
-                      "%s unknown; set command/args in the pod or annotate %s.%s/%s",
+                      "container \"%s\": static Go not wrapped, image %s unknown; set "
+                      "command/args or annotate %s.%s/%s",
                       name, strcmp(missing, "cmd") == 0 ? "CMD" : "ENTRYPOINT", missing, prefix,
                       name);
 }
@@ -133,8 +133,8 @@ static void plan_cloud_native_static(const struct goinject_config *cfg, const ch
     if (facts->shell == SHELL_UNKNOWN && cfg->unknown_shell == UNKNOWN_SHELL_SKIP) {
         json_decref(argv);
         warnings_addf(w,
-                      "container \"%s\": static Go entrypoint kept, agent may not load: image "
-                      "shell unknown; annotate shell.%s/%s with a shell path or none",
+                      "container \"%s\": static Go not wrapped, image shell unknown; annotate "
+                      "shell.%s/%s with a shell path or none",
                       name, cfg->annotation_prefix, name);
         set_action(plan, ACTION_PTRACE_AGENT);
         return;

@@ -1205,6 +1205,21 @@ START_TEST(mount_path_conflict_leaves_the_container_alone_with_a_warning)
 }
 END_TEST
 
+START_TEST(agent_volume_mounted_elsewhere_leaves_the_container_alone)
+{
+    /* The tini wrapper would point at a path where the bundle is not. */
+    review_pod(make_pod("{'goinject.io/static-go': 'true', 'goinject.io/shell': 'none'}",
+                        "[{'name': 'app', 'command': ['/app'], 'volumeMounts': [{'name':"
+                        " 'goinject-agent', 'mountPath': '/opt/agent'}]}]"),
+               &first);
+    expect_patched(&first);
+    ck_assert_uint_eq(ops_under(first.ops, "/spec"), 0);
+    static const char *const needles[] = {"\"app\"", "goinject-agent at /goinject-agent", NULL};
+    expect_warning(&first, needles);
+    expect_action(first.mutated, "app", "unsupported");
+}
+END_TEST
+
 START_TEST(mount_path_conflict_in_one_container_does_not_stop_the_others)
 {
     review_pod(make_pod(NULL, "[{'name': 'app', 'volumeMounts': [{'name': 'tools',"
@@ -1795,7 +1810,7 @@ START_TEST(mutate_a_list_of_pods_mutates_every_pod)
         json_equal(json_array_get(items, 2), json_array_get(json_object_get(list, "items"), 2)));
     /* The skipped pod is reported. */
     ck_assert_uint_eq(w.count, 1);
-    ck_assert_ptr_nonnull(strstr(w.items[0], "pod-opt-out"));
+    ck_assert_ptr_nonnull(strstr(w.items[0], "opted out"));
     warnings_free(&w);
     json_decref(mutated);
     json_decref(list);
@@ -1823,6 +1838,24 @@ START_TEST(mutate_an_admission_review_gives_the_mutated_pod)
     ck_assert(json_equal(mutated, pod));
     ck_assert_uint_eq(w.count, 1);
     ck_assert_ptr_nonnull(strstr(w.items[0], "namespace"));
+    warnings_free(&w);
+    json_decref(mutated);
+    json_decref(review);
+    json_decref(pod);
+}
+END_TEST
+
+START_TEST(mutate_an_update_review_leaves_the_pod_alone_like_the_server)
+{
+    json_t *pod = make_pod(static_go_shell, one_app);
+    json_t *review = make_review("admission.k8s.io/v1", "UPDATE", "", "pods", NULL, "default", pod);
+    struct warnings w;
+    char err[256];
+    json_t *mutated = mutate(review, &w, err, sizeof(err));
+    ck_assert_msg(mutated != NULL, "%s", err);
+    ck_assert(json_equal(mutated, pod));
+    ck_assert_uint_eq(w.count, 1);
+    ck_assert_ptr_nonnull(strstr(w.items[0], "only the CREATE of a pod is mutated"));
     warnings_free(&w);
     json_decref(mutated);
     json_decref(review);
@@ -1961,6 +1994,7 @@ static Suite *admission_suite(void)
     tcase_add_test(agent, agent_env_is_not_added_in_classic_mode);
     tcase_add_test(agent, mount_path_conflict_leaves_the_container_alone_with_a_warning);
     tcase_add_test(agent, mount_path_conflict_in_one_container_does_not_stop_the_others);
+    tcase_add_test(agent, agent_volume_mounted_elsewhere_leaves_the_container_alone);
     suite_add_tcase(s, agent);
 
     TCase *init = tcase_create("init container and volume");
@@ -2016,6 +2050,7 @@ static Suite *admission_suite(void)
     tcase_add_test(mutate_tc, mutate_a_pod_reports_its_warnings);
     tcase_add_test(mutate_tc, mutate_a_list_of_pods_mutates_every_pod);
     tcase_add_test(mutate_tc, mutate_an_admission_review_gives_the_mutated_pod);
+    tcase_add_test(mutate_tc, mutate_an_update_review_leaves_the_pod_alone_like_the_server);
     tcase_add_test(mutate_tc, mutate_an_invalid_admission_review_is_an_error);
     tcase_add_test(mutate_tc, mutate_something_else_is_an_error);
     suite_add_tcase(s, mutate_tc);

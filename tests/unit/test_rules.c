@@ -703,9 +703,9 @@ static const struct warning_case warning_cases[] = {
     {MODE_CLASSIC, FACT_UNKNOWN, LIBC_UNKNOWN, UNKNOWN_SHELL_TINI, true, "", NULL, NULL,
      "Label the namespace pod-security.kubernetes.io/enforce=privileged", NULL},
     {MODE_CLOUD_NATIVE, FACT_UNKNOWN, LIBC_UNKNOWN, UNKNOWN_SHELL_TINI, false, "", NULL, "[]",
-     "set command/args in the pod or annotate entrypoint.goinject.io/", "entrypoint.goinject.io/"},
+     "set command/args or annotate entrypoint.goinject.io/", "entrypoint.goinject.io/"},
     {MODE_CLOUD_NATIVE, FACT_UNKNOWN, LIBC_UNKNOWN, UNKNOWN_SHELL_TINI, false, "", "[\"/app\"]",
-     NULL, "set command/args in the pod or annotate cmd.goinject.io/", "cmd.goinject.io/"},
+     NULL, "set command/args or annotate cmd.goinject.io/", "cmd.goinject.io/"},
     {MODE_CLOUD_NATIVE, FACT_UNKNOWN, LIBC_UNKNOWN, UNKNOWN_SHELL_TINI, false, "", "[]", "[]",
      "set command in the pod", NULL},
     {MODE_CLOUD_NATIVE, FACT_UNKNOWN, LIBC_UNKNOWN, UNKNOWN_SHELL_SKIP, false,
@@ -748,12 +748,9 @@ START_TEST(every_rules_warning_follows_the_contract)
     ck_assert_msg(strstr(w, c->advice) != NULL, "warning for a %zu-character name lost \"%s\": %s",
                   strlen(name), c->advice, w);
     if (c->key) {
-        /*
-         * The key repeats the name: whole for a short name. With the longest
-         * legal name the 256-character limit may cut its end ("...").
-         */
+        /* The annotation key to set, whole, even for the longest legal name. */
         char key[256];
-        snprintf(key, sizeof(key), "%s%s", c->key, _i % 3 == 0 ? name : "");
+        snprintf(key, sizeof(key), "%s%s", c->key, name);
         ck_assert_msg(strstr(w, key) != NULL, "warning lacks \"%s\": %s", key, w);
     }
 }

@@ -5,6 +5,7 @@
 #   make run        serve on https://127.0.0.1:8443 with a fresh certificate
 #   make valgrind   the unit and golden tests under valgrind memcheck
 #   make deps       install the Debian packages the build and tests need
+#   make image      the container image goinject/goinject:VERSION (IMAGE=name:tag to change)
 
 CC       ?= cc
 GO       ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
@@ -12,6 +13,11 @@ BUILD    ?= build
 PKGS     := libmicrohttpd jansson openssl gnutls
 VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 REVISION := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+IMAGE    ?= goinject/goinject:$(VERSION)
+# The Dockerfile's base. The default is made by docker/base-image.sh (no registry needed);
+# `make image BASE_IMAGE=debian:bookworm-slim` uses a pulled one and skips that script.
+LOCAL_BASE_IMAGE := localhost/goinject-base/debian:bookworm
+BASE_IMAGE ?= $(LOCAL_BASE_IMAGE)
 
 OPT      ?= -O2 -g
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
@@ -29,7 +35,7 @@ LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
 TESTS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
 
-.PHONY: all test unit golden cli integration run valgrind deps clean format golden-update
+.PHONY: all test unit golden cli integration run valgrind deps clean format golden-update image
 
 all: $(BUILD)/goinject
 
@@ -73,6 +79,13 @@ valgrind: $(TESTS) $(BUILD)/goinject
 
 deps:
 	.ci/install-deps
+
+image:
+ifeq ($(BASE_IMAGE),$(LOCAL_BASE_IMAGE))
+	docker/base-image.sh $(BASE_IMAGE)
+endif
+	docker build --build-arg BASE_IMAGE=$(BASE_IMAGE) --build-arg VERSION=$(VERSION) \
+	    --build-arg REVISION=$(REVISION) -t $(IMAGE) .
 
 format:
 	clang-format -i webhook/*.c webhook/*.h tests/unit/*.c tests/unit/*.h

@@ -77,7 +77,7 @@ void log_event(enum log_level level, const char *msg, json_t *fields)
         json_object_update_missing(line, fields);
     json_decref(fields);
 
-    char *text = json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII);
+    char *text = json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(9));
     json_decref(line);
     if (!text)
         return;

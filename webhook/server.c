@@ -453,6 +453,21 @@ static void sleep_ms(unsigned ms)
         ;
 }
 
+/*
+ * A request a client has already sent on a kept-alive connection can still sit
+ * unread in its socket, not yet counted in flight. Open connections get this
+ * long after the listener closes to be read and answered (with Connection:
+ * close) before the daemon stops and closes whatever is left.
+ */
+#define DRAIN_SETTLE_MS 500
+
+static unsigned open_connections(struct MHD_Daemon *daemon)
+{
+    const union MHD_DaemonInfo *info =
+        MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+    return info ? info->num_connections : 0;
+}
+
 /* Unready first, then stop accepting, then let in-flight reviews finish. */
 static void drain(struct server *srv)
 {
@@ -465,7 +480,9 @@ static void drain(struct server *srv)
     if (listener != MHD_INVALID_SOCKET)
         close(listener);
     unsigned waited_ms = 0;
-    while (atomic_load(&srv->inflight) > 0 && waited_ms < o->shutdown_grace_s * 1000) {
+    while ((atomic_load(&srv->inflight) > 0 ||
+            (waited_ms < DRAIN_SETTLE_MS && open_connections(srv->daemon) > 0)) &&
+           waited_ms < o->shutdown_grace_s * 1000) {
         sleep_ms(10);
         waited_ms += 10;
     }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // unsized hides the length of a body, so the client sends it chunked.
@@ -143,4 +144,53 @@ func TestMaxBodyBytesFlagIsTheExactLimit(t *testing.T) {
 	expectRejected(t, s, c, badRequest{name: "one byte over", method: "POST", path: "/mutate", contentType: "application/json", body: over, status: 413})
 	expectRejected(t, s, c, badRequest{name: "one byte over chunked", method: "POST", path: "/mutate", body: over, chunked: true, status: 413})
 	expectRejected(t, s, c, badRequest{name: "far over chunked", method: "POST", path: "/mutate", body: bytes.Repeat([]byte("x"), 1<<20), chunked: true, status: 413})
+}
+
+// libmicrohttpd refuses broken HTTP framing itself, before goinject sees a request.
+func TestMalformedHTTPIsRefusedAndTheServerKeepsServing(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, serverConfig{})
+	bigHeader := strings.Repeat("a", 40000)
+	cases := []struct {
+		name, raw string
+		statuses  []string // acceptable status lines; none: the connection is just closed
+	}{
+		{"garbage request line", "GARBAGE\r\n\r\n", []string{"HTTP/1.1 400"}},
+		{"bad Content-Length", "POST /mutate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: abc\r\n\r\n", []string{"HTTP/1.1 400"}},
+		{"bad chunk size", "POST /mutate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", []string{"HTTP/1.1 400"}},
+		{"URL too long", "GET /mutate?x=" + bigHeader + " HTTP/1.1\r\nHost: x\r\n\r\n", []string{"HTTP/1.1 414", "HTTP/1.1 431"}},
+		{"header too large", "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + bigHeader + "\r\n\r\n", []string{"HTTP/1.1 431"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			conn, err := dialTLS(s, s.tlsConfig())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			if _, err := conn.Write([]byte(tc.raw)); err != nil {
+				t.Fatal(err)
+			}
+			_ = conn.SetReadDeadline(time.Now().Add(scaled(5 * time.Second)))
+			answer, err := io.ReadAll(conn)
+			if err != nil && !isClosedErr(err) {
+				t.Fatalf("the server did not answer or close the connection: %v", err)
+			}
+			ok := len(answer) == 0 // closed without an answer
+			for _, want := range tc.statuses {
+				ok = ok || bytes.HasPrefix(answer, []byte(want))
+			}
+			if !ok {
+				t.Errorf("answer %.80q, want one of %q or a closed connection", answer, tc.statuses)
+			}
+			if err := s.review(s.client(), "after-"+strings.ReplaceAll(tc.name, " ", "-")); err != nil {
+				t.Errorf("a good review afterwards failed: %v", err)
+			}
+		})
+	}
+	t.Run("answers are JSON", func(t *testing.T) {
+		t.Skip("libmicrohttpd 0.9.75 answers broken framing and oversized headers itself (HTML body, no " +
+			"Content-Type, not logged or counted by goinject) and has no hook to change that; the 400 for a bad " +
+			"Content-Length even repeats its status line and headers")
+	})
 }

@@ -43,6 +43,18 @@ func TestMutateToleratesDoubleSlashAndTimeoutQuery(t *testing.T) {
 	}
 }
 
+func TestMutateAcceptsJSONContentTypeWithParameters(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, serverConfig{})
+	c := s.client()
+	for _, ct := range []string{"application/json; charset=utf-8", "Application/JSON", "application/json;charset=UTF-8"} {
+		r := s.mustRequest(t, c, http.MethodPost, "/mutate", ct, podReview(v1, "ct", "default"))
+		if err := checkPatchedAnswer(r, v1, "ct"); err != nil {
+			t.Errorf("Content-Type %q: %v", ct, err)
+		}
+	}
+}
+
 func TestHealthzAndReadyzAnswer200(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, serverConfig{})

@@ -1,7 +1,9 @@
 package integration
 
 import (
+	"bytes"
 	"crypto/tls"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -113,5 +115,29 @@ func TestTLS12NegotiatesOnlyAEADCipherSuites(t *testing.T) {
 	if conn, err := dialTLS(s, cfg); err == nil {
 		t.Errorf("TLS 1.2 with only CBC suites negotiated %s, want refused", tls.CipherSuiteName(conn.ConnectionState().CipherSuite))
 		conn.Close()
+	}
+}
+
+// kube-apiserver offers h2 by ALPN; the webhook speaks HTTP/1.1 and the client falls back.
+func TestClientOfferingHTTP2GetsHTTP11(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, serverConfig{})
+	tr := s.transport()
+	tr.ForceAttemptHTTP2 = true
+	c := &http.Client{Transport: tr, Timeout: scaled(10 * time.Second)}
+	resp, err := c.Post(s.base+"/mutate", "application/json", bytes.NewReader(podReview(v1, "h2", "default")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.ProtoMajor != 1 || resp.ProtoMinor != 1 {
+		t.Errorf("protocol %s, want HTTP/1.1", resp.Proto)
+	}
+	if err := checkPatchedAnswer(&response{status: resp.StatusCode, header: resp.Header, body: body}, v1, "h2"); err != nil {
+		t.Error(err)
 	}
 }

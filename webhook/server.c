@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <math.h>
 #include <microhttpd.h>
 #include <netdb.h>
@@ -379,6 +380,23 @@ static char *read_text_file(const char *path)
     return buf_steal(&text);
 }
 
+/*
+ * GnuTLS takes a trust file without certificates silently, and then every
+ * client certificate fails verification: count them first.
+ */
+static unsigned count_pem_certificates(const char *pem)
+{
+    gnutls_datum_t data = {(unsigned char *)pem, (unsigned)strlen(pem)};
+    gnutls_x509_crt_t *certs = NULL;
+    unsigned count = 0;
+    if (gnutls_x509_crt_list_import2(&certs, &count, &data, GNUTLS_X509_FMT_PEM, 0) < 0)
+        return 0;
+    for (unsigned i = 0; i < count; i++)
+        gnutls_x509_crt_deinit(certs[i]);
+    gnutls_free(certs);
+    return count;
+}
+
 /* The descriptor limit bounds how many connections can be open at once. */
 static unsigned raise_fd_limit(unsigned wanted)
 {
@@ -521,6 +539,11 @@ static int prepare(struct server *srv, struct sockaddr_storage *addr, bool *ipv6
     }
     if (o->client_ca_file && !(srv->client_ca = read_text_file(o->client_ca_file))) {
         log_msgf(LOG_LEVEL_ERROR, "--client-ca %s: %s", o->client_ca_file, strerror(errno));
+        return -1;
+    }
+    if (srv->client_ca && count_pem_certificates(srv->client_ca) == 0) {
+        log_msgf(LOG_LEVEL_ERROR, "--client-ca %s: no PEM certificate in the file",
+                 o->client_ca_file);
         return -1;
     }
     return 0;

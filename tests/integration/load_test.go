@@ -73,6 +73,9 @@ func TestConcurrentKeepAliveClientsAllGetCorrectAnswers(t *testing.T) {
 	if total != clients*perClient {
 		t.Errorf("traced %d connections for %d requests", total, clients*perClient)
 	}
+	if reused.Load()*10 < total*9 {
+		t.Errorf("only %d of %d requests reused a connection, want at least 90%%", reused.Load(), total)
+	}
 	// Each client needs one connection; a few more are tolerable, not one per request.
 	if fresh.Load() > 2*clients {
 		t.Errorf("%d new connections for %d clients: keep-alive is not working", fresh.Load(), clients)

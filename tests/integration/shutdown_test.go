@@ -218,3 +218,30 @@ func TestShutdownDelayAnswersReviewsButIsNotReady(t *testing.T) {
 	}
 	t.Logf("exited %v after SIGTERM", exited)
 }
+
+func TestSIGHUPKeepsServingAndSIGINTStopsLikeSIGTERM(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, serverConfig{})
+	c := s.client()
+	s.signal(syscall.SIGHUP) // only a nudge to check the certificate files
+	time.Sleep(200 * time.Millisecond)
+	if status := s.waitExit(0); status != -1 {
+		t.Fatalf("the server exited on SIGHUP with status %d", status)
+	}
+	if err := s.review(c, "after-hup"); err != nil {
+		t.Errorf("review after SIGHUP: %v", err)
+	}
+	m := s.metrics(t)
+	if n := m[`goinject_certificate_reloads_total{result="success"}`] + m[`goinject_certificate_reloads_total{result="failure"}`]; n != 0 {
+		t.Errorf("SIGHUP with unchanged files counted %v certificate reloads, want 0", n)
+	}
+	s.signal(syscall.SIGINT)
+	if status := s.waitExit(scaled(5 * time.Second)); status != 0 {
+		t.Fatalf("exit status %d after SIGINT (-1: still running), want 0", status)
+	}
+	if _, ok := s.logs.waitFor(time.Second, func(l logLine) bool {
+		return l.str("msg") == "signal received" && l.str("signal") == "SIGINT"
+	}); !ok {
+		t.Errorf("no \"signal received\" line naming SIGINT")
+	}
+}

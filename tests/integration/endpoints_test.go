@@ -3,6 +3,7 @@ package integration
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -110,7 +111,7 @@ func TestMetricsArePrometheusTextAndCountReviews(t *testing.T) {
 
 	const patched = 3
 	for i := 0; i < patched; i++ {
-		if err := s.review(c, "m-"+string(rune('a'+i))); err != nil {
+		if err := s.review(c, fmt.Sprintf("m-%d", i)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -120,6 +121,7 @@ func TestMetricsArePrometheusTextAndCountReviews(t *testing.T) {
 	}
 	after := s.metrics(t)
 
+	// Expected change of each series; 0: present and unchanged.
 	increases := map[string]float64{
 		`goinject_reviews_total{result="patched"}`:             patched,
 		`goinject_reviews_total{result="skipped"}`:             1,

@@ -245,7 +245,7 @@ type serverConfig struct {
 	args     []string // extra flags for `goinject serve`
 	certFile string   // default: a fresh pair from certgen
 	keyFile  string
-	caFiles  []string // CAs the test clients trust (default: the certgen CA)
+	caFiles  []string // more CAs the test clients trust (besides the certgen CA, if any)
 }
 
 type server struct {

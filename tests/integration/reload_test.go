@@ -20,14 +20,13 @@ const reloadWithin = 3 * time.Second
 
 // reviewLoop sends reviews without pause until stopped, counting failures.
 type reviewLoop struct {
-	name         string
-	stop         chan struct{}
-	wg           sync.WaitGroup
-	ok, failed   atomic.Int64
-	mu           sync.Mutex
-	errs         []error
-	leafSerials  map[string]int // serial numbers of the certificates seen
-	lastResponse time.Time
+	name        string
+	stop        chan struct{}
+	wg          sync.WaitGroup
+	ok, failed  atomic.Int64
+	mu          sync.Mutex
+	errs        []error
+	leafSerials map[string]int // serial numbers of the certificates seen
 }
 
 func startReviewLoop(s *server, c *http.Client, name string) *reviewLoop {

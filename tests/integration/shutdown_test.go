@@ -15,10 +15,9 @@ import (
 
 // tracedReview is one review of a client loop, with the time its request was fully written.
 type tracedReview struct {
-	uid     string
-	wrote   time.Time // zero when the request was never written
-	err     error
-	started time.Time
+	uid   string
+	wrote time.Time // zero when the request was never written
+	err   error
 }
 
 func TestSIGTERMCompletesReviewsSentBeforeTheSignalAndExitsZero(t *testing.T) {
@@ -40,7 +39,7 @@ func TestSIGTERMCompletesReviewsSentBeforeTheSignalAndExitsZero(t *testing.T) {
 					return
 				default:
 				}
-				rv := tracedReview{uid: fmt.Sprintf("term-%d-%d", i, j), started: time.Now()}
+				rv := tracedReview{uid: fmt.Sprintf("term-%d-%d", i, j)}
 				var wroteMu sync.Mutex
 				trace := &httptrace.ClientTrace{WroteRequest: func(info httptrace.WroteRequestInfo) {
 					if info.Err == nil {

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <math.h>
 #include <microhttpd.h>
 #include <netdb.h>
@@ -379,6 +380,23 @@ static char *read_text_file(const char *path)
     return buf_steal(&text);
 }
 
+/*
+ * GnuTLS takes a trust file without certificates silently, and then every
+ * client certificate fails verification: count them first.
+ */
+static unsigned count_pem_certificates(const char *pem)
+{
+    gnutls_datum_t data = {(unsigned char *)pem, (unsigned)strlen(pem)};
+    gnutls_x509_crt_t *certs = NULL;
+    unsigned count = 0;
+    if (gnutls_x509_crt_list_import2(&certs, &count, &data, GNUTLS_X509_FMT_PEM, 0) < 0)
+        return 0;
+    for (unsigned i = 0; i < count; i++)
+        gnutls_x509_crt_deinit(certs[i]);
+    gnutls_free(certs);
+    return count;
+}
+
 /* The descriptor limit bounds how many connections can be open at once. */
 static unsigned raise_fd_limit(unsigned wanted)
 {
@@ -453,6 +471,21 @@ static void sleep_ms(unsigned ms)
         ;
 }
 
+/*
+ * A request a client has already sent on a kept-alive connection can still sit
+ * unread in its socket, not yet counted in flight. Open connections get this
+ * long after the listener closes to be read and answered (with Connection:
+ * close) before the daemon stops and closes whatever is left.
+ */
+#define DRAIN_SETTLE_MS 500
+
+static unsigned open_connections(struct MHD_Daemon *daemon)
+{
+    const union MHD_DaemonInfo *info =
+        MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+    return info ? info->num_connections : 0;
+}
+
 /* Unready first, then stop accepting, then let in-flight reviews finish. */
 static void drain(struct server *srv)
 {
@@ -465,7 +498,9 @@ static void drain(struct server *srv)
     if (listener != MHD_INVALID_SOCKET)
         close(listener);
     unsigned waited_ms = 0;
-    while (atomic_load(&srv->inflight) > 0 && waited_ms < o->shutdown_grace_s * 1000) {
+    while ((atomic_load(&srv->inflight) > 0 ||
+            (waited_ms < DRAIN_SETTLE_MS && open_connections(srv->daemon) > 0)) &&
+           waited_ms < o->shutdown_grace_s * 1000) {
         sleep_ms(10);
         waited_ms += 10;
     }
@@ -504,6 +539,11 @@ static int prepare(struct server *srv, struct sockaddr_storage *addr, bool *ipv6
     }
     if (o->client_ca_file && !(srv->client_ca = read_text_file(o->client_ca_file))) {
         log_msgf(LOG_LEVEL_ERROR, "--client-ca %s: %s", o->client_ca_file, strerror(errno));
+        return -1;
+    }
+    if (srv->client_ca && count_pem_certificates(srv->client_ca) == 0) {
+        log_msgf(LOG_LEVEL_ERROR, "--client-ca %s: no PEM certificate in the file",
+                 o->client_ca_file);
         return -1;
     }
     return 0;

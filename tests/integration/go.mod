@@ -1,0 +1,3 @@
+module goinject.test/integration
+
+go 1.22

@@ -31,6 +31,9 @@
     "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"            \
     "+CHACHA20-POLY1305:-MAC-ALL:+AEAD:%SERVER_PRECEDENCE"
 
+/* How much of an oversized chunked body is read and dropped before the connection is cut. */
+#define DISCARD_LIMIT_BYTES (16u * 1024 * 1024)
+
 enum route { ROUTE_NOT_FOUND, ROUTE_MUTATE, ROUTE_HEALTHZ, ROUTE_READYZ, ROUTE_METRICS };
 
 struct server {
@@ -47,6 +50,8 @@ struct request {
     enum route route;
     bool counted;        /* counted in server.inflight */
     bool too_large;
+    bool pod_security;   /* the namespace enforces Pod Security baseline/restricted */
+    size_t received;     /* body bytes read so far, kept or not */
     unsigned reject;     /* a status decided from the headers, 0 when none */
     const char *message; /* its error text */
     struct buf body;
@@ -102,11 +107,17 @@ static enum MHD_Result respond_error(struct server *srv, struct MHD_Connection *
 
 /* ---- routing and header checks ------------------------------------------ */
 
-static enum route route_for(const char *url)
+/*
+ * The webhook configuration sends namespaces that enforce Pod Security
+ * baseline/restricted to /mutate/pod-security-enforced (a URL in a webhook
+ * configuration may carry a path but no query).
+ */
+static enum route route_for(const char *url, bool *pod_security)
 {
     while (url[0] == '/' && url[1] == '/')
         url++; /* some clients build "//mutate" from a base URL ending in "/" */
-    if (strcmp(url, "/mutate") == 0)
+    *pod_security = strcmp(url, "/mutate/pod-security-enforced") == 0;
+    if (strcmp(url, "/mutate") == 0 || *pod_security)
         return ROUTE_MUTATE;
     if (strcmp(url, "/healthz") == 0)
         return ROUTE_HEALTHZ;
@@ -213,7 +224,7 @@ static enum MHD_Result serve_review(struct server *srv, struct MHD_Connection *c
 {
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
-    struct review_options options = {pod_security_from_query(conn)};
+    struct review_options options = {req->pod_security || pod_security_from_query(conn)};
     struct review_outcome outcome;
     admission_review(srv->opts->cfg, req->body.data ? req->body.data : "", req->body.len, &options,
                      &outcome);
@@ -272,7 +283,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!(req = calloc(1, sizeof(*req))))
             return MHD_NO;
         *req_cls = req;
-        req->route = route_for(url);
+        req->route = route_for(url, &req->pod_security);
         if (req->route == ROUTE_MUTATE) {
             req->counted = true;
             atomic_fetch_add(&srv->inflight, 1);
@@ -283,7 +294,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (*upload_size) {
         append_body(srv, req, upload_data, *upload_size);
+        req->received += *upload_size;
         *upload_size = 0;
+        /*
+         * libmicrohttpd sends an answer only once the body has ended, so an
+         * oversized chunked body is read and dropped until then; one that goes
+         * on far past the limit is cut off instead of holding the connection.
+         */
+        if (req->received - srv->opts->max_body_bytes > DISCARD_LIMIT_BYTES &&
+            req->received > srv->opts->max_body_bytes) {
+            log_rejection(method, url, MHD_HTTP_CONTENT_TOO_LARGE,
+                          "request body far too large; connection closed");
+            return MHD_NO;
+        }
         return MHD_YES;
     }
     if (req->too_large)

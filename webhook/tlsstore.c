@@ -35,6 +35,8 @@ static struct {
     char *key_file;
     struct file_identity cert_id, key_id;
     struct tls_pair *pair;
+    bool retrying;         /* the last check failed and is retried once before it counts */
+    bool missing_reported; /* the files are missing, and that was reported */
 } store = {.lock = PTHREAD_RWLOCK_INITIALIZER};
 
 static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -175,21 +177,42 @@ int tls_store_init(const char *cert_file, const char *key_file, char *err, size_
     return 0;
 }
 
+/*
+ * A rotation replaces the key and the certificate one after the other, so a
+ * check can fall between the two. A failure is therefore retried once, on
+ * the next check, before it is reported.
+ */
+static int failure_after_retry(void)
+{
+    if (!store.retrying) {
+        store.retrying = true;
+        return 0;
+    }
+    store.retrying = false;
+    return -1;
+}
+
 int tls_store_reload_if_changed(char *err, size_t errlen)
 {
     struct file_identity cert_id, key_id;
-    if (identify(store.cert_file, &cert_id) != 0 || identify(store.key_file, &key_id) != 0)
-        return fail(err, errlen, "cannot stat %s or %s", store.cert_file, store.key_file);
+    if (identify(store.cert_file, &cert_id) != 0 || identify(store.key_file, &key_id) != 0) {
+        fail(err, errlen, "cannot stat %s or %s", store.cert_file, store.key_file);
+        if (store.missing_reported)
+            return 0; /* said once; say it again only after the files came back */
+        int rc = failure_after_retry();
+        store.missing_reported = rc < 0;
+        return rc;
+    }
+    store.missing_reported = false;
     if (same_identity(&cert_id, &store.cert_id) && same_identity(&key_id, &store.key_id))
         return 0;
     struct tls_pair *pair = load_pair(store.cert_file, store.key_file, err, errlen);
-    /*
-     * Remember the identities even on failure: a writer that replaces the key
-     * and the certificate one after the other will change them again, and we
-     * must not retry (and log) a broken pair on every tick until then.
-     */
+    if (!pair && failure_after_retry() == 0)
+        return 0;
+    /* Reported or loaded: either way, wait for the files to change again. */
     store.cert_id = cert_id;
     store.key_id = key_id;
+    store.retrying = false;
     if (!pair)
         return -1;
     pthread_rwlock_wrlock(&store.lock);

@@ -19,7 +19,8 @@
 /* Loads the pair; returns 0, or -1 with a reason. The store is process-wide. */
 int tls_store_init(const char *cert_file, const char *key_file, char *err, size_t errlen);
 /*
- * Reloads when either file's identity (device, inode, size, mtime) changed.
+ * Reloads when either file's identity (device, inode, size, mtime) changed;
+ * a failure is retried once on the next call before it is reported.
  * Returns 1 when a new pair is in service, 0 when nothing changed, -1 when a
  * changed pair could not be loaded (err says why; the old pair stays).
  */

@@ -144,6 +144,16 @@ func TestMaxBodyBytesFlagIsTheExactLimit(t *testing.T) {
 	expectRejected(t, s, c, badRequest{name: "one byte over", method: "POST", path: "/mutate", contentType: "application/json", body: over, status: 413})
 	expectRejected(t, s, c, badRequest{name: "one byte over chunked", method: "POST", path: "/mutate", body: over, chunked: true, status: 413})
 	expectRejected(t, s, c, badRequest{name: "far over chunked", method: "POST", path: "/mutate", body: bytes.Repeat([]byte("x"), 1<<20), chunked: true, status: 413})
+
+	// A chunked body that goes on 16 MiB past the limit is cut off, not read to its end.
+	_, err = chunkedPost(s, c, "/mutate", bytes.Repeat([]byte("x"), 24<<20))
+	if err == nil {
+		t.Error("a chunked body 24 MiB long: got an answer, want the connection closed")
+	}
+	r = s.mustPost(t, c, "/mutate", podReview(v1, "after-cut", "default"))
+	if err := checkPatchedAnswer(r, v1, "after-cut"); err != nil {
+		t.Errorf("after cutting off an endless body: %v", err)
+	}
 }
 
 // libmicrohttpd refuses broken HTTP framing itself, before goinject sees a request.

@@ -187,6 +187,7 @@ func TestServerAnswerIsByteIdenticalToReviewCLI(t *testing.T) {
 		{"patched v1", "", nil, podReview(v1, "cli-1", "default")},
 		{"patched v1beta1", "", nil, podReview(v1beta1, "cli-2", "team-a")},
 		{"pod security enforced", "?podSecurity=restricted", []string{"--pod-security-enforced"}, podReview(v1, "cli-3", "default")},
+		{"pod security enforced by path", "/pod-security-enforced", []string{"--pod-security-enforced"}, podReview(v1, "cli-3p", "default")},
 		{"excluded namespace", "", nil, podReview(v1, "cli-4", "kube-system")},
 		{"update skipped", "", nil, reviewFor(v1, "cli-5", "UPDATE", "default", noFacts)},
 		{"opted out", "", nil, reviewFor(v1, "cli-6", "CREATE", "default", optedOut)},

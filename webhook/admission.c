@@ -56,7 +56,7 @@ struct mutation {
     enum skip_reason skip;
     struct patch patch;
     struct warnings warnings;
-    json_t *done;    /* owned: the status map, container name -> action */
+    json_t *done; /* owned: the status map, container name -> action */
     size_t done_before;
     json_t *actions; /* owned: this review's decisions, for the log */
     unsigned containers[ACTION_COUNT];
@@ -100,7 +100,8 @@ static const char *pod_annotation(const struct pod_input *in, const char *name)
 {
     char key[300];
     annotation_key(key, sizeof(key), in->cfg, name);
-    const json_t *annotations = json_object_get(json_object_get(in->pod, "metadata"), "annotations");
+    const json_t *annotations =
+        json_object_get(json_object_get(in->pod, "metadata"), "annotations");
     return json_string_value(json_object_get(annotations, key));
 }
 
@@ -109,7 +110,8 @@ static const char *container_annotation(const struct pod_input *in, const char *
 {
     char key[512];
     snprintf(key, sizeof(key), "%s.%s/%s", fact, in->cfg->annotation_prefix, container);
-    const json_t *annotations = json_object_get(json_object_get(in->pod, "metadata"), "annotations");
+    const json_t *annotations =
+        json_object_get(json_object_get(in->pod, "metadata"), "annotations");
     return json_string_value(json_object_get(annotations, key));
 }
 
@@ -193,8 +195,7 @@ static int ensure_ptrace(const json_t *container, const char *path, const char *
                       name);
     if (list_has_string(json_object_get(capabilities, "add"), granted))
         return 0;
-    return patch_append_nested(&m->patch, container, path, keys, 3,
-                               json_pack("[s]", "SYS_PTRACE"));
+    return patch_append_nested(&m->patch, container, path, keys, 3, json_pack("[s]", "SYS_PTRACE"));
 }
 
 static const json_t *find_by_member(const json_t *list, const char *member, const char *value)
@@ -322,7 +323,8 @@ static void plan_one(const struct pod_input *in, const json_t *container, const 
         return;
     }
     struct container_facts facts;
-    const json_t *annotations = json_object_get(json_object_get(in->pod, "metadata"), "annotations");
+    const json_t *annotations =
+        json_object_get(json_object_get(in->pod, "metadata"), "annotations");
     facts_resolve(in->cfg, annotations, name, &facts, &m->warnings);
     rules_plan(in->cfg, name, container, &facts, in->pod_security_enforced, plan, &m->warnings);
     facts_clear(&facts);
@@ -510,8 +512,8 @@ static json_t *expected_base(const struct pod_input *in, const struct mutation *
 /* A wrapped container must still execute exactly E after the wrapper's prefix. */
 static bool wrapper_runs_argv(const json_t *patched, const struct wrapped *w)
 {
-    const json_t *c = json_array_get(
-        json_object_get(json_object_get(patched, "spec"), "containers"), w->index);
+    const json_t *c =
+        json_array_get(json_object_get(json_object_get(patched, "spec"), "containers"), w->index);
     const char *missing = NULL;
     json_t *now = argv_effective(json_object_get(c, "command"), json_object_get(c, "args"), NULL,
                                  NULL, &missing);
@@ -622,8 +624,10 @@ static void mutate_pod(const struct pod_input *in, struct mutation *m)
     json_array_foreach(containers, i, container)
     {
         if (handle_container(in, i, container, m) != 0)
-            return mutation_fail(m, "container %zu: cannot build the patch (a field on the "
-                                    "way has the wrong type)", i);
+            return mutation_fail(m,
+                                 "container %zu: cannot build the patch (a field on the "
+                                 "way has the wrong type)",
+                                 i);
     }
     if (m->need_agent && ensure_agent_volume(in, m) != 0)
         return mutation_fail(m, "cannot add the agent's init container or volume");
@@ -890,8 +894,8 @@ static bool is_kind(const json_t *doc, const char *kind)
     return k && strcmp(k, kind) == 0;
 }
 
-json_t *admission_mutate(const struct goinject_config *cfg, const json_t *input,
-                         struct warnings *w, char *err, size_t errlen)
+json_t *admission_mutate(const struct goinject_config *cfg, const json_t *input, struct warnings *w,
+                         char *err, size_t errlen)
 {
     if (is_kind(input, "AdmissionReview")) {
         const char *problem = review_problem(input);

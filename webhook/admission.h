@@ -47,10 +47,10 @@ struct review_options {
 struct review_outcome {
     enum review_result result;
     enum skip_reason skip;
-    int http_status;      /* 200, or 400 for REVIEW_INVALID */
-    struct buf body;      /* the HTTP body: the AdmissionReview answer or {"error": ...} */
+    int http_status; /* 200, or 400 for REVIEW_INVALID */
+    struct buf body; /* the HTTP body: the AdmissionReview answer or {"error": ...} */
     unsigned containers[ACTION_COUNT]; /* containers planned in this review, by action */
-    json_t *log;          /* owned: fields for the review's log line */
+    json_t *log;                       /* owned: fields for the review's log line */
 };
 
 /* Reviews the AdmissionReview in body. Always fills out; free it with review_outcome_free. */
@@ -63,8 +63,8 @@ void review_outcome_free(struct review_outcome *out);
  * AdmissionReview. Returns the mutated object (owned) with every warning in w,
  * or NULL with a one-line reason in err when the input is none of those.
  */
-json_t *admission_mutate(const struct goinject_config *cfg, const json_t *input,
-                         struct warnings *w, char *err, size_t errlen);
+json_t *admission_mutate(const struct goinject_config *cfg, const json_t *input, struct warnings *w,
+                         char *err, size_t errlen);
 
 const char *review_result_name(enum review_result result);
 const char *skip_reason_name(enum skip_reason reason);

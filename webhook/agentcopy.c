@@ -26,8 +26,8 @@ static int copy_file(int src_dir, int dst_dir, const char *name, mode_t mode, ch
     int in = openat(src_dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (in < 0)
         return fail(err, errlen, "cannot open", name);
-    int out = openat(dst_dir, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-                     mode & 0777);
+    int out =
+        openat(dst_dir, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode & 0777);
     if (out < 0) {
         close(in);
         return fail(err, errlen, "cannot create", name);

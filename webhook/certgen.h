@@ -16,7 +16,7 @@ struct certgen_options {
     const char *out_dir;      /* created if missing */
     const char *const *hosts; /* DNS names or IP addresses; the first is the CN */
     size_t nhosts;
-    int days;                 /* validity of the serving certificate */
+    int days; /* validity of the serving certificate */
 };
 
 /* Returns 0, or -1 with a one-line reason in err. */

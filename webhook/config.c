@@ -16,12 +16,16 @@
 #endif
 
 static const char *const default_excluded_namespaces[] = {
-    "kube-system", "kube-public", "kube-node-lease", "goinject-system",
+    "kube-system",
+    "kube-public",
+    "kube-node-lease",
+    "goinject-system",
 };
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
@@ -229,8 +233,9 @@ static int parse_resource_list(json_t *list, const char *field, char *err, size_
         if (!valid_resource_name(name))
             return fail(err, errlen, "%s.%.80s: not a resource name", field, name);
         if (!json_is_string(quantity) || !valid_quantity(json_string_value(quantity), NULL))
-            return fail(err, errlen, "%s.%.80s: must be a quantity string such as \"100m\" or \"64Mi\"",
-                        field, name);
+            return fail(err, errlen,
+                        "%s.%.80s: must be a quantity string such as \"100m\" or \"64Mi\"", field,
+                        name);
     }
     return 0;
 }
@@ -311,7 +316,8 @@ static int parse_env(json_t *value, json_t **slot, char *err, size_t errlen)
             return -1;
         const char *name = json_string_value(json_object_get(var, "name"));
         for (j = 0; j < i; j++)
-            if (strcmp(name, json_string_value(json_object_get(json_array_get(value, j), "name"))) == 0)
+            if (strcmp(name,
+                       json_string_value(json_object_get(json_array_get(value, j), "name"))) == 0)
                 return fail(err, errlen, "agent.env[%zu].name: \"%.80s\" is set twice", i, name);
     }
     json_decref(*slot);
@@ -326,9 +332,9 @@ static bool valid_pull_policy(const char *s)
 
 static int parse_agent(json_t *agent, struct agent_config *out, char *err, size_t errlen)
 {
-    static const char *const known[] = {"image", "imagePullPolicy", "command", "sourcePath",
-                                        "mountPath", "resources", "env", "initContainerName",
-                                        "volumeName", "runAsUser", NULL};
+    static const char *const known[] = {
+        "image", "imagePullPolicy",   "command",    "sourcePath", "mountPath", "resources",
+        "env",   "initContainerName", "volumeName", "runAsUser",  NULL};
     if (!json_is_object(agent))
         return fail(err, errlen, "agent: must be an object");
     if (check_known_members(agent, "agent", known, err, errlen) != 0)
@@ -336,8 +342,8 @@ static int parse_agent(json_t *agent, struct agent_config *out, char *err, size_
     json_t *v;
     int rc = 0;
     if (!rc && (v = json_object_get(agent, "image")))
-        rc = parse_string(v, "agent.image", valid_image_ref, "an image reference", &out->image,
-                          err, errlen);
+        rc = parse_string(v, "agent.image", valid_image_ref, "an image reference", &out->image, err,
+                          errlen);
     if (!rc && (v = json_object_get(agent, "imagePullPolicy")))
         rc = parse_string(v, "agent.imagePullPolicy", valid_pull_policy,
                           "Always, IfNotPresent or Never", &out->pull_policy, err, errlen);
@@ -357,8 +363,8 @@ static int parse_agent(json_t *agent, struct agent_config *out, char *err, size_
         rc = parse_string(v, "agent.initContainerName", valid_dns_label, "a DNS label",
                           &out->init_container_name, err, errlen);
     if (!rc && (v = json_object_get(agent, "volumeName")))
-        rc = parse_string(v, "agent.volumeName", valid_dns_label, "a DNS label",
-                          &out->volume_name, err, errlen);
+        rc = parse_string(v, "agent.volumeName", valid_dns_label, "a DNS label", &out->volume_name,
+                          err, errlen);
     if (!rc && (v = json_object_get(agent, "runAsUser"))) {
         if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 2147483647)
             return fail(err, errlen, "agent.runAsUser: must be a non-root UID (1 to 2147483647)");
@@ -411,9 +417,15 @@ static int parse_mode_field(json_t *value, enum inject_mode *slot, char *err, si
 
 static int apply_document(struct goinject_config *cfg, json_t *doc, char *err, size_t errlen)
 {
-    static const char *const known[] = {"mode", "annotationPrefix", "injectByDefault",
-                                        "excludedNamespaces", "podSecurityEnforcedNamespaces",
-                                        "agent", "tini", "shellUnknownWrapper", "defaultShell",
+    static const char *const known[] = {"mode",
+                                        "annotationPrefix",
+                                        "injectByDefault",
+                                        "excludedNamespaces",
+                                        "podSecurityEnforcedNamespaces",
+                                        "agent",
+                                        "tini",
+                                        "shellUnknownWrapper",
+                                        "defaultShell",
                                         NULL};
     if (!json_is_object(doc))
         return fail(err, errlen, "config: must be a JSON object");

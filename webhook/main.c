@@ -283,8 +283,7 @@ static int cmd_serve(int argc, char **argv)
             break;
         case 'v':
             if (log_parse_level(optarg, &level) != 0)
-                return usage_error("--log-level: \"%s\" is not debug, info, warn or error",
-                                   optarg);
+                return usage_error("--log-level: \"%s\" is not debug, info, warn or error", optarg);
             log_set_level(level);
             break;
         default:

@@ -82,8 +82,9 @@ static void warn_unknown_argv(const char *name, const char *missing, const char 
                               struct warnings *w)
 {
     if (strcmp(missing, "command") == 0)
-        warnings_addf(w, "container \"%s\": static Go entrypoint kept: the image runs nothing "
-                         "(empty ENTRYPOINT and CMD); set command in the pod",
+        warnings_addf(w,
+                      "container \"%s\": static Go entrypoint kept: the image runs nothing "
+                      "(empty ENTRYPOINT and CMD); set command in the pod",
                       name);
     else
         warnings_addf(w,
@@ -117,9 +118,9 @@ static void plan_cloud_native_static(const struct goinject_config *cfg, const ch
                                      struct container_plan *plan, struct warnings *w)
 {
     const char *missing = NULL;
-    json_t *argv = argv_effective(json_object_get(container, "command"),
-                                  json_object_get(container, "args"), facts->entrypoint,
-                                  facts->cmd, &missing);
+    json_t *argv =
+        argv_effective(json_object_get(container, "command"), json_object_get(container, "args"),
+                       facts->entrypoint, facts->cmd, &missing);
     if (!argv) {
         warn_unknown_argv(name, missing, cfg->annotation_prefix, w);
         set_action(plan, ACTION_PTRACE_AGENT);

@@ -30,11 +30,11 @@ enum container_action {
 
 struct container_plan {
     enum container_action action;
-    bool add_ptrace;  /* SYS_PTRACE in securityContext.capabilities.add */
-    bool add_agent;   /* the agent volume mount and the configured agent env */
-    json_t *command;  /* owned; the wrapper's command, NULL when not wrapping */
-    json_t *args;     /* owned; the wrapper's args, NULL to omit them */
-    json_t *argv;     /* owned; E, set when wrapping so the result can be checked */
+    bool add_ptrace; /* SYS_PTRACE in securityContext.capabilities.add */
+    bool add_agent;  /* the agent volume mount and the configured agent env */
+    json_t *command; /* owned; the wrapper's command, NULL when not wrapping */
+    json_t *args;    /* owned; the wrapper's args, NULL to omit them */
+    json_t *argv;    /* owned; E, set when wrapping so the result can be checked */
 };
 
 /* A stable name for status annotations, logs and metric labels. */

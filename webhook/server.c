@@ -48,7 +48,7 @@ struct server {
 /* Per-request state, from the headers to the completion callback. */
 struct request {
     enum route route;
-    bool counted;        /* counted in server.inflight */
+    bool counted; /* counted in server.inflight */
     bool too_large;
     bool pod_security;   /* the namespace enforces Pod Security baseline/restricted */
     size_t received;     /* body bytes read so far, kept or not */
@@ -60,8 +60,7 @@ struct request {
 /* ---- responses ---------------------------------------------------------- */
 
 static enum MHD_Result respond(struct server *srv, struct MHD_Connection *conn, unsigned status,
-                               const char *content_type, char *body, size_t len,
-                               const char *allow)
+                               const char *content_type, char *body, size_t len, const char *allow)
 {
     struct MHD_Response *response =
         MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
@@ -259,27 +258,25 @@ static void append_body(struct server *srv, struct request *req, const char *dat
         reject(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
 }
 
-static void log_rejection(const char *method, const char *url, unsigned status,
-                          const char *message)
+static void log_rejection(const char *method, const char *url, unsigned status, const char *message)
 {
-    json_t *fields = json_pack("{s:i,s:s,s:s}", "status", (int)status, "method", method, "error",
-                               message);
+    json_t *fields =
+        json_pack("{s:i,s:s,s:s}", "status", (int)status, "method", method, "error", message);
     /* The path is client data: keep it bounded and valid UTF-8 for the log. */
     json_object_set_new(fields, "path", log_safe_string(url, 200));
     log_event(LOG_LEVEL_WARN, "request rejected", fields);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_size, void **req_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **req_cls)
 {
     struct server *srv = cls;
     struct request *req = *req_cls;
     (void)version;
     if (!req) {
         /* A client that got this far has finished its handshake: give it the idle timeout. */
-        MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT,
-                                  srv->opts->idle_timeout_s);
+        MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, srv->opts->idle_timeout_s);
         if (!(req = calloc(1, sizeof(*req))))
             return MHD_NO;
         *req_cls = req;
@@ -315,8 +312,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         log_rejection(method, url, req->reject, req->message);
         return respond_error(srv, conn, req->reject, req->message,
                              req->reject != MHD_HTTP_METHOD_NOT_ALLOWED ? NULL
-                             : req->route == ROUTE_MUTATE            ? "POST"
-                                                                     : "GET");
+                             : req->route == ROUTE_MUTATE               ? "POST"
+                                                                        : "GET");
     }
     switch (req->route) {
     case ROUTE_MUTATE:
@@ -378,7 +375,8 @@ static int resolve_listen(const char *listen, struct sockaddr_storage *addr, boo
         memmove(host, host + 1, host_len - 2);
         host[host_len - 2] = '\0';
     }
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *found = NULL;
     if (getaddrinfo(host[0] ? host : "0.0.0.0", colon + 1, &hints, &found) != 0 || !found)
@@ -456,8 +454,8 @@ static struct MHD_Daemon *start_daemon(struct server *srv, const struct sockaddr
         options[7].option = MHD_OPTION_END;
     return MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, addr,
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-                            MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_ARRAY,
-                            options, MHD_OPTION_END);
+                            MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_ARRAY, options,
+                            MHD_OPTION_END);
 }
 
 static void reload_certificate(void)
@@ -552,7 +550,8 @@ static int prepare(struct server *srv, struct sockaddr_storage *addr, bool *ipv6
     const struct server_options *o = srv->opts;
     char err[512];
     if (resolve_listen(o->listen, addr, ipv6) != 0) {
-        log_msgf(LOG_LEVEL_ERROR, "--listen %s: expected ADDR:PORT, [IPV6]:PORT or :PORT", o->listen);
+        log_msgf(LOG_LEVEL_ERROR, "--listen %s: expected ADDR:PORT, [IPV6]:PORT or :PORT",
+                 o->listen);
         return -1;
     }
     if (tls_store_init(o->cert_file, o->key_file, err, sizeof(err)) != 0) {
@@ -592,7 +591,8 @@ int server_run(const struct server_options *opts)
     } else if (!(srv.daemon = start_daemon(&srv, &addr, ipv6))) {
         log_msgf(LOG_LEVEL_ERROR, "cannot listen on %s", opts->listen);
     } else {
-        const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv.daemon, MHD_DAEMON_INFO_BIND_PORT);
+        const union MHD_DaemonInfo *info =
+            MHD_get_daemon_info(srv.daemon, MHD_DAEMON_INFO_BIND_PORT);
         metrics_set_info(config_mode_name(opts->cfg->mode));
         metrics_set_cert_expiry(tls_store_not_after());
         atomic_store(&srv.ready, true);

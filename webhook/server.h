@@ -22,14 +22,14 @@ struct server_options {
     const char *key_file;
     const char *client_ca_file; /* NULL: no client certificates asked for */
     const struct goinject_config *cfg;
-    size_t max_body_bytes;          /* larger request bodies get 413 */
-    unsigned threads;               /* event loops in the pool */
-    unsigned handshake_timeout_s;   /* a new connection must send a request within this */
-    unsigned idle_timeout_s;        /* an idle keep-alive connection is closed after this */
+    size_t max_body_bytes;        /* larger request bodies get 413 */
+    unsigned threads;             /* event loops in the pool */
+    unsigned handshake_timeout_s; /* a new connection must send a request within this */
+    unsigned idle_timeout_s;      /* an idle keep-alive connection is closed after this */
     unsigned max_connections;
-    unsigned shutdown_delay_ms;     /* SIGTERM: unready and still serving for this long */
-    unsigned shutdown_grace_s;      /* then at most this long for in-flight reviews */
-    unsigned reload_interval_ms;    /* how often the certificate files are checked */
+    unsigned shutdown_delay_ms;  /* SIGTERM: unready and still serving for this long */
+    unsigned shutdown_grace_s;   /* then at most this long for in-flight reviews */
+    unsigned reload_interval_ms; /* how often the certificate files are checked */
 };
 
 void server_default_options(struct server_options *opts);

@@ -39,7 +39,8 @@ static struct {
     bool missing_reported; /* the files are missing, and that was reported */
 } store = {.lock = PTHREAD_RWLOCK_INITIALIZER};
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
@@ -91,8 +92,8 @@ static int read_file(const char *path, gnutls_datum_t *out, char *err, size_t er
 }
 
 /* Splits the PEM chain into DER certificates and records the leaf's NotAfter. */
-static int load_chain(const gnutls_datum_t *pem, const char *path, struct tls_pair *pair,
-                      char *err, size_t errlen)
+static int load_chain(const gnutls_datum_t *pem, const char *path, struct tls_pair *pair, char *err,
+                      size_t errlen)
 {
     gnutls_x509_crt_t certs[MAX_CHAIN];
     unsigned count = MAX_CHAIN;
@@ -115,8 +116,7 @@ static int load_chain(const gnutls_datum_t *pem, const char *path, struct tls_pa
 }
 
 /* Imports the pair the way a handshake will, which also proves the key matches. */
-static int check_pair(const struct tls_pair *pair, const char *key_path, char *err,
-                      size_t errlen)
+static int check_pair(const struct tls_pair *pair, const char *key_path, char *err, size_t errlen)
 {
     gnutls_certificate_credentials_t cred;
     gnutls_pcert_st pcert;
@@ -243,8 +243,8 @@ void tls_store_free(void)
 }
 
 /* Copies of the chain and key for one session; GnuTLS frees them (DEINIT_ALL). */
-static int copy_for_session(const struct tls_pair *pair, gnutls_pcert_st **certs,
-                            unsigned *count, gnutls_privkey_t *key)
+static int copy_for_session(const struct tls_pair *pair, gnutls_pcert_st **certs, unsigned *count,
+                            gnutls_privkey_t *key)
 {
     gnutls_pcert_st *list = gnutls_malloc(pair->chain_len * sizeof(*list));
     unsigned done = 0; /* imported certificates, to undo on failure */
@@ -257,7 +257,7 @@ static int copy_for_session(const struct tls_pair *pair, gnutls_pcert_st **certs
     if (rc >= 0)
         rc = gnutls_privkey_init(key);
     if (rc >= 0 && (rc = gnutls_privkey_import_x509_raw(*key, &pair->key_pem, GNUTLS_X509_FMT_PEM,
-                                                         NULL, 0)) < 0)
+                                                        NULL, 0)) < 0)
         gnutls_privkey_deinit(*key);
     if (rc < 0) {
         for (unsigned i = 0; i < done; i++)

@@ -62,9 +62,8 @@ json_t *warnings_to_json(const struct warnings *w)
     }
     if (i < w->count) {
         char text[WARNING_MAX_LEN];
-        snprintf(text, sizeof(text),
-                 "%s%zu more warnings left out; the webhook log lists them all", prefix,
-                 w->count - i);
+        snprintf(text, sizeof(text), "%s%zu more warnings left out; the webhook log lists them all",
+                 prefix, w->count - i);
         json_array_append_new(array, json_string(text));
     }
     return array;

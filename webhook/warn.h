@@ -13,9 +13,9 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#define WARNING_MAX_LEN     256
-#define WARNINGS_MAX_BYTES  3800
-#define WARNINGS_MAX_COUNT  512
+#define WARNING_MAX_LEN    256
+#define WARNINGS_MAX_BYTES 3800
+#define WARNINGS_MAX_COUNT 512
 
 struct warnings {
     char **items;

@@ -31,7 +31,7 @@ static inline int json_same(const json_t *a, const json_t *b)
     do {                                                                                           \
         json_t *expected__ = json_lit(expected_text);                                              \
         char *got__ = json_dumps((actual), JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);       \
-        char *want__ = json_dumps(expected__, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);     \
+        char *want__ = json_dumps(expected__, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);    \
         ck_assert_msg(json_same((actual), expected__), "JSON differs:\n got: %s\nwant: %s", got__, \
                       want__);                                                                     \
         free(got__);                                                                               \

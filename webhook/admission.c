@@ -12,10 +12,7 @@
 #include "patch_apply.h"
 #include "patch_build.h"
 #include "pointer.h"
-
-#ifndef GOINJECT_VERSION
-#define GOINJECT_VERSION "0.0.0"
-#endif
+#include "version.h"
 
 static const char *const result_names[REVIEW_RESULT_COUNT] = {
     "patched", "unchanged", "skipped", "failed-open", "invalid",

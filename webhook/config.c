@@ -10,10 +10,7 @@
 #include <string.h>
 
 #include "validate.h"
-
-#ifndef GOINJECT_VERSION
-#define GOINJECT_VERSION "0.0.0"
-#endif
+#include "version.h"
 
 static const char *const default_excluded_namespaces[] = {
     "kube-system",

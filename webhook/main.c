@@ -15,6 +15,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,13 +27,7 @@
 #include "config.h"
 #include "log.h"
 #include "server.h"
-
-#ifndef GOINJECT_VERSION
-#define GOINJECT_VERSION "0.0.0"
-#endif
-#ifndef GOINJECT_REVISION
-#define GOINJECT_REVISION "unknown"
-#endif
+#include "version.h"
 
 #define EXIT_USAGE 2
 /* review and mutate read at most this much: far above any pod the API server accepts. */
@@ -126,9 +121,13 @@ static int read_input(const char *path, struct buf *out)
     return rc;
 }
 
-/* ---- review ------------------------------------------------------------- */
-
-static int cmd_review(int argc, char **argv)
+/*
+ * Flags shared by review, mutate and config: --mode and --config, plus
+ * --pod-security-enforced where pod_security is not NULL. At most one
+ * positional argument (the input) may follow. Returns 0 or an exit status.
+ */
+static int parse_engine_flags(int argc, char **argv, const char *command,
+                              struct common_flags *flags, bool *pod_security)
 {
     static const struct option options[] = {
         {"mode", required_argument, NULL, 'm'},
@@ -136,21 +135,32 @@ static int cmd_review(int argc, char **argv)
         {"pod-security-enforced", no_argument, NULL, 'p'},
         {NULL, 0, NULL, 0},
     };
-    struct common_flags flags = {NULL, NULL};
-    struct review_options review = {false};
     int opt;
     while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
         if (opt == 'm')
-            flags.mode = optarg;
+            flags->mode = optarg;
         else if (opt == 'c')
-            flags.config = optarg;
-        else if (opt == 'p')
-            review.pod_security_enforced = true;
+            flags->config = optarg;
+        else if (opt == 'p' && pod_security)
+            *pod_security = true;
         else
-            return usage_error("review: unknown flag");
+            return usage_error("%s: unknown flag", command);
     }
     if (argc - optind > 1)
-        return usage_error("review: at most one input file, got extra \"%s\"", argv[optind + 1]);
+        return usage_error("%s: at most one input file, got extra \"%s\"", command,
+                           argv[optind + 1]);
+    return 0;
+}
+
+/* ---- review ------------------------------------------------------------- */
+
+static int cmd_review(int argc, char **argv)
+{
+    struct common_flags flags = {NULL, NULL};
+    struct review_options review = {false};
+    int rc = parse_engine_flags(argc, argv, "review", &flags, &review.pod_security_enforced);
+    if (rc != 0)
+        return rc;
     struct goinject_config *cfg = load_config(&flags);
     if (!cfg)
         return EXIT_USAGE;
@@ -177,23 +187,10 @@ static int cmd_review(int argc, char **argv)
 
 static int cmd_mutate(int argc, char **argv)
 {
-    static const struct option options[] = {
-        {"mode", required_argument, NULL, 'm'},
-        {"config", required_argument, NULL, 'c'},
-        {NULL, 0, NULL, 0},
-    };
     struct common_flags flags = {NULL, NULL};
-    int opt;
-    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
-        if (opt == 'm')
-            flags.mode = optarg;
-        else if (opt == 'c')
-            flags.config = optarg;
-        else
-            return usage_error("mutate: unknown flag");
-    }
-    if (argc - optind > 1)
-        return usage_error("mutate: at most one input file, got extra \"%s\"", argv[optind + 1]);
+    int rc = parse_engine_flags(argc, argv, "mutate", &flags, NULL);
+    if (rc != 0)
+        return rc;
     struct goinject_config *cfg = load_config(&flags);
     if (!cfg)
         return EXIT_USAGE;
@@ -358,21 +355,12 @@ static int cmd_copy_agent(int argc, char **argv)
 
 static int cmd_config(int argc, char **argv)
 {
-    static const struct option options[] = {
-        {"mode", required_argument, NULL, 'm'},
-        {"config", required_argument, NULL, 'c'},
-        {NULL, 0, NULL, 0},
-    };
     struct common_flags flags = {NULL, NULL};
-    int opt;
-    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
-        if (opt == 'm')
-            flags.mode = optarg;
-        else if (opt == 'c')
-            flags.config = optarg;
-        else
-            return usage_error("config: unknown flag");
-    }
+    int rc = parse_engine_flags(argc, argv, "config", &flags, NULL);
+    if (rc != 0)
+        return rc;
+    if (optind < argc)
+        return usage_error("config: unexpected argument \"%s\"", argv[optind]);
     struct goinject_config *cfg = load_config(&flags);
     if (!cfg)
         return EXIT_USAGE;

@@ -5,12 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#ifndef GOINJECT_VERSION
-#define GOINJECT_VERSION "0.0.0"
-#endif
-#ifndef GOINJECT_REVISION
-#define GOINJECT_REVISION "unknown"
-#endif
+#include "version.h"
 
 /* Seconds; a review is normally well under a millisecond. */
 static const double latency_bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,

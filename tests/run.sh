@@ -2,7 +2,8 @@
 # `make run`: serve on https://127.0.0.1:8443 with a freshly generated
 # certificate, after printing a curl line that posts a sample AdmissionReview.
 set -eu
-bin=${1:?usage: run.sh GOINJECT_BINARY}
+bin=${1:?usage: run.sh GOINJECT_BINARY [SERVE_FLAGS...]}
+shift
 top=$(cd "$(dirname "$0")/.." && pwd)
 certs="$top/build/run-certs"
 listen=${GOINJECT_LISTEN:-127.0.0.1:8443}

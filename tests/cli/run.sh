@@ -83,5 +83,24 @@ expect_exit "copy-agent" 0 "$bin" copy-agent "$work/bundle" "$work/dest"
 expect_exit "copy-agent from a missing dir" 1 "$bin" copy-agent "$work/nope" "$work/dest"
 expect_exit "unknown command" 2 "$bin" frobnicate
 
+# -- make run: the printed curl line gets a patched answer
+port=$((20000 + $$ % 20000))
+GOINJECT_LISTEN="127.0.0.1:$port" "$here/../run.sh" "$bin" >"$work/run.out" 2>"$work/run.err" &
+run_pid=$!
+curl_line=""
+for _ in $(seq 50); do
+    curl_line=$(grep -o "curl -sS .*/mutate" "$work/run.out" 2>/dev/null || true)
+    [ -n "$curl_line" ] && grep -q '"msg":"listening"' "$work/run.err" 2>/dev/null && break
+    sleep 0.1
+done
+if [ -n "$curl_line" ] && sh -c "$curl_line" >"$work/run.answer" 2>&1 &&
+    grep -q '"patchType":"JSONPatch"' "$work/run.answer"; then
+    pass
+else
+    fail "make run: the printed curl line got no patched answer: $(cat "$work/run.answer" "$work/run.err" 2>/dev/null | head -c 400)"
+fi
+kill -TERM "$run_pid" 2>/dev/null
+wait "$run_pid" 2>/dev/null && pass || fail "make run: the server did not exit 0 on SIGTERM"
+
 echo "cli: $passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -7,6 +7,7 @@
 #   make deps       install the Debian packages the build and tests need
 #   make image      the container image goinject/goinject:VERSION (IMAGE=name:tag to change)
 #   make probe      the probe agent build/probe/{glibc,musl}/libgoinject-probe.so (musl: musl-gcc)
+#   make e2e-runtime  mutated pods run in real containers (Docker); builds the image first
 
 CC       ?= cc
 GO       ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
@@ -37,7 +38,7 @@ TESTS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/tes
 
 
 .PHONY: all test unit golden cli integration run valgrind deps clean format golden-update image \
-        probe
+        probe e2e-runtime
 
 all: $(BUILD)/goinject
 
@@ -110,6 +111,10 @@ ifeq ($(BASE_IMAGE),$(LOCAL_BASE_IMAGE))
 endif
 	docker build --build-arg BASE_IMAGE=$(BASE_IMAGE) --build-arg VERSION=$(VERSION) \
 	    --build-arg REVISION=$(REVISION) -t $(IMAGE) .
+
+# Mutated pods in real containers (README "Proof at runtime"): needs root, Docker, Go.
+e2e-runtime: image probe $(BUILD)/goinject
+	@GO=$(GO) tests/runtime/run.sh $(BUILD) $(BUILD)/goinject $(IMAGE) $(BASE_IMAGE)
 
 format:
 	clang-format -i webhook/*.c webhook/*.h agent/*.c tests/unit/*.c tests/unit/*.h

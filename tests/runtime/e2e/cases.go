@@ -13,6 +13,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 )
 
@@ -105,17 +106,52 @@ func (c caseDef) id() string {
 
 func (c caseDef) wrapped() bool { return c.action == "shell-wrapper" || c.action == "tini-wrapper" }
 
+// caseWorkers pods run at a time: the time goes into Docker starting and stopping containers.
+const caseWorkers = 3
+
+// runCases runs the cases in parallel, each reporting into its own copy of the suite, and
+// prints their checks in the order of the table.
 func (s *suite) runCases(ctx context.Context) {
+	jobs := make([]func(*suite), 0, len(cases)+1)
 	for i, c := range cases {
+		i, c := i, c
 		group := c.label + " / " + c.mode
 		if why, broken := s.brokenImgs[c.image]; broken {
-			s.check(group, "image usable", false, "image %s: %s", c.image, why)
+			jobs = append(jobs, func(cs *suite) { cs.check(group, "image usable", false, "image %s: %s", c.image, why) })
 			continue
 		}
-		s.runCase(ctx, c, i, group)
+		jobs = append(jobs, func(cs *suite) { cs.runCase(ctx, c, i, group) })
 	}
 	if _, broken := s.brokenImgs["debian"]; !broken {
-		s.rootfsProof(ctx)
+		jobs = append(jobs, func(cs *suite) { cs.rootfsProof(ctx) })
+	}
+	results := make([]*suite, len(jobs))
+	bufs := make([]*strings.Builder, len(jobs))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < caseWorkers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range next {
+				cs := *s
+				bufs[j] = &strings.Builder{}
+				cs.out, cs.passed, cs.failed, cs.evidence = bufs[j], 0, 0, nil
+				jobs[j](&cs)
+				results[j] = &cs
+			}
+		}()
+	}
+	for j := range jobs {
+		next <- j
+	}
+	close(next)
+	wg.Wait()
+	for j, cs := range results {
+		fmt.Fprint(s.out, bufs[j].String())
+		s.passed += cs.passed
+		s.failed += cs.failed
+		s.evidence = append(s.evidence, cs.evidence...)
 	}
 }
 
@@ -454,10 +490,10 @@ func (s *suite) runCase(ctx context.Context, c caseDef, index int, group string)
 	}
 
 	switch {
-	case c.mode == "classic":
-		row.loadedIn = "n/a: classic, host agent"
 	case c.action == "unsupported":
-		row.loadedIn = "not injected (" + c.warning + ")"
+		row.loadedIn = "not injected; warning: " + c.warning
+	case c.mode == "classic":
+		row.loadedIn = "n/a (classic: the host agent injects)"
 	case c.wrapped():
 		row.loadedIn = s.checkProbe(group, c, res, started)
 	}

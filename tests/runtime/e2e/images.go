@@ -135,7 +135,8 @@ func (s *suite) buildImage(ctx context.Context, spec imageSpec, tag, baseID stri
 		h.Write(part)
 	}
 	hash := hex.EncodeToString(h.Sum(nil))
-	if got, err := docker(ctx, "image", "inspect", "--format", "{{index .Config.Labels \""+hashLabel+"\"}}", tag); err == nil && strings.TrimSpace(got) == hash {
+	rebuild := os.Getenv("GOINJECT_E2E_REBUILD") == "1"
+	if got, err := docker(ctx, "image", "inspect", "--format", "{{index .Config.Labels \""+hashLabel+"\"}}", tag); err == nil && strings.TrimSpace(got) == hash && !rebuild {
 		return time.Since(start), true, nil
 	}
 	dir := filepath.Join(s.work, "images", spec.name)
@@ -154,6 +155,9 @@ func (s *suite) buildImage(ctx context.Context, spec imageSpec, tag, baseID stri
 	}
 	defer log.Close()
 	args := []string{"build", "--label", hashLabel + "=" + hash, "-t", tag}
+	if rebuild {
+		args = append(args, "--no-cache")
+	}
 	if spec.name != "scratch" {
 		args = append(args, "--build-arg", "BASE_IMAGE="+s.base)
 	}

@@ -4,10 +4,11 @@
 //
 //	e2e -goinject build/goinject -podrun PODRUN -bin DIR -image IMAGE -base BASE_IMAGE -work DIR
 //
-// It builds the test images (tests/runtime/images, skipped when an image with the same content
-// hash exists), reads each image's facts from the image itself, and for each image and mode
-// mutates a pod, runs it and checks it. Every check prints one line; the last line is
-// "e2e-runtime: N passed, M failed". The evidence table goes to WORK/evidence.md.
+// It builds the test images (tests/runtime/images; skipped when an image with the same content
+// hash exists, GOINJECT_E2E_REBUILD=1 rebuilds them without Docker's cache), reads each image's
+// facts from the image itself, and for each image and mode mutates a pod, runs it and checks
+// it. Every check prints one line; the last line is "e2e-runtime: N passed, M failed". The
+// evidence table goes to WORK/evidence.md.
 package main
 
 import (
@@ -15,6 +16,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,16 +41,17 @@ type suite struct {
 	facts      map[string]*imageFacts // image name -> facts read from the image
 	imageTags  map[string]string      // image name -> tag
 	brokenImgs map[string]string      // image name -> why its cases cannot run
+	out        io.Writer              // where checks are printed
 }
 
 // check counts and prints one check.
 func (s *suite) check(group, name string, ok bool, format string, args ...any) bool {
 	if ok {
 		s.passed++
-		fmt.Printf("ok   %s: %s\n", group, name)
+		fmt.Fprintf(s.out, "ok   %s: %s\n", group, name)
 	} else {
 		s.failed++
-		fmt.Printf("FAIL %s: %s: %s\n", group, name, fmt.Sprintf(format, args...))
+		fmt.Fprintf(s.out, "FAIL %s: %s: %s\n", group, name, fmt.Sprintf(format, args...))
 	}
 	return ok
 }
@@ -71,7 +74,7 @@ func docker(ctx context.Context, args ...string) (string, error) {
 }
 
 func main() {
-	s := &suite{}
+	s := &suite{out: os.Stdout}
 	flag.StringVar(&s.goinject, "goinject", "build/goinject", "the goinject binary")
 	flag.StringVar(&s.podrun, "podrun", "build/runtime/bin/podrun", "the podrun binary")
 	flag.StringVar(&s.bin, "bin", "build/runtime/bin", "directory with goapp and goapp-cgo")
@@ -108,6 +111,8 @@ func main() {
 	if s.pinImage(ctx) {
 		s.buildImages(ctx)
 		s.runCases(ctx)
+		// The pinned tag only lives for the run; the image keeps its public tag.
+		docker(ctx, "rmi", s.pinned)
 	}
 	s.writeEvidence()
 	fmt.Printf("e2e-runtime: %s in %s\n", s.work, time.Since(start).Round(time.Second))

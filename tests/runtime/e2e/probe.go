@@ -181,7 +181,7 @@ func (s *suite) probeTests(ctx context.Context) {
 	musl := filepath.Join(s.probeDir, "musl", "libgoinject-probe.so")
 	muslGcc, lookErr := exec.LookPath("musl-gcc")
 	if !fileExists(musl) || lookErr != nil {
-		fmt.Printf("skip %s: musl build (no musl-gcc here; the musl probe is checked in the musl image)\n", g)
+		fmt.Fprintf(s.out, "skip %s: musl build (no musl-gcc here; the musl probe is checked in the musl image)\n", g)
 		return
 	}
 	src := filepath.Join(s.work, "probe-host", "hello.c")

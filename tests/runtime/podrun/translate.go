@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -391,13 +390,4 @@ func executedArgv(spec *runSpec, image imageConfig) []string {
 		return append(argv, spec.Cmd...)
 	}
 	return append(argv, image.Cmd...)
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -22,7 +22,7 @@ RUN set -eu; \
         build-essential pkg-config libmicrohttpd-dev libgnutls28-dev libjansson-dev libssl-dev \
         tini musl musl-dev musl-tools cmake dpkg-dev binutils
 
-# The agent bundle: tini/glibc/tini and tini/musl/tini, both dynamically linked, so that the
+# The agent bundle, part one: tini/glibc/tini and tini/musl/tini, both dynamically linked, so that the
 # static Go child is started by a dynamically linked parent the APM agent can load into.
 # apt-get source downloads as the unprivileged _apt user when that user may write the directory.
 # The checks at the end: both tinis are dynamic executables asking for the right loader (musl's
@@ -84,7 +84,33 @@ RUN set -eu; \
     printf '%s\n' 'root:x:0:' 'nonroot:x:65532:' >/stage/etc/group; \
     chmod 0644 /stage/etc/passwd /stage/etc/group; \
     chroot /stage /usr/local/bin/goinject version; \
-    chroot --userspec=65532:65532 /stage /usr/local/bin/goinject config >/dev/null; \
+    chroot --userspec=65532:65532 /stage /usr/local/bin/goinject config >/dev/null
+
+# The probe agent (agent/probe.c, `make probe`): probe/glibc and probe/musl, LD_PRELOAD libraries
+# that record each process they are loaded into (README, "Proof at runtime"). Checked here: each
+# needs only its C library, and loaded into the tini of its flavor it leaves exactly one record
+# naming that libc and that tini; without GOINJECT_PROBE_DIR it leaves nothing and prints nothing.
+COPY agent/ agent/
+RUN set -eu; \
+    agent=/stage/opt/goinject/agent; \
+    make probe MUSL_CC=musl-gcc; \
+    install -d -m 0755 "$agent/probe" "$agent/probe/glibc" "$agent/probe/musl"; \
+    for libc in glibc musl; do \
+        so="$agent/probe/$libc/libgoinject-probe.so"; \
+        strip --strip-unneeded -o "$so" "build/probe/$libc/libgoinject-probe.so"; \
+        chmod 0644 "$so"; \
+        out=$(mktemp -d); \
+        LD_PRELOAD="$so" GOINJECT_PROBE_DIR="$out" "$agent/tini/$libc/tini" --version >/dev/null; \
+        test "$(ls "$out" | wc -l)" = 1; \
+        grep -F "\"libc\":\"$libc\"" "$out"/*.json; \
+        grep -F "\"exe\":\"$agent/tini/$libc/tini\"" "$out"/*.json >/dev/null; \
+        test -z "$(LD_PRELOAD="$so" "$agent/tini/$libc/tini" --version 2>&1 | grep -v '^tini version')"; \
+        rm -rf "$out"; \
+    done; \
+    readelf -dW "$agent/probe/glibc/libgoinject-probe.so" | grep -F 'Shared library: [libc.so.6]'; \
+    readelf -dW "$agent/probe/musl/libgoinject-probe.so" | grep -F 'Shared library: [libc.so]'; \
+    test "$(readelf -dW "$agent/probe/glibc/libgoinject-probe.so" | grep -c NEEDED)" = 1; \
+    test "$(readelf -dW "$agent/probe/musl/libgoinject-probe.so" | grep -c NEEDED)" = 1; \
     find /stage | sort
 
 # ---- the image: no shell, no package manager, non-root --------------------------------------
@@ -94,7 +120,7 @@ ARG VERSION=unknown
 ARG REVISION=unknown
 ARG BASE_IMAGE=localhost/goinject-base/debian:bookworm
 LABEL org.opencontainers.image.title="goinject" \
-      org.opencontainers.image.description="Kubernetes mutating admission webhook that starts static Go entrypoints from a dynamically linked parent so APM agents can monitor them; also holds the agent bundle (tini for glibc and musl)" \
+      org.opencontainers.image.description="Kubernetes mutating admission webhook that starts static Go entrypoints from a dynamically linked parent so APM agents can monitor them; also holds the agent bundle (tini and the probe agent, for glibc and musl)" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.base.name="${BASE_IMAGE}"

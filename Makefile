@@ -6,6 +6,8 @@
 #   make valgrind   the unit and golden tests under valgrind memcheck
 #   make deps       install the Debian packages the build and tests need
 #   make image      the container image goinject/goinject:VERSION (IMAGE=name:tag to change)
+#   make probe      the probe agent build/probe/{glibc,musl}/libgoinject-probe.so (musl: musl-gcc)
+#   make e2e-runtime  mutated pods run in real containers (Docker); builds the image first
 
 CC       ?= cc
 GO       ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
@@ -35,7 +37,8 @@ LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
 TESTS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
 
-.PHONY: all test unit golden cli integration run valgrind deps clean format golden-update image
+.PHONY: all test unit golden cli integration run valgrind deps clean format golden-update image \
+        probe e2e-runtime
 
 all: $(BUILD)/goinject
 
@@ -51,6 +54,28 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.h $(LIB_OBJS) | $(BUILD)/te
 
 $(BUILD)/obj $(BUILD)/tests:
 	mkdir -p $@
+
+# The probe agent (agent/probe.c, see README "Proof at runtime"): an LD_PRELOAD library that
+# records the processes it is loaded into. Built for glibc with $(CC), and for musl with musl-gcc
+# when that is installed (Debian: musl-tools). Its own flags: position independent, nothing
+# exported, no dependency but the C library.
+MUSL_CC      ?= $(shell command -v musl-gcc 2>/dev/null)
+PROBE_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -fPIC -fvisibility=hidden -fstack-protector-strong \
+                $(WARN)
+PROBE_LDFLAGS := -shared -Wl,-z,relro,-z,now -Wl,--no-undefined
+PROBE_OUT    := $(BUILD)/probe/glibc/libgoinject-probe.so \
+                $(if $(MUSL_CC),$(BUILD)/probe/musl/libgoinject-probe.so)
+
+probe: $(PROBE_OUT)
+	@$(if $(MUSL_CC),true,echo "probe: musl-gcc not found (apt-get install musl-tools): built the glibc probe only")
+
+$(BUILD)/probe/glibc/libgoinject-probe.so: agent/probe.c
+	@mkdir -p $(@D)
+	$(CC) $(PROBE_CFLAGS) -DGOINJECT_PROBE_LIBC='"glibc"' $(PROBE_LDFLAGS) -o $@ $<
+
+$(BUILD)/probe/musl/libgoinject-probe.so: agent/probe.c
+	@mkdir -p $(@D)
+	$(MUSL_CC) $(PROBE_CFLAGS) -DGOINJECT_PROBE_LIBC='"musl"' $(PROBE_LDFLAGS) -o $@ $<
 
 test: unit golden cli integration
 
@@ -87,8 +112,12 @@ endif
 	docker build --build-arg BASE_IMAGE=$(BASE_IMAGE) --build-arg VERSION=$(VERSION) \
 	    --build-arg REVISION=$(REVISION) -t $(IMAGE) .
 
+# Mutated pods in real containers (README "Proof at runtime"): needs root, Docker, Go.
+e2e-runtime: image probe $(BUILD)/goinject
+	@GO=$(GO) tests/runtime/run.sh $(BUILD) $(BUILD)/goinject $(IMAGE) $(BASE_IMAGE)
+
 format:
-	clang-format -i webhook/*.c webhook/*.h tests/unit/*.c tests/unit/*.h
+	clang-format -i webhook/*.c webhook/*.h agent/*.c tests/unit/*.c tests/unit/*.h
 
 clean:
 	rm -rf $(BUILD)

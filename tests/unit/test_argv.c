@@ -192,6 +192,49 @@ START_TEST(empty_e_is_reported_as_command)
 }
 END_TEST
 
+/* The kubelet expands $(VAR) in command and args, never in the image's ENTRYPOINT and CMD: strings
+ * of the image moved into the pod get every '$' doubled so the container still gets their bytes. */
+START_TEST(image_strings_are_escaped_for_the_kubelet)
+{
+    expect_effective(NULL, NULL, "[\"/app\", \"$(HOME)\"]", "[\"$$x\", \"a$\", \"plain\", \"\"]",
+                     "[\"/app\", \"$$(HOME)\", \"$$$$x\", \"a$$\", \"plain\", \"\"]");
+    expect_effective(NULL, "[\"$(POD)\", \"$$\"]", "[\"/bin/$x\"]", "[\"$(CMD)\"]",
+                     "[\"/bin/$$x\", \"$(POD)\", \"$$\"]");
+    expect_effective("[\"$(C)\"]", "[\"$(A)\"]", "[\"$(E)\"]", "[\"$(M)\"]",
+                     "[\"$(C)\", \"$(A)\"]");
+}
+END_TEST
+
+START_TEST(literal_for_pod_doubles_every_dollar_and_keeps_other_bytes)
+{
+    json_t *in = json_stringn("$\0$(A)\n$$", 9);
+    json_t *out = argv_literal_for_pod(in);
+    ck_assert_uint_eq(json_string_length(out), 13);
+    ck_assert_mem_eq(json_string_value(out), "$$\0$$(A)\n$$$$", 13);
+    json_decref(out);
+    json_t *plain = json_string("no dollar");
+    out = argv_literal_for_pod(plain);
+    ck_assert_ptr_eq(out, plain);
+    json_decref(out);
+    json_decref(plain);
+    json_decref(in);
+}
+END_TEST
+
+START_TEST(wrapper_paths_are_literal)
+{
+    json_t *argv = json_lit("[\"/app\"]");
+    json_t *args = NULL;
+    json_t *command = argv_shell_wrapper("/opt/$(X)/sh", argv, &args);
+    ck_assert_str_eq(json_string_value(json_array_get(command, 0)), "/opt/$$(X)/sh");
+    json_decref(command);
+    command = argv_tini_wrapper("/agent$/tini", argv, &args);
+    ck_assert_str_eq(json_string_value(json_array_get(command, 0)), "/agent$$/tini");
+    json_decref(command);
+    json_decref(argv);
+}
+END_TEST
+
 START_TEST(effective_argv_keeps_hostile_strings_byte_for_byte)
 {
     json_t *command = json_lit(hostile_argv);
@@ -435,6 +478,9 @@ static Suite *argv_suite(void)
     tcase_add_test(table, effective_argv_keeps_hostile_strings_byte_for_byte);
     tcase_add_test(table, pod_fields_are_valid_only_as_arrays_of_strings);
     tcase_add_test(table, effective_argv_does_not_modify_its_inputs);
+    tcase_add_test(table, image_strings_are_escaped_for_the_kubelet);
+    tcase_add_test(table, literal_for_pod_doubles_every_dollar_and_keeps_other_bytes);
+    tcase_add_test(table, wrapper_paths_are_literal);
     suite_add_tcase(s, table);
 
     TCase *shell = tcase_create("shell wrapper");

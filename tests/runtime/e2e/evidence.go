@@ -1,0 +1,23 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// writeEvidence prints the evidence table (image x mode) and writes it to WORK/evidence.md.
+func (s *suite) writeEvidence() {
+	if len(s.evidence) == 0 {
+		return
+	}
+	var b strings.Builder
+	b.WriteString("| image | mode | goinject action | agent (probe) loaded into | wrapper removed (control) | `docker stop`: SIGTERM reached Go |\n")
+	b.WriteString("| --- | --- | --- | --- | --- | --- |\n")
+	for _, r := range s.evidence {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", r.image, r.mode, r.action, r.loadedIn, r.control, r.signal)
+	}
+	fmt.Print("\n" + b.String() + "\n")
+	os.WriteFile(filepath.Join(s.work, "evidence.md"), []byte(b.String()), 0o644)
+}

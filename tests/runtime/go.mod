@@ -1,0 +1,3 @@
+module goinject/tests/runtime
+
+go 1.22

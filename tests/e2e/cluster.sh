@@ -7,6 +7,7 @@
 #                      loopback; print `export KUBECONFIG=...`
 #   cluster.sh down    stop what `up` started and remove its data (idempotent)
 #   cluster.sh env     print the exports (KUBECONFIG, PATH) for a running cluster
+#   cluster.sh status  exit 0 if a component recorded in the state dir runs
 #   cluster.sh logs    print the last 30 lines of each component's log
 #
 # Environment:
@@ -462,6 +463,18 @@ cmd_down() {
     say "down (logs kept in $LOG_DIR)"
 }
 
+cmd_status() {
+    local c running=1
+    for c in $COMPONENTS; do
+        if pid_alive "$c"; then
+            printf '%s is running (pid %s)\n' "$c" "$(cat "$PID_DIR/$c.pid")"
+            running=0
+        fi
+    done
+    ((running == 0)) || printf 'no cluster is running in %s\n' "$STATE_DIR"
+    return "$running"
+}
+
 main() {
     local cmd="${1:-}"
     case "$cmd" in
@@ -469,9 +482,10 @@ main() {
         up) cmd_up ;;
         down) cmd_down ;;
         env) cmd_env ;;
+        status) cmd_status ;;
         logs) print_logs ;;
         *)
-            sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2
+            sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2
             exit 2
             ;;
     esac

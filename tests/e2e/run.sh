@@ -152,6 +152,25 @@ create_pod() {
     kubectl -n "$1" get pod "$name" -o json >"$2.json"
 }
 
+# A static Go pod that any selected namespace would mutate.
+static_pod() {
+    cat <<EOF
+apiVersion: v1
+kind: Pod
+metadata:
+  name: $1
+  annotations:
+    goinject.io/static-go: "true"
+    goinject.io/shell: /bin/sh
+${2:-}
+spec:
+  containers:
+    - name: app
+      image: registry.invalid/e2e/app:1
+      command: ["/app", "--port", "8080"]
+EOF
+}
+
 # ===========================================================================
 # 1. The chart and deploy/ against the API server
 # ===========================================================================
@@ -1195,26 +1214,102 @@ for mode in $MODES; do
     check "rules ($mode, created for real): every row's stored pod is mutated as in its dry run" rows_created "$mode"
 done
 
+# ---- warnings past the API server's budget ------------------------------------
+#
+# The API server passes on about 4 KiB of warnings per request and truncates
+# or drops the rest. goinject sends what fits its budget and a last line that
+# says how many it left out; kubectl must print every one of those, whole.
+
+many_containers_pod() {
+    printf '{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "many",
+        "annotations": {"goinject.io/static-go": "true", "goinject.io/shell": "/bin/sh"}}, "spec": {"containers": ['
+    local i
+    for i in $(seq -w 1 40); do
+        ((10#$i == 1)) || printf ','
+        printf '{"name": "worker-%s", "image": "registry.invalid/e2e/worker:1"}' "$i"
+    done
+    printf ']}}\n'
+}
+
+warnings_budget() {
+    local out="$E2E_WORK/many" i n left
+    many_containers_pod | dry_run "$(ns_of cloud-native)" "$out"
+    # All 40 containers were handled, each with the E-unknown warning.
+    assert_json "$out.json" '[.metadata.annotations["goinject.io/status"] | fromjson | .containers[]] | unique' '["ptrace+agent"]'
+    for i in $(seq -w 1 40); do
+        printf 'Warning: goinject: container "worker-%s": static Go not wrapped, image ENTRYPOINT unknown; set command/args or annotate entrypoint.goinject.io/worker-%s\n' "$i" "$i"
+    done >"$out.all"
+    goinject_warnings "$out.err" >"$out.printed"
+    n="$(wc -l <"$out.printed")"
+    echo "kubectl printed $n goinject warnings, $(wc -c <"$out.printed") bytes"
+    ((n > 1 && n < 40)) || fail "expected some, not all, of the 40 warnings, got $n"
+    # The first n-1 are the first n-1 warnings, whole and in order...
+    diff -u <(head -n $((n - 1)) "$out.all") <(head -n $((n - 1)) "$out.printed") ||
+        fail "the printed warnings are not the first ones, whole"
+    # ...and the last one counts the others.
+    left=$((40 - (n - 1)))
+    assert_eq "the last warning" \
+        "Warning: goinject: $left more warnings left out; the webhook log lists them all" \
+        "$(tail -n 1 "$out.printed")"
+    # The log has them all.
+    reviews cloud-native "$(ns_of cloud-native)" many >"$out.reviews"
+    assert_json "$out.reviews" '.[0].warnings | length' 40
+}
+check "warnings: 40 containers' warnings fit the API server's budget whole, the last line counts the rest, the log has all" warnings_budget
+
+# ---- admission.k8s.io/v1beta1 ------------------------------------------------
+#
+# The chart registers admissionReviewVersions [v1]; a configuration that asks
+# for v1beta1 only gets v1beta1 reviews from the API server, and goinject's
+# v1beta1 answers must be accepted.
+
+v1beta1_review() {
+    local ns=e2e-v1beta1 port out
+    port="$(cat "$E2E_WORK/cloud-native.port")"
+    kubectl create namespace "$ns"
+    kubectl label namespace "$ns" goinject-e2e/v1beta1=true
+    poll 60 kubectl -n "$ns" get serviceaccount default || fail "no default service account in $ns"
+    kubectl apply -f - <<EOF
+apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingWebhookConfiguration
+metadata:
+  name: goinject-e2e-v1beta1
+webhooks:
+  - name: v1beta1.e2e.goinject.test
+    admissionReviewVersions: ["v1beta1"]
+    sideEffects: None
+    failurePolicy: Fail
+    timeoutSeconds: 10
+    clientConfig:
+      url: https://127.0.0.1:$port/mutate
+      caBundle: $CA_B64
+    rules:
+      - operations: ["CREATE"]
+        apiGroups: [""]
+        apiVersions: ["v1"]
+        resources: ["pods"]
+    namespaceSelector:
+      matchLabels:
+        goinject-e2e/v1beta1: "true"
+EOF
+    out="$E2E_WORK/v1beta1"
+    # failurePolicy Fail: an answer the API server cannot use fails the create.
+    poll 30 v1beta1_probe "$ns" || { v1beta1_probe "$ns" || true; fail "no mutated pod through the v1beta1 webhook within 30 s"; }
+    static_pod v1beta1 | dry_run "$ns" "$out"
+    expect_argv "$out.json" app "[\"/bin/sh\", \"-c\", \"$SHELL_WRAP\", \"/app\"]" '["--port", "8080"]'
+    expect_ptrace "$out.json" app
+    expect_agent_pod "$out.json"
+    expect_status "$out.json" cloud-native '{"app": "shell-wrapper"}' true "app: shell-wrapper"
+    kubectl delete mutatingwebhookconfiguration goinject-e2e-v1beta1
+}
+v1beta1_probe() {
+    static_pod probe | kubectl -n "$1" create --dry-run=server -o json -f - |
+        jq -e '.metadata.annotations["goinject.io/status"] != null' || return 1
+}
+check "admission.k8s.io/v1beta1: a webhook registered for v1beta1 only gets goinject's answers accepted" v1beta1_review
+
 # ---- selection ---------------------------------------------------------------
 
-# A static Go pod that any selected namespace would mutate.
-static_pod() {
-    cat <<EOF
-apiVersion: v1
-kind: Pod
-metadata:
-  name: $1
-  annotations:
-    goinject.io/static-go: "true"
-    goinject.io/shell: /bin/sh
-${2:-}
-spec:
-  containers:
-    - name: app
-      image: registry.invalid/e2e/app:1
-      command: ["/app", "--port", "8080"]
-EOF
-}
 
 excluded_namespace() {
     local mode="$1" ns out before

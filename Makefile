@@ -4,6 +4,7 @@
 #   make test       unit tests (Check), golden fixtures, CLI tests, integration tests
 #   make run        serve on https://127.0.0.1:8443 with a fresh certificate
 #   make valgrind   the unit and golden tests under valgrind memcheck
+#   make e2e        end-to-end suite against a real, node-less control plane (tests/e2e)
 #   make deps       install the Debian packages the build and tests need
 #   make image      the container image goinject/goinject:VERSION (IMAGE=name:tag to change)
 #   make probe      the probe agent build/probe/{glibc,musl}/libgoinject-probe.so (musl: musl-gcc)
@@ -37,7 +38,12 @@ LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
 TESTS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
 
-.PHONY: all test unit golden cli integration run valgrind deps clean format golden-update image \
+# The e2e control plane's state (certificates, etcd data, logs) per checkout, so
+# that two checkouts on one machine never share, or tear down, a cluster.
+GOINJECT_E2E_STATE ?= $(CURDIR)/$(BUILD)/e2e-cluster
+export GOINJECT_E2E_STATE
+
+.PHONY: all test unit golden cli integration e2e run valgrind deps clean format golden-update image \
         probe e2e-runtime
 
 all: $(BUILD)/goinject
@@ -93,6 +99,18 @@ golden-update: $(BUILD)/goinject
 
 integration: $(BUILD)/goinject
 	@cd tests/integration && GOINJECT_BIN=$(CURDIR)/$(BUILD)/goinject $(GO) test -count=1 ./...
+
+# The binaries of the control plane are built once per machine (cached in
+# ~/.cache/goinject-e2e); with-cluster.sh always tears the cluster down.
+e2e: $(BUILD)/goinject $(BUILD)/e2e/latewebhook
+	PATH="$(dir $(GO)):$$PATH" tests/e2e/cluster.sh build
+	@PATH="$(dir $(GO)):$$PATH" GOINJECT_BIN=$(CURDIR)/$(BUILD)/goinject \
+	    E2E_LATE_WEBHOOK_BIN=$(CURDIR)/$(BUILD)/e2e/latewebhook \
+	    tests/e2e/with-cluster.sh tests/e2e/run.sh
+
+$(BUILD)/e2e/latewebhook: $(wildcard tests/e2e/latewebhook/*.go) tests/e2e/latewebhook/go.mod
+	@mkdir -p $(dir $@)
+	cd tests/e2e/latewebhook && GOWORK=off GOTOOLCHAIN=local $(GO) build -o $(CURDIR)/$@ .
 
 run: $(BUILD)/goinject
 	@tests/run.sh $(BUILD)/goinject

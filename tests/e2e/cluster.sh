@@ -2,11 +2,13 @@
 # A real, node-less Kubernetes control plane for goinject's end-to-end tests.
 #
 #   cluster.sh build   build etcd, kube-apiserver, kube-controller-manager and
-#                      helm from source through the Go module proxy (cached)
+#                      helm from source through the Go module proxy (cached);
+#                      kubectl too when the machine has none
 #   cluster.sh up      start etcd, kube-apiserver and kube-controller-manager on
 #                      loopback; print `export KUBECONFIG=...`
 #   cluster.sh down    stop what `up` started and remove its data (idempotent)
 #   cluster.sh env     print the exports (KUBECONFIG, PATH) for a running cluster
+#   cluster.sh status  exit 0 if a component recorded in the state dir runs
 #   cluster.sh logs    print the last 30 lines of each component's log
 #
 # Environment:
@@ -104,9 +106,21 @@ go_directives() {
     grep -E '^(go|godebug)[[:space:]]' "$1" || true
 }
 
+# kubectl: the machine's if it has one (within the skew of $K8S_VERSION), else
+# built here from the same module, so a fresh machine (Debian 12 ships only a
+# kubectl 1.20) needs none. Once built, it is kept up to date.
+want_kubectl() {
+    [[ -x "$BIN_DIR/kubectl" ]] || ! command -v kubectl >/dev/null
+}
+
 build_kubernetes() {
-    if is_built kube-apiserver && is_built kube-controller-manager; then
-        say "kube-apiserver and kube-controller-manager $K8S_VERSION already built"
+    local names="kube-apiserver kube-controller-manager" name all_built=1
+    want_kubectl && names+=" kubectl"
+    for name in $names; do
+        is_built "$name" || all_built=0
+    done
+    if ((all_built)); then
+        say "$names $K8S_VERSION already built"
         return 0
     fi
     local gomod dir staging_ver mod err
@@ -141,8 +155,7 @@ build_kubernetes() {
         ldflags+=" -X $x.gitTreeState=clean -X $x.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
     done
     ldflags="-s -w$ldflags"
-    local name
-    for name in kube-apiserver kube-controller-manager; do
+    for name in $names; do
         is_built "$name" || go_build "$dir" "k8s.io/kubernetes/cmd/$name" "$name" "$ldflags"
     done
 }
@@ -336,10 +349,12 @@ readyz() {
 
 cmd_up() {
     local c
+    # A kubectl built by `build` (see want_kubectl) comes first.
+    export PATH="$BIN_DIR:$PATH"
     for c in etcd kube-apiserver kube-controller-manager; do
         [[ -x "$BIN_DIR/$c" ]] || die "$BIN_DIR/$c missing: run '$0 build' first"
     done
-    command -v kubectl >/dev/null || die "kubectl is not on PATH"
+    command -v kubectl >/dev/null || die "kubectl is not on PATH: run '$0 build' to build one"
     command -v openssl >/dev/null || die "openssl is not on PATH"
     for c in $COMPONENTS; do
         pid_alive "$c" && die "$c is already running (state in $STATE_DIR): run '$0 down' first"
@@ -462,6 +477,18 @@ cmd_down() {
     say "down (logs kept in $LOG_DIR)"
 }
 
+cmd_status() {
+    local c running=1
+    for c in $COMPONENTS; do
+        if pid_alive "$c"; then
+            printf '%s is running (pid %s)\n' "$c" "$(cat "$PID_DIR/$c.pid")"
+            running=0
+        fi
+    done
+    ((running == 0)) || printf 'no cluster is running in %s\n' "$STATE_DIR"
+    return "$running"
+}
+
 main() {
     local cmd="${1:-}"
     case "$cmd" in
@@ -469,9 +496,10 @@ main() {
         up) cmd_up ;;
         down) cmd_down ;;
         env) cmd_env ;;
+        status) cmd_status ;;
         logs) print_logs ;;
         *)
-            sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2
+            sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' >&2
             exit 2
             ;;
     esac

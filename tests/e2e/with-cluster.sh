@@ -9,15 +9,25 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 cluster="$here/cluster.sh"
 
+# Tear down only a cluster this script started: the state dir may hold one
+# that another run (another checkout, another user of /tmp) is using.
+ours=0
 # shellcheck disable=SC2317 # called by the EXIT trap
 # Quietly, so that CMD's last line (a test summary) stays the last one.
 teardown() {
+    ((ours)) || return 0
     "$cluster" down >/dev/null 2>&1 || "$cluster" down || true
 }
 trap teardown EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+if "$cluster" status >/dev/null 2>&1; then
+    printf 'with-cluster.sh: a cluster is already running in %s; leaving it alone (set GOINJECT_E2E_STATE to another directory)\n' \
+        "${GOINJECT_E2E_STATE:-/tmp/goinject-e2e}" >&2
+    exit 1
+fi
+ours=1
 if ! "$cluster" up >/dev/null; then
     # cluster.sh up has already printed the component logs.
     printf 'with-cluster.sh: cluster failed to come up\n' >&2

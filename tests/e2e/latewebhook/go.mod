@@ -1,0 +1,3 @@
+module goinject.test/e2e/latewebhook
+
+go 1.22

@@ -1,0 +1,1692 @@
+#!/usr/bin/env bash
+# goinject's end-to-end suite, against the real control plane of cluster.sh.
+# Run it through with-cluster.sh (or `make e2e`), on a fresh cluster:
+#
+#   tests/e2e/with-cluster.sh tests/e2e/run.sh
+#
+# It checks, in order:
+#   1. the chart (helm lint, helm template in each certificate mode) and deploy/
+#      pass a server-side dry run;
+#   2. the README's "Install in a cluster" command blocks work as written;
+#   3. two goinject processes on loopback (classic and cloud-native), registered
+#      through the chart's MutatingWebhookConfiguration (webhook.url), mutate
+#      pods per the rules table, through dry runs and real creates, with the
+#      warnings kubectl prints; selection (excluded namespace, opt-out, the
+#      release namespace), Pod Security routing, reinvocation after a second
+#      webhook adds a container, certificate rotation under load, and fail-open
+#      when goinject is down.
+#
+# Environment: KUBECONFIG (set by with-cluster.sh), GOINJECT_BIN (default
+# build/goinject), E2E_LATE_WEBHOOK_BIN (default: built from latewebhook/),
+# E2E_VERBOSE=1 prints the output of passing checks too.
+#
+# The last line is "e2e: N passed, M failed"; the exit status is non-zero when
+# a check failed.
+set -euo pipefail
+
+: "${KUBECONFIG:?KUBECONFIG is not set: run this through tests/e2e/with-cluster.sh}"
+
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+GOINJECT_BIN="$(realpath "${GOINJECT_BIN:-$repo/build/goinject}")"
+E2E_VERSION="$(cat "$repo/VERSION")"
+CHART="$repo/charts/goinject"
+MODES="classic cloud-native"
+
+for tool in kubectl helm jq openssl curl go; do
+    command -v "$tool" >/dev/null || { echo "e2e: $tool is not on PATH" >&2; exit 2; }
+done
+[[ -x "$GOINJECT_BIN" ]] || { echo "e2e: $GOINJECT_BIN missing: run make" >&2; exit 2; }
+
+E2E_WORK="$(mktemp -d "${TMPDIR:-/tmp}/goinject-e2e-run.XXXXXX")"
+# shellcheck source=tests/e2e/lib.sh
+source "$here/lib.sh"
+
+# Processes this suite starts are recorded (track NAME PID BINARY); only
+# those are stopped at the end, and only while the pid still runs BINARY.
+mkdir -p "$E2E_WORK/pids"
+track() { printf '%s %s\n' "$2" "$(realpath "$3")" >"$E2E_WORK/pids/$1.pid"; }
+tracked_pid() { cut -d' ' -f1 "$E2E_WORK/pids/$1.pid"; }
+ours() { [[ "$(readlink "/proc/$1/exe" 2>/dev/null)" == "$2" ]]; }
+cleanup() {
+    local f pid bin
+    touch "$E2E_WORK/rotation/stop" 2>/dev/null || true
+    for f in "$E2E_WORK"/pids/*.pid; do
+        [[ -f "$f" ]] || continue
+        read -r pid bin <"$f"
+        if ours "$pid" "$bin"; then kill -TERM "$pid" 2>/dev/null || true; fi
+    done
+    if [[ -n "${E2E_KEEP:-}" ]]; then
+        echo "e2e: work directory kept: $E2E_WORK" >&2
+    else
+        rm -rf "$E2E_WORK"
+    fi
+}
+trap cleanup EXIT
+
+# abort_unless_ok: stop here when the check just run failed (later checks
+# depend on what it set up).
+abort_unless_ok() {
+    if ((E2E_FAILED > 0)) && [[ "${E2E_FAILED_NAMES[-1]}" == "$1" ]]; then
+        echo "e2e: cannot go on without: $1" >&2
+        summary
+        exit 1
+    fi
+}
+
+# setup NAME FUNCTION: a check that later checks need.
+setup() {
+    check "$@"
+    abort_unless_ok "$1"
+}
+
+ns_of() { printf 'e2e-%s' "$1"; }
+release_of() { printf 'goinject-%s' "$1"; }
+release_ns_of() { printf 'e2e-gi-%s' "$1"; }
+
+# ---- certificates (openssl; the CA key is kept to sign rotated leaves) ----
+
+CERTS="$E2E_WORK/certs"
+
+make_ca() {
+    mkdir -p "$CERTS"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+        -keyout "$CERTS/ca.key" -out "$CERTS/ca.crt" -days 2 -subj "/CN=goinject e2e CA" \
+        -addext "basicConstraints=critical,CA:TRUE" \
+        -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+}
+
+# make_leaf NAME: $CERTS/NAME.crt and NAME.key for 127.0.0.1, signed by the CA.
+make_leaf() {
+    local name="$1"
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+        -keyout "$CERTS/$name.key" -out "$CERTS/$name.csr" -subj "/CN=127.0.0.1" 2>/dev/null
+    printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
+        "extendedKeyUsage=serverAuth" "subjectAltName=IP:127.0.0.1" >"$CERTS/$name.ext"
+    openssl x509 -req -in "$CERTS/$name.csr" -CA "$CERTS/ca.crt" -CAkey "$CERTS/ca.key" \
+        -set_serial "0x$(openssl rand -hex 8)" -days 2 -sha256 -extfile "$CERTS/$name.ext" \
+        -out "$CERTS/$name.crt" 2>/dev/null
+    rm -f "$CERTS/$name.csr" "$CERTS/$name.ext"
+}
+
+fingerprint() { openssl x509 -noout -fingerprint -sha256 -in "$1"; }
+
+# served_fingerprint PORT: the certificate a new TLS handshake gets, which
+# must verify against the CA for 127.0.0.1 (as the API server checks it).
+served_fingerprint() {
+    openssl s_client -connect "127.0.0.1:$1" -CAfile "$CERTS/ca.crt" -verify_ip 127.0.0.1 \
+        -verify_return_error </dev/null 2>/dev/null |
+        openssl x509 -noout -fingerprint -sha256
+}
+
+# metric MODE NAME_WITH_LABELS: one sample of goinject's /metrics.
+metric() {
+    local port
+    port="$(cat "$E2E_WORK/$1.port")"
+    curl -sS --fail --cacert "$CERTS/ca.crt" "https://127.0.0.1:$port/metrics" |
+        awk -v m="$2" '$1 == m { print $2; found = 1 } END { exit !found }'
+}
+
+# reviews MODE NAMESPACE POD: goinject's log lines for the reviews of that
+# pod, as a JSON array.
+reviews() {
+    jq -cs --arg ns "$2" --arg pod "$3" '[.[] | select(.msg == "review" and .namespace == $ns and .pod == $pod)]' \
+        "$E2E_WORK/$1.log"
+}
+
+# ---- running pods through the API server ----------------------------------
+
+# dry_run NS OUT: the pod on stdin through `kubectl create --dry-run=server`;
+# the answer in OUT.json, kubectl's stderr in OUT.err.
+dry_run() {
+    kubectl -n "$1" create --dry-run=server -o json -f - >"$2.json" 2>"$2.err" ||
+        { cat "$2.err" >&2; return 1; }
+}
+
+# create_pod NS OUT: the pod on stdin created for real, then read back with
+# `kubectl get -o json` into OUT.json; stderr of the create in OUT.err.
+create_pod() {
+    local name
+    name="$(kubectl -n "$1" create -o jsonpath='{.metadata.name}' -f - 2>"$2.err")" ||
+        { cat "$2.err" >&2; return 1; }
+    kubectl -n "$1" get pod "$name" -o json >"$2.json"
+}
+
+# A static Go pod that any selected namespace would mutate.
+static_pod() {
+    cat <<EOF
+apiVersion: v1
+kind: Pod
+metadata:
+  name: $1
+  annotations:
+    goinject.io/static-go: "true"
+    goinject.io/shell: /bin/sh
+${2:-}
+spec:
+  containers:
+    - name: app
+      image: registry.invalid/e2e/app:1
+      command: ["/app", "--port", "8080"]
+EOF
+}
+
+# ===========================================================================
+# 1. The chart and deploy/ against the API server
+# ===========================================================================
+
+CA_B64=""
+
+setup_cluster_objects() {
+    make_ca
+    make_leaf classic-1
+    make_leaf cloud-native-1
+    make_leaf late
+    make_leaf classic-2
+    make_leaf cloud-native-2
+    # e2e-chart enforces Pod Security restricted, which the chart's pods must pass.
+    kubectl create namespace e2e-chart
+    kubectl label namespace e2e-chart pod-security.kubernetes.io/enforce=restricted
+    local mode
+    for mode in $MODES; do
+        kubectl create namespace "$(ns_of "$mode")"
+        kubectl create namespace "$(ns_of "$mode")-excluded"
+        kubectl create namespace "$(ns_of "$mode")-restricted"
+        kubectl create namespace "$(ns_of "$mode")-late"
+        kubectl create namespace "$(release_ns_of "$mode")"
+        kubectl label namespace "$(ns_of "$mode")" "$(ns_of "$mode")-excluded" \
+            "$(ns_of "$mode")-restricted" "$(ns_of "$mode")-late" "$(release_ns_of "$mode")" \
+            "goinject-e2e/mode=$mode"
+        kubectl label namespace "$(ns_of "$mode")-restricted" pod-security.kubernetes.io/enforce=restricted
+        kubectl label namespace "$(ns_of "$mode")-late" goinject-e2e/late=true
+    done
+    # Pods need the namespace's default service account, made by the controller manager.
+    local ns
+    for ns in e2e-chart $(for mode in $MODES; do
+        echo "$(ns_of "$mode") $(ns_of "$mode")-excluded $(ns_of "$mode")-restricted $(ns_of "$mode")-late $(release_ns_of "$mode")"
+    done); do
+        poll 60 kubectl -n "$ns" get serviceaccount default || fail "no default service account in $ns"
+    done
+}
+
+setup "setup: certificates (openssl CA and leaves) and namespaces" setup_cluster_objects
+CA_B64="$(base64 -w0 "$CERTS/ca.crt")"
+
+chart_lint() {
+    local args
+    for args in "" \
+        "--set certificates.mode=cert-manager" \
+        "--set certificates.mode=secret --set certificates.caBundle=$CA_B64 --set webhook.url=https://127.0.0.1:8443/mutate"; do
+        echo "\$ helm lint --strict charts/goinject $args"
+        # shellcheck disable=SC2086 # args split on purpose
+        helm lint --strict "$CHART" $args >"$E2E_WORK/lint.out" 2>&1 || { cat "$E2E_WORK/lint.out"; return 1; }
+        cat "$E2E_WORK/lint.out"
+        assert_no_grep "helm lint $args" "$E2E_WORK/lint.out" '\[(WARNING|ERROR)\]'
+        assert_grep "helm lint $args" "$E2E_WORK/lint.out" '1 chart\(s\) linted, 0 chart\(s\) failed'
+    done
+}
+check "chart: helm lint --strict is clean (generate, cert-manager and secret modes)" chart_lint
+
+# render NAME HELM_ARGS...: helm template of the chart into e2e-chart, then a
+# server-side dry run of every object; the API server's answers as a List in
+# $E2E_WORK/render-NAME.json. kubectl must print no warnings (Pod Security
+# restricted included).
+render() {
+    local name="$1"
+    shift
+    helm template goinject "$CHART" --namespace e2e-chart "$@" >"$E2E_WORK/render-$name.yaml"
+    kubectl apply --dry-run=server -o json -f "$E2E_WORK/render-$name.yaml" \
+        >"$E2E_WORK/render-$name.json" 2>"$E2E_WORK/render-$name.err" ||
+        { cat "$E2E_WORK/render-$name.err"; return 1; }
+    assert_lines "kubectl's stderr for the $name render" "$E2E_WORK/render-$name.err"
+    jq -r '.items[] | "\(.kind)/\(.metadata.name) passed the server-side dry run"' "$E2E_WORK/render-$name.json"
+}
+
+# obj FILE KIND NAME: jq filter for one object of a rendered List.
+obj() { printf '(.items[] | select(.kind == "%s" and .metadata.name == "%s"))' "$1" "$2"; }
+
+# The webhook configuration the contract asks for, in every mode.
+expect_webhook_configuration() {
+    local f="$1" mwc
+    mwc="$(obj MutatingWebhookConfiguration goinject)"
+    assert_json "$f" "[$mwc | .webhooks[] | {name, admissionReviewVersions, sideEffects, failurePolicy, timeoutSeconds, reinvocationPolicy, rules}]" '[
+        {"name": "pods.goinject.io", "admissionReviewVersions": ["v1"], "sideEffects": "None",
+         "failurePolicy": "Ignore", "timeoutSeconds": 10, "reinvocationPolicy": "IfNeeded",
+         "rules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"], "scope": "Namespaced"}]},
+        {"name": "pods-pod-security.goinject.io", "admissionReviewVersions": ["v1"], "sideEffects": "None",
+         "failurePolicy": "Ignore", "timeoutSeconds": 10, "reinvocationPolicy": "IfNeeded",
+         "rules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"], "scope": "Namespaced"}]}]'
+    assert_json "$f" "[$mwc | .webhooks[] | .namespaceSelector.matchExpressions]" '[
+        [{"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": ["kube-system", "e2e-chart"]},
+         {"key": "pod-security.kubernetes.io/enforce", "operator": "NotIn", "values": ["baseline", "restricted"]}],
+        [{"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": ["kube-system", "e2e-chart"]},
+         {"key": "pod-security.kubernetes.io/enforce", "operator": "In", "values": ["baseline", "restricted"]}]]'
+    assert_json "$f" "[$mwc | .webhooks[] | .objectSelector]" '[
+        {"matchExpressions": [{"key": "app.kubernetes.io/name", "operator": "NotIn", "values": ["goinject"]}]},
+        {"matchExpressions": [{"key": "app.kubernetes.io/name", "operator": "NotIn", "values": ["goinject"]}]}]'
+    # The Deployment mounts the Secret the certificate mode provides.
+    assert_json "$f" "$(obj Deployment goinject) | .spec.template.spec.volumes[] | select(.name == \"tls\") | .secret.secretName" \
+        "\"${2:-goinject-tls}\""
+}
+
+# serve_as_deployed NAME LIST_JSON NAMESPACE: the goinject container of the
+# Deployment in a rendered List, checked against the binary: the files its
+# arguments name are where its volumes put them, goinject starts with exactly
+# those arguments (the port and the mounted paths mapped to this machine),
+# its probes answer 200, and after SIGTERM it stays up unready.
+serve_as_deployed() {
+    local name="$1" f="$2" ns="$3" container a dir file vol
+    container="$(obj Deployment goinject) | .spec.template.spec.containers[] | select(.name == \"goinject\")"
+    jq -r "$container | .args[]" "$f" >"$E2E_WORK/$name.args"
+    for a in tls-cert tls-key config; do
+        file="$(sed -n "s/^--$a=//p" "$E2E_WORK/$name.args")"
+        [[ -n "$file" ]] || fail "the container has no --$a=FILE argument"
+        dir="$(dirname "$file")"
+        vol="$(jq -r --arg d "$dir" "$container | .volumeMounts[] | select(.mountPath == \$d) | .name" "$f")"
+        [[ -n "$vol" ]] || fail "--$a=$file: nothing is mounted at $dir"
+        # The volume provides that file: a TLS Secret's keys, or the ConfigMap's.
+        case "$(jq -r --arg v "$vol" "$(obj Deployment goinject) | .spec.template.spec.volumes[] | select(.name == \$v) | keys - [\"name\"] | .[0]" "$f")" in
+            secret) [[ "$(basename "$file")" == tls.crt || "$(basename "$file")" == tls.key ]] ||
+                fail "--$a=$file: a kubernetes.io/tls Secret has no $(basename "$file")" ;;
+            configMap) assert_json "$f" "$(obj ConfigMap goinject) | .data | has(\"$(basename "$file")\")" true ;;
+            *) fail "--$a=$file: volume $vol is neither a Secret nor a ConfigMap" ;;
+        esac
+        echo "--$a=$file is in volume $vol"
+    done
+    jq -r "$(obj ConfigMap goinject) | .data[\"config.json\"]" "$f" >"$E2E_WORK/$name.config.json"
+    local run=()
+    while IFS= read -r a; do
+        case "$a" in
+            --listen=*) run+=("--listen=127.0.0.1:0") ;;
+            --tls-cert=*) run+=("--tls-cert=$CERTS/late.crt") ;;
+            --tls-key=*) run+=("--tls-key=$CERTS/late.key") ;;
+            --config=*) run+=("--config=$E2E_WORK/$name.config.json") ;;
+            *) run+=("$a") ;;
+        esac
+    done <"$E2E_WORK/$name.args"
+    assert_json "$f" "$container | .command" null
+    echo "goinject ${run[*]}"
+    POD_NAMESPACE="$ns" "$GOINJECT_BIN" "${run[@]}" </dev/null >/dev/null 2>"$E2E_WORK/$name.log" &
+    track "$name" "$!" "$GOINJECT_BIN"
+    poll 10 grep -q '"msg":"listening"' "$E2E_WORK/$name.log" || { cat "$E2E_WORK/$name.log"; fail "goinject did not start"; }
+    local port url probe
+    port="$(jq -r 'select(.msg == "listening") | .port' "$E2E_WORK/$name.log")"
+    for probe in readinessProbe livenessProbe; do
+        assert_json "$f" "$container | .$probe.httpGet | {port, scheme}" '{"port": "https", "scheme": "HTTPS"}'
+        url="https://127.0.0.1:$port$(jq -r "$container | .$probe.httpGet.path" "$f")"
+        assert_eq "$probe $url" 200 "$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$CERTS/ca.crt" "$url")"
+    done
+    assert_json "$f" "$container | .ports" '[{"name": "https", "containerPort": 8443, "protocol": "TCP"}]'
+    kill -TERM "$(tracked_pid "$name")"
+    sleep 0.5
+    assert_eq "/readyz right after SIGTERM (--shutdown-delay)" 503 \
+        "$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$CERTS/ca.crt" "https://127.0.0.1:$port/readyz")"
+}
+
+chart_generate() {
+    local f="$E2E_WORK/render-generate.json"
+    render generate
+    expect_webhook_configuration "$f"
+    assert_json "$f" "[$(obj MutatingWebhookConfiguration goinject) | .webhooks[] | .clientConfig.service]" '[
+        {"name": "goinject", "namespace": "e2e-chart", "path": "/mutate", "port": 443},
+        {"name": "goinject", "namespace": "e2e-chart", "path": "/mutate/pod-security-enforced", "port": 443}]'
+    # The generated CA is the caBundle, and it signed the serving certificate
+    # for the Service's DNS names.
+    local secret ca
+    secret="$(obj Secret goinject-tls)"
+    assert_json "$f" "$secret | .type" '"kubernetes.io/tls"'
+    ca="$(jq -r "$secret | .data[\"ca.crt\"]" "$f")"
+    assert_json "$f" "[$(obj MutatingWebhookConfiguration goinject) | .webhooks[] | .clientConfig.caBundle] | unique" "[\"$ca\"]"
+    jq -r "$secret | .data[\"ca.crt\"]" "$f" | base64 -d >"$E2E_WORK/generated-ca.crt"
+    jq -r "$secret | .data[\"tls.crt\"]" "$f" | base64 -d >"$E2E_WORK/generated-tls.crt"
+    openssl verify -CAfile "$E2E_WORK/generated-ca.crt" "$E2E_WORK/generated-tls.crt"
+    openssl x509 -noout -ext subjectAltName -in "$E2E_WORK/generated-tls.crt" | tee "$E2E_WORK/generated-san"
+    assert_grep "serving certificate names" "$E2E_WORK/generated-san" 'DNS:goinject\.e2e-chart\.svc(,|$)'
+    assert_grep "serving certificate names" "$E2E_WORK/generated-san" 'DNS:goinject\.e2e-chart\.svc\.cluster\.local'
+    serve_as_deployed chart-deployment "$f" e2e-chart
+}
+check "chart: certificates.mode=generate renders objects the API server accepts (dry run), caBundle signs the served names, the Deployment's goinject starts" chart_generate
+
+chart_cert_manager() {
+    # Hand-written stand-in CRDs (see the file): cert-manager is not installable here.
+    kubectl apply -f "$here/cert-manager-crds.yaml"
+    kubectl wait --for=condition=Established --timeout=60s \
+        crd/certificates.cert-manager.io crd/issuers.cert-manager.io
+    local f="$E2E_WORK/render-cert-manager.json" mwc
+    render cert-manager --set certificates.mode=cert-manager
+    expect_webhook_configuration "$f"
+    mwc="$(obj MutatingWebhookConfiguration goinject)"
+    # cert-manager's cainjector fills the caBundle from the Certificate named here.
+    assert_json "$f" "$mwc | .metadata.annotations[\"cert-manager.io/inject-ca-from\"]" '"e2e-chart/goinject"'
+    assert_json "$f" "[$mwc | .webhooks[] | .clientConfig.caBundle]" '[null, null]'
+    assert_json "$f" "$(obj Certificate goinject) | .spec | {secretName, dnsNames, issuerRef}" '{
+        "secretName": "goinject-tls",
+        "dnsNames": ["goinject.e2e-chart.svc", "goinject.e2e-chart.svc.cluster.local"],
+        "issuerRef": {"name": "goinject-ca", "kind": "Issuer"}}'
+    # No issuer given: a self-signed Issuer signs a CA Certificate, whose
+    # Secret backs the CA Issuer.
+    assert_json "$f" "$(obj Certificate goinject-ca) | .spec | {isCA, secretName, issuerRef}" '{
+        "isCA": true, "secretName": "goinject-ca", "issuerRef": {"name": "goinject-selfsigned", "kind": "Issuer"}}'
+    assert_json "$f" "$(obj Issuer goinject-ca) | .spec" '{"ca": {"secretName": "goinject-ca"}}'
+    assert_json "$f" "$(obj Issuer goinject-selfsigned) | .spec" '{"selfSigned": {}}'
+    assert_json "$f" '[.items[] | select(.kind == "Secret")] | length' 0
+
+    # With an existing issuer: only the serving Certificate.
+    f="$E2E_WORK/render-cert-manager-issuer.json"
+    render cert-manager-issuer --set certificates.mode=cert-manager \
+        --set certificates.certManager.issuerRef.name=company-ca \
+        --set certificates.certManager.issuerRef.kind=ClusterIssuer
+    assert_json "$f" '[.items[] | select(.apiVersion == "cert-manager.io/v1") | "\(.kind)/\(.metadata.name)"]' '["Certificate/goinject"]'
+    assert_json "$f" "$(obj Certificate goinject) | .spec.issuerRef" '{"name": "company-ca", "kind": "ClusterIssuer"}'
+}
+check "chart: certificates.mode=cert-manager renders objects the API server accepts (dry run; stand-in cert-manager CRDs)" chart_cert_manager
+
+chart_secret() {
+    local f="$E2E_WORK/render-secret.json"
+    render secret --set certificates.mode=secret --set certificates.secretName=company-tls \
+        --set certificates.caBundle="$CA_B64"
+    expect_webhook_configuration "$f" company-tls
+    assert_json "$f" "[$(obj MutatingWebhookConfiguration goinject) | .webhooks[] | .clientConfig.caBundle]" "[\"$CA_B64\", \"$CA_B64\"]"
+    assert_json "$f" '[.items[] | select(.kind == "Secret")] | length' 0
+    # webhook.url: the API server calls the URL, the Pod Security route beside it.
+    f="$E2E_WORK/render-secret-url.json"
+    render secret-url --set certificates.mode=secret --set certificates.caBundle="$CA_B64" \
+        --set webhook.url=https://127.0.0.1:8443/mutate
+    assert_json "$f" "[$(obj MutatingWebhookConfiguration goinject) | .webhooks[] | .clientConfig]" "[
+        {\"url\": \"https://127.0.0.1:8443/mutate\", \"caBundle\": \"$CA_B64\"},
+        {\"url\": \"https://127.0.0.1:8443/mutate/pod-security-enforced\", \"caBundle\": \"$CA_B64\"}]"
+    # Without a caBundle the chart refuses to render.
+    if helm template goinject "$CHART" --set certificates.mode=secret >"$E2E_WORK/no-ca.out" 2>&1; then
+        fail "certificates.mode=secret without caBundle rendered"
+    fi
+    assert_grep "the chart says what is missing" "$E2E_WORK/no-ca.out" 'certificates.caBundle is required'
+}
+check "chart: certificates.mode=secret (and webhook.url) renders objects the API server accepts (dry run)" chart_secret
+
+deploy_manifests() {
+    # Namespaced objects need their namespace to exist for a server-side dry run.
+    kubectl apply --dry-run=server -f "$repo/deploy/00-namespace.yaml"
+    kubectl apply -f "$repo/deploy/00-namespace.yaml"
+    local f
+    {
+        for f in "$repo"/deploy/0[1-5]-*.yaml; do
+            cat "$f"
+            printf -- '---\n'
+        done
+        sed "s|CA_BUNDLE|$CA_B64|" "$repo/deploy/06-mutatingwebhookconfiguration.yaml"
+    } >"$E2E_WORK/deploy.yaml"
+    # goinject-system enforces restricted: Pod Security warns about a
+    # Deployment whose pods would be rejected; there must be no warning.
+    kubectl apply --dry-run=server -o json -f "$E2E_WORK/deploy.yaml" >"$E2E_WORK/deploy.json" 2>"$E2E_WORK/deploy.err" ||
+        { cat "$E2E_WORK/deploy.err"; return 1; }
+    assert_lines "kubectl's stderr for deploy/" "$E2E_WORK/deploy.err"
+    jq -r '.items[] | "\(.kind)/\(.metadata.name) passed the server-side dry run"' "$E2E_WORK/deploy.json"
+    assert_json "$E2E_WORK/deploy.json" '[.items[].kind]' \
+        '["ServiceAccount", "ConfigMap", "Deployment", "PodDisruptionBudget", "Service", "MutatingWebhookConfiguration"]'
+    assert_json "$E2E_WORK/deploy.json" "[$(obj MutatingWebhookConfiguration goinject) | .webhooks[] | .clientConfig.caBundle] | unique" "[\"$CA_B64\"]"
+    # The configuration in the ConfigMap is one goinject accepts.
+    jq -r "$(obj ConfigMap goinject) | .data[\"config.json\"]" "$E2E_WORK/deploy.json" >"$E2E_WORK/deploy-config.json"
+    "$GOINJECT_BIN" config --config "$E2E_WORK/deploy-config.json" >/dev/null
+    serve_as_deployed deploy-deployment "$E2E_WORK/deploy.json" goinject-system
+    kubectl delete namespace goinject-system --wait=false
+    poll 90 not_exists namespace goinject-system || fail "goinject-system was not deleted"
+}
+not_exists() { ! kubectl get "$@" >/dev/null 2>&1; }
+check "deploy/: every manifest (CA_BUNDLE replaced) passes a server-side dry run, without Pod Security warnings; the Deployment's goinject starts" deploy_manifests
+
+# ===========================================================================
+# 2. The README's install commands, as written
+# ===========================================================================
+
+# readme_commands SUBSECTION: the commands of the ```sh blocks under
+# "### SUBSECTION" of the README's "## Install in a cluster", one per line
+# (backslash continuations joined).
+readme_commands() {
+    awk -v want="### $1" '
+        /^## /  { in_install = ($0 == "## Install in a cluster"); in_sub = 0 }
+        /^### / { in_sub = in_install && ($0 == want) }
+        in_sub && /^```sh$/ { in_code = 1; next }
+        in_code && /^```$/  { in_code = 0; next }
+        in_code {
+            line = $0
+            if (line ~ /\\$/) { sub(/\\$/, "", line); acc = acc line; next }
+            acc = acc line
+            if (acc !~ /^[[:space:]]*(#|$)/) print acc
+            acc = ""
+        }' "$repo/README.md"
+}
+
+# A sandbox that looks like the repository to the README's relative paths
+# (charts/, deploy/, build/goinject), so its build/certs lands there.
+readme_sandbox() {
+    local dir="$E2E_WORK/readme-$1"
+    mkdir -p "$dir/build"
+    ln -sfn "$repo/charts" "$dir/charts"
+    ln -sfn "$repo/deploy" "$dir/deploy"
+    ln -sfn "$GOINJECT_BIN" "$dir/build/goinject"
+    printf '%s\n' "$dir"
+}
+
+# run_readme_command DIR CMD: run one README command in DIR, adapting only
+# what cannot work on a cluster without nodes.
+run_readme_command() {
+    local dir="$1" cmd="$2"
+    case "$cmd" in
+        *"rollout status"*)
+            # No node runs the pods, so a rollout never completes: the
+            # Deployment must exist and be valid instead.
+            echo "\$ $cmd"
+            cmd="${cmd/rollout status/get}"
+            echo "  (adapted, no nodes here: $cmd)"
+            ;;
+        *) echo "\$ $cmd" ;;
+    esac
+    (cd "$dir" && bash -euo pipefail -c "$cmd" </dev/null) 2>&1 | sed 's/^/  | /'
+}
+
+# install_objects_exist MWC_NAME: what the README says gets installed is there.
+install_objects_exist() {
+    local ns=goinject-system
+    kubectl -n "$ns" get deployment/goinject service/goinject poddisruptionbudget/goinject \
+        serviceaccount/goinject configmap/goinject secret/goinject-tls
+    kubectl get mutatingwebhookconfiguration "$1"
+    kubectl -n "$ns" get secret goinject-tls -o json >"$E2E_WORK/tls-secret.json"
+    assert_json "$E2E_WORK/tls-secret.json" '.type' '"kubernetes.io/tls"'
+    kubectl get mutatingwebhookconfiguration "$1" -o json >"$E2E_WORK/mwc.json"
+    assert_json "$E2E_WORK/mwc.json" '[.webhooks[] | .clientConfig.service | {name, namespace, path, port}]' '[
+        {"name": "goinject", "namespace": "goinject-system", "path": "/mutate", "port": 443},
+        {"name": "goinject", "namespace": "goinject-system", "path": "/mutate/pod-security-enforced", "port": 443}]'
+    # The caBundle is a CA that signed the Secret's serving certificate, for the Service's name.
+    jq -r '.webhooks[0].clientConfig.caBundle' "$E2E_WORK/mwc.json" | base64 -d >"$E2E_WORK/install-ca.crt"
+    assert_json "$E2E_WORK/mwc.json" '[.webhooks[] | .clientConfig.caBundle] | unique | length' 1
+    jq -r '.data["tls.crt"]' "$E2E_WORK/tls-secret.json" | base64 -d >"$E2E_WORK/install-tls.crt"
+    openssl verify -CAfile "$E2E_WORK/install-ca.crt" "$E2E_WORK/install-tls.crt"
+    openssl x509 -noout -ext subjectAltName -in "$E2E_WORK/install-tls.crt" >"$E2E_WORK/install-san"
+    assert_grep "serving certificate names the Service" "$E2E_WORK/install-san" 'DNS:goinject\.goinject-system\.svc(,|$)'
+    # The controller manager turns the Deployment into pods: they pass
+    # admission (Pod Security included) even though nothing runs them.
+    poll 60 pods_exist "$ns" 2 || {
+        kubectl -n "$ns" describe replicaset | tail -n 20
+        fail "the Deployment's 2 pods were not created"
+    }
+    echo "installed: Deployment, Service, PodDisruptionBudget, ServiceAccount, ConfigMap, Secret, MutatingWebhookConfiguration; 2 pods admitted"
+}
+
+# pods_exist NS N: at least N goinject pods (an upgrade surges one more).
+pods_exist() {
+    (($(kubectl -n "$1" get pods -l app.kubernetes.io/name=goinject -o name | wc -l) >= $2))
+}
+
+install_objects_gone() {
+    not_exists mutatingwebhookconfiguration "$1" || fail "MutatingWebhookConfiguration $1 is still there"
+    local what
+    for what in deployment/goinject service/goinject poddisruptionbudget/goinject \
+        serviceaccount/goinject configmap/goinject secret/goinject-tls; do
+        not_exists -n goinject-system "$what" || fail "$what is still there"
+    done
+    echo "uninstalled: all of it is gone"
+}
+
+readme_helm() {
+    local dir cmd ran=""
+    dir="$(readme_sandbox helm)"
+    readme_commands "With Helm" >"$E2E_WORK/readme-helm.cmds"
+    assert_grep "README Helm block" "$E2E_WORK/readme-helm.cmds" '^helm install '
+    assert_grep "README Helm block" "$E2E_WORK/readme-helm.cmds" '^helm upgrade '
+    assert_grep "README Helm block" "$E2E_WORK/readme-helm.cmds" '^helm uninstall '
+    local ca_before=""
+    while IFS= read -r cmd; do
+        run_readme_command "$dir" "$cmd"
+        case "$cmd" in
+            "helm install "*)
+                install_objects_exist goinject
+                ca_before="$(jq -r '.webhooks[0].clientConfig.caBundle' "$E2E_WORK/mwc.json")"
+                ran+=" install"
+                ;;
+            "helm upgrade "*)
+                install_objects_exist goinject
+                # The generated CA is kept across upgrades: the caBundle never
+                # changes under a running webhook.
+                assert_eq "caBundle after helm upgrade" "$ca_before" \
+                    "$(jq -r '.webhooks[0].clientConfig.caBundle' "$E2E_WORK/mwc.json")"
+                if [[ "$cmd" == *"mode=classic"* ]]; then
+                    kubectl -n goinject-system get configmap goinject -o json |
+                        jq -r '.data["config.json"]' >"$E2E_WORK/upgraded-config.json"
+                    assert_json "$E2E_WORK/upgraded-config.json" '.mode' '"classic"'
+                fi
+                ran+=" upgrade"
+                ;;
+            "helm uninstall "*)
+                install_objects_gone goinject
+                ran+=" uninstall"
+                ;;
+        esac
+    done <"$E2E_WORK/readme-helm.cmds"
+    assert_eq "README Helm commands that were checked" " install upgrade uninstall" "$ran"
+    # helm leaves the namespace it created; start the plain manifests from scratch.
+    kubectl delete namespace goinject-system --wait=false
+    poll 90 not_exists namespace goinject-system || fail "goinject-system was not deleted"
+}
+check "README: 'Install in a cluster / With Helm' commands work as written (install, upgrade, uninstall)" readme_helm
+
+readme_manifests() {
+    local dir cmd ran=""
+    dir="$(readme_sandbox manifests)"
+    readme_commands "With plain manifests" >"$E2E_WORK/readme-manifests.cmds"
+    assert_grep "README manifests block" "$E2E_WORK/readme-manifests.cmds" 'goinject certgen'
+    assert_grep "README manifests block" "$E2E_WORK/readme-manifests.cmds" 'CA_BUNDLE'
+    assert_grep "README manifests block" "$E2E_WORK/readme-manifests.cmds" '^kubectl delete namespace goinject-system'
+    while IFS= read -r cmd; do
+        run_readme_command "$dir" "$cmd"
+        case "$cmd" in
+            *CA_BUNDLE*)
+                install_objects_exist goinject
+                # caBundle is the CA that certgen wrote.
+                assert_eq "caBundle" "$(base64 -w0 "$dir/build/certs/ca.crt")" \
+                    "$(jq -r '.webhooks[0].clientConfig.caBundle' "$E2E_WORK/mwc.json")"
+                # goinject-system enforces restricted: the pods were admitted, so they pass it.
+                kubectl get namespace goinject-system -o jsonpath='{.metadata.labels.pod-security\.kubernetes\.io/enforce}' |
+                    grep -qx restricted
+                ran+=" install"
+                ;;
+            "kubectl delete namespace "*)
+                poll 90 not_exists namespace goinject-system || fail "goinject-system was not deleted"
+                install_objects_gone goinject
+                ran+=" uninstall"
+                ;;
+        esac
+    done <"$E2E_WORK/readme-manifests.cmds"
+    assert_eq "README manifest commands that were checked" " install uninstall" "$ran"
+}
+check "README: 'Install in a cluster / With plain manifests' commands work as written (certgen, secret, apply, uninstall)" readme_manifests
+
+# ===========================================================================
+# 3. goinject on loopback, registered through the chart
+# ===========================================================================
+
+# Two goinject processes: classic serves namespaces labelled
+# goinject-e2e/mode=classic, cloud-native those labelled cloud-native. Each
+# runs with the configuration the chart renders into its ConfigMap, and the
+# chart's MutatingWebhookConfiguration (certificates.mode=secret, webhook.url)
+# sends the API server to it. The cloud-native one reads its certificate
+# through a Kubernetes Secret volume layout (..data symlinks).
+
+values_of() {
+    cat <<EOF
+mode: $1
+excludedNamespaces: [kube-system, kube-public, kube-node-lease, $(ns_of "$1")-excluded]
+certificates:
+  mode: secret
+  caBundle: $CA_B64
+webhook:
+  podSecurityAware: true
+  namespaceSelectorExpressions:
+    - {key: goinject-e2e/mode, operator: In, values: [$1]}
+EOF
+}
+
+# install_certs MODE GENERATION: put leaf MODE-GENERATION where goinject MODE reads it.
+install_certs() {
+    local mode="$1" gen="$2" dir="$E2E_WORK/tls-$1"
+    mkdir -p "$dir"
+    if [[ "$mode" == classic ]]; then
+        # Plain files, replaced by rename: the key first, then the
+        # certificate, 0.4 s apart, as a tool that writes one after the other
+        # might. goinject checks every second: a check may see the new key
+        # with the old certificate, and must wait for the pair (it retries
+        # once) instead of failing.
+        cp "$CERTS/$mode-$gen.key" "$dir/.tls.key.new"
+        cp "$CERTS/$mode-$gen.crt" "$dir/.tls.crt.new"
+        mv -f "$dir/.tls.key.new" "$dir/tls.key"
+        [[ "$gen" == 1 ]] || sleep 0.4
+        mv -f "$dir/.tls.crt.new" "$dir/tls.crt"
+    else
+        # A Secret volume as the kubelet writes it: files in a timestamped
+        # directory, ..data a symlink to it, tls.* symlinks through ..data.
+        # An update swaps ..data with a rename.
+        local ts old=""
+        ts="..$(date +%Y_%m_%d_%H_%M_%S.%N)"
+        [[ -L "$dir/..data" ]] && old="$(readlink "$dir/..data")"
+        mkdir "$dir/$ts"
+        cp "$CERTS/$mode-$gen.crt" "$dir/$ts/tls.crt"
+        cp "$CERTS/$mode-$gen.key" "$dir/$ts/tls.key"
+        ln -sfn "$ts" "$dir/..data_tmp"
+        mv -T "$dir/..data_tmp" "$dir/..data"
+        [[ -L "$dir/tls.crt" ]] || ln -s ..data/tls.crt "$dir/tls.crt"
+        [[ -L "$dir/tls.key" ]] || ln -s ..data/tls.key "$dir/tls.key"
+        [[ -z "$old" ]] || rm -rf "${dir:?}/$old"
+    fi
+}
+
+start_goinject() {
+    local mode="$1" dir="$E2E_WORK/tls-$1"
+    "$GOINJECT_BIN" serve --listen 127.0.0.1:0 --tls-cert "$dir/tls.crt" --tls-key "$dir/tls.key" \
+        --mode "$mode" --config "$E2E_WORK/$mode.config.json" \
+        </dev/null >/dev/null 2>>"$E2E_WORK/$mode.log" &
+    track "goinject-$mode" "$!" "$GOINJECT_BIN"
+    poll 10 grep -q '"msg":"listening"' "$E2E_WORK/$mode.log" || { cat "$E2E_WORK/$mode.log"; fail "goinject $mode did not start"; }
+    jq -r 'select(.msg == "listening") | .port' "$E2E_WORK/$mode.log" >"$E2E_WORK/$mode.port"
+    echo "goinject --mode $mode listens on 127.0.0.1:$(cat "$E2E_WORK/$mode.port")"
+}
+
+# probe_mutated MODE: a pod sent now comes back mutated (the API server has
+# picked up the webhook configuration).
+probe_mutated() {
+    printf '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"probe"},"spec":{"containers":[{"name":"c","image":"registry.invalid/probe"}]}}' |
+        kubectl -n "$(ns_of "$1")" create --dry-run=server -o json -f - |
+        jq -e '.metadata.annotations["goinject.io/status"] != null' >/dev/null
+}
+
+setup_goinject() {
+    local mode="$1" release ns
+    release="$(release_of "$mode")"
+    ns="$(release_ns_of "$mode")"
+    values_of "$mode" >"$E2E_WORK/$mode.values.yaml"
+    # goinject's configuration is what the chart puts into its ConfigMap.
+    helm template "$release" "$CHART" --namespace "$ns" -f "$E2E_WORK/$mode.values.yaml" \
+        --show-only templates/configmap.yaml |
+        kubectl create --dry-run=client -o json -f - | jq -r '.data["config.json"]' >"$E2E_WORK/$mode.config.json"
+    assert_json "$E2E_WORK/$mode.config.json" '{mode, excludedNamespaces}' "{\"mode\": \"$mode\",
+        \"excludedNamespaces\": [\"kube-system\", \"kube-public\", \"kube-node-lease\", \"$(ns_of "$mode")-excluded\", \"$ns\"]}"
+    install_certs "$mode" 1
+    start_goinject "$mode"
+    local port
+    port="$(cat "$E2E_WORK/$mode.port")"
+    helm install "$release" "$CHART" --namespace "$ns" -f "$E2E_WORK/$mode.values.yaml" \
+        --set webhook.url="https://127.0.0.1:$port/mutate"
+    # What was installed: the same configuration, and the webhooks pointing here.
+    kubectl -n "$ns" get configmap "$release" -o json | jq -r '.data["config.json"]' >"$E2E_WORK/$mode.installed-config.json"
+    assert_json "$E2E_WORK/$mode.installed-config.json" . "$(cat "$E2E_WORK/$mode.config.json")"
+    kubectl get mutatingwebhookconfiguration "$release" -o json >"$E2E_WORK/$mode.mwc.json"
+    assert_json "$E2E_WORK/$mode.mwc.json" '[.webhooks[] | .clientConfig]' "[
+        {\"url\": \"https://127.0.0.1:$port/mutate\", \"caBundle\": \"$CA_B64\"},
+        {\"url\": \"https://127.0.0.1:$port/mutate/pod-security-enforced\", \"caBundle\": \"$CA_B64\"}]"
+    poll 30 probe_mutated "$mode" || fail "pods in $(ns_of "$mode") are not mutated 30 s after helm install"
+}
+
+for mode in $MODES; do
+    setup "setup: goinject --mode $mode on loopback, config from the chart, registered by helm install (webhook.url, certificates.mode=secret)" \
+        setup_goinject "$mode"
+done
+
+# ---- the rules table, row by row, in both modes ----------------------------
+#
+# Each row is a pod (pod_ROW prints it) and the expectations for both modes
+# (expect_ROW MODE FILE), checked on the API server's answer to a dry run.
+# Real creates of the same pods come after.
+
+# shellcheck disable=SC2016 # the wrapper's script, literally
+SHELL_WRAP='exec \"$0\" \"$@\"'
+TINI_GLIBC=/goinject-agent/tini/glibc/tini
+TINI_MUSL=/goinject-agent/tini/musl/tini
+ROWS=""
+declare -A ROW_TITLE
+
+# Row: not a static Go entrypoint (or unknown) -> classic: nothing;
+# cloud-native: agent mount.
+ROWS+=" not-static-go"
+ROW_TITLE[not-static-go]="not a static Go entrypoint (static-go false, or no facts)"
+pod_not-static-go() {
+    cat <<'EOF'
+apiVersion: v1
+kind: Pod
+metadata:
+  name: rule-not-static-go
+  annotations:
+    static-go.goinject.io/web: "false"
+spec:
+  containers:
+    - name: web
+      image: registry.invalid/e2e/python:3
+      command: ["python3", "-m", "http.server"]
+    - name: nofacts
+      image: registry.invalid/e2e/nginx:1
+EOF
+}
+expect_not-static-go() {
+    local mode="$1" p="$2" c
+    assert_warnings "${p%.json}.err"
+    expect_argv "$p" web '["python3", "-m", "http.server"]' null
+    expect_argv "$p" nofacts null null
+    for c in web nofacts; do expect_no_ptrace "$p" "$c"; done
+    if [[ "$mode" == classic ]]; then
+        for c in web nofacts; do expect_no_agent_mount "$p" "$c"; done
+        expect_no_agent_pod "$p"
+        expect_status "$p" classic '{"web": "none", "nofacts": "none"}' false "web: none, nofacts: none"
+    else
+        for c in web nofacts; do expect_agent_mount "$p" "$c"; done
+        expect_agent_pod "$p"
+        expect_status "$p" cloud-native '{"web": "agent", "nofacts": "agent"}' true "web: agent, nofacts: agent"
+    fi
+}
+
+# Row: static Go, unsupported (cgo, libc none) -> warning, nothing else.
+ROWS+=" unsupported"
+ROW_TITLE[unsupported]="static Go, unsupported (cgo; libc none)"
+pod_unsupported() {
+    cat <<'EOF'
+apiVersion: v1
+kind: Pod
+metadata:
+  name: rule-unsupported
+  annotations:
+    static-go.goinject.io/cgo: "true"
+    cgo.goinject.io/cgo: "true"
+    static-go.goinject.io/scratch: "true"
+    libc.goinject.io/scratch: "none"
+    shell.goinject.io/scratch: "none"
+spec:
+  containers:
+    - name: cgo
+      image: registry.invalid/e2e/cgo-app:1
+      command: ["/cgo-app"]
+    - name: scratch
+      image: registry.invalid/e2e/scratch-app:1
+      command: ["/scratch-app", "--port", "8080"]
+EOF
+}
+expect_unsupported() {
+    local mode="$1" p="$2" c
+    assert_warnings "${p%.json}.err" \
+        'container "cgo": static Go binary with cgo cannot be monitored; link libc dynamically (go build -ldflags=-linkmode=external, without -static)' \
+        'container "scratch": image has no C library (libc none), so the agent cannot run; use a base image with glibc or musl instead of scratch'
+    expect_argv "$p" cgo '["/cgo-app"]' null
+    expect_argv "$p" scratch '["/scratch-app", "--port", "8080"]' null
+    for c in cgo scratch; do
+        expect_no_ptrace "$p" "$c"
+        expect_no_agent_mount "$p" "$c"
+    done
+    expect_no_agent_pod "$p"
+    expect_status "$p" "$mode" '{"cgo": "unsupported", "scratch": "unsupported"}' false "cgo: unsupported, scratch: unsupported"
+}
+
+# Row: static Go, E[0] already a shell or an init -> classic: SYS_PTRACE;
+# cloud-native: SYS_PTRACE + agent mount. The argv is kept.
+ROWS+=" under-parent"
+ROW_TITLE[under-parent]="static Go, E[0] already a shell or an init (sh, tini, dumb-init)"
+pod_under-parent() {
+    cat <<'EOF'
+apiVersion: v1
+kind: Pod
+metadata:
+  name: rule-under-parent
+  annotations:
+    goinject.io/static-go: "true"
+    entrypoint.goinject.io/dumb: '["/usr/bin/dumb-init", "--"]'
+    cmd.goinject.io/dumb: '["/app", "serve"]'
+spec:
+  containers:
+    - name: sh
+      image: registry.invalid/e2e/app:1
+      command: ["/bin/sh", "-c", "exec /app --port 8080"]
+    - name: tini
+      image: registry.invalid/e2e/app:1
+      command: ["/sbin/tini", "--", "/app"]
+      args: ["serve"]
+    - name: dumb
+      image: registry.invalid/e2e/app:1
+EOF
+}
+expect_under-parent() {
+    local mode="$1" p="$2" c
+    assert_warnings "${p%.json}.err"
+    expect_argv "$p" sh '["/bin/sh", "-c", "exec /app --port 8080"]' null
+    expect_argv "$p" tini '["/sbin/tini", "--", "/app"]' '["serve"]'
+    expect_argv "$p" dumb null null
+    for c in sh tini dumb; do expect_ptrace "$p" "$c"; done
+    if [[ "$mode" == classic ]]; then
+        for c in sh tini dumb; do expect_no_agent_mount "$p" "$c"; done
+        expect_no_agent_pod "$p"
+        expect_status "$p" classic '{"sh": "ptrace", "tini": "ptrace", "dumb": "ptrace"}' true "sh: ptrace, tini: ptrace, dumb: ptrace"
+    else
+        for c in sh tini dumb; do expect_agent_mount "$p" "$c"; done
+        expect_agent_pod "$p"
+        expect_status "$p" cloud-native '{"sh": "ptrace+agent", "tini": "ptrace+agent", "dumb": "ptrace+agent"}' true \
+            "sh: ptrace+agent, tini: ptrace+agent, dumb: ptrace+agent"
+    fi
+}
+
+# Row: static Go, shell known -> classic: SYS_PTRACE, entrypoint kept;
+# cloud-native: shell wrapper. The per-container shell fact beats the
+# pod-wide one; arguments that a quoting wrapper would break survive.
+ROWS+=" shell-known"
+ROW_TITLE[shell-known]="static Go, shell known (hostile arguments kept byte for byte)"
+# shellcheck disable=SC2016 # literal strings a quoting wrapper would break
+HOSTILE_ARGS='["--greeting", "it'"'"'s \"quoted\"", "two  words", "$(POD_NAME)", "$$(POD_NAME)", "`id`; echo $HOME", "", "tab\there"]'
+pod_shell-known() {
+    cat <<EOF
+apiVersion: v1
+kind: Pod
+metadata:
+  name: rule-shell-known
+  annotations:
+    goinject.io/static-go: "true"
+    goinject.io/shell: "none"
+    shell.goinject.io/api: /bin/bash
+    entrypoint.goinject.io/api: '["/usr/local/bin/api"]'
+    shell.goinject.io/cli: /bin/sh
+spec:
+  containers:
+    - name: api
+      image: registry.invalid/e2e/api:1
+      args: $HOSTILE_ARGS
+      env:
+        - name: POD_NAME
+          valueFrom: {fieldRef: {fieldPath: metadata.name}}
+    - name: cli
+      image: registry.invalid/e2e/cli:1
+      command: ["/app", "--config", "/etc/app.yaml"]
+      args: ["--verbose"]
+EOF
+}
+expect_shell-known() {
+    local mode="$1" p="$2" c
+    assert_warnings "${p%.json}.err"
+    for c in api cli; do expect_ptrace "$p" "$c"; done
+    if [[ "$mode" == classic ]]; then
+        expect_argv "$p" api null "$HOSTILE_ARGS"
+        expect_argv "$p" cli '["/app", "--config", "/etc/app.yaml"]' '["--verbose"]'
+        for c in api cli; do expect_no_agent_mount "$p" "$c"; done
+        expect_no_agent_pod "$p"
+        expect_status "$p" classic '{"api": "ptrace", "cli": "ptrace"}' true "api: ptrace, cli: ptrace"
+    else
+        # E = ENTRYPOINT + args; the shell gets E[0] as $0 and the rest as "$@".
+        expect_argv "$p" api "[\"/bin/bash\", \"-c\", \"$SHELL_WRAP\", \"/usr/local/bin/api\"]" "$HOSTILE_ARGS"
+        # E = command + args.
+        expect_argv "$p" cli "[\"/bin/sh\", \"-c\", \"$SHELL_WRAP\", \"/app\"]" '["--config", "/etc/app.yaml", "--verbose"]'
+        for c in api cli; do expect_agent_mount "$p" "$c"; done
+        expect_agent_pod "$p"
+        expect_status "$p" cloud-native '{"api": "shell-wrapper", "cli": "shell-wrapper"}' true "api: shell-wrapper, cli: shell-wrapper"
+    fi
+}
+
+# Row: static Go, shell none or unknown -> classic: SYS_PTRACE, entrypoint
+# kept; cloud-native: tini wrapper, glibc flavor (also when libc is unknown).
+ROWS+=" shell-none"
+ROW_TITLE[shell-none]="static Go, shell none or unknown (glibc tini)"
+pod_shell-none() {
+    cat <<'EOF'
+apiVersion: v1
+kind: Pod
+metadata:
+  name: rule-shell-none
+  annotations:
+    static-go.goinject.io/api: "true"
+    shell.goinject.io/api: "none"
+    libc.goinject.io/api: "glibc"
+    entrypoint.goinject.io/api: '["/api"]'
+    cmd.goinject.io/api: '["serve", "--port", "9000"]'
+    static-go.goinject.io/worker: "true"
+    cmd.goinject.io/worker: '["ignored", "because", "command", "is", "set"]'
+spec:
+  containers:
+    - name: api
+      image: registry.invalid/e2e/distroless-api:1
+    - name: worker
+      image: registry.invalid/e2e/worker:1
+      command: ["/worker", "-v"]
+EOF
+}
+expect_shell-none() {
+    local mode="$1" p="$2" c
+    assert_warnings "${p%.json}.err"
+    for c in api worker; do expect_ptrace "$p" "$c"; done
+    if [[ "$mode" == classic ]]; then
+        expect_argv "$p" api null null
+        expect_argv "$p" worker '["/worker", "-v"]' null
+        for c in api worker; do expect_no_agent_mount "$p" "$c"; done
+        expect_no_agent_pod "$p"
+        expect_status "$p" classic '{"api": "ptrace", "worker": "ptrace"}' true "api: ptrace, worker: ptrace"
+    else
+        # E = ENTRYPOINT + CMD.
+        expect_argv "$p" api "[\"$TINI_GLIBC\", \"--\", \"/api\"]" '["serve", "--port", "9000"]'
+        # E = command (the image CMD is ignored).
+        expect_argv "$p" worker "[\"$TINI_GLIBC\", \"--\", \"/worker\"]" '["-v"]'
+        for c in api worker; do expect_agent_mount "$p" "$c"; done
+        expect_agent_pod "$p"
+        expect_status "$p" cloud-native '{"api": "tini-wrapper", "worker": "tini-wrapper"}' true "api: tini-wrapper, worker: tini-wrapper"
+    fi
+}
+
+# Row: static Go, libc musl -> cloud-native: the musl tini.
+ROWS+=" musl"
+ROW_TITLE[musl]="static Go, shell none, libc musl (musl tini)"
+pod_musl() {
+    cat <<'EOF'
+apiVersion: v1
+kind: Pod
+metadata:
+  name: rule-musl
+  annotations:
+    goinject.io/static-go: "true"
+    goinject.io/shell: "none"
+    goinject.io/libc: "musl"
+spec:
+  containers:
+    - name: app
+      image: registry.invalid/e2e/alpine-app:1
+      command: ["/app"]
+EOF
+}
+expect_musl() {
+    local mode="$1" p="$2"
+    assert_warnings "${p%.json}.err"
+    expect_ptrace "$p" app
+    if [[ "$mode" == classic ]]; then
+        expect_argv "$p" app '["/app"]' null
+        expect_no_agent_mount "$p" app
+        expect_no_agent_pod "$p"
+        expect_status "$p" classic '{"app": "ptrace"}' true "app: ptrace"
+    else
+        # E has one element: E[1:] is empty, and an empty args is the same as none.
+        assert_json "$p" "$(c app) | .command" "[\"$TINI_MUSL\", \"--\", \"/app\"]"
+        assert_json "$p" "$(c app) | .args // []" '[]'
+        expect_agent_mount "$p" app
+        expect_agent_pod "$p"
+        expect_status "$p" cloud-native '{"app": "tini-wrapper"}' true "app: tini-wrapper"
+    fi
+}
+
+# Row: static Go, E unknown -> classic: SYS_PTRACE; cloud-native: warning,
+# SYS_PTRACE + agent mount, entrypoint kept.
+ROWS+=" argv-unknown"
+ROW_TITLE[argv-unknown]="static Go, image ENTRYPOINT or CMD unknown"
+pod_argv-unknown() {
+    cat <<'EOF'
+apiVersion: v1
+kind: Pod
+metadata:
+  name: rule-argv-unknown
+  annotations:
+    goinject.io/static-go: "true"
+    goinject.io/shell: /bin/sh
+    entrypoint.goinject.io/nocmd: '["/srv"]'
+spec:
+  containers:
+    - name: search
+      image: registry.invalid/e2e/search:1
+    - name: nocmd
+      image: registry.invalid/e2e/srv:1
+EOF
+}
+expect_argv-unknown() {
+    local mode="$1" p="$2" c
+    for c in search nocmd; do
+        expect_ptrace "$p" "$c"
+        expect_argv "$p" "$c" null null
+    done
+    if [[ "$mode" == classic ]]; then
+        assert_warnings "${p%.json}.err"
+        for c in search nocmd; do expect_no_agent_mount "$p" "$c"; done
+        expect_no_agent_pod "$p"
+        expect_status "$p" classic '{"search": "ptrace", "nocmd": "ptrace"}' true "search: ptrace, nocmd: ptrace"
+    else
+        assert_warnings "${p%.json}.err" \
+            'container "search": static Go not wrapped, image ENTRYPOINT unknown; set command/args or annotate entrypoint.goinject.io/search' \
+            'container "nocmd": static Go not wrapped, image CMD unknown; set command/args or annotate cmd.goinject.io/nocmd'
+        for c in search nocmd; do expect_agent_mount "$p" "$c"; done
+        expect_agent_pod "$p"
+        expect_status "$p" cloud-native '{"search": "ptrace+agent", "nocmd": "ptrace+agent"}' true \
+            "search: ptrace+agent, nocmd: ptrace+agent"
+    fi
+}
+
+# Row (selection): one container opted out, the others handled.
+ROWS+=" container-opt-out"
+ROW_TITLE[container-opt-out]="one container opted out (inject.goinject.io/<container>: false)"
+pod_container-opt-out() {
+    cat <<'EOF'
+apiVersion: v1
+kind: Pod
+metadata:
+  name: rule-container-opt-out
+  annotations:
+    goinject.io/static-go: "true"
+    goinject.io/shell: /bin/sh
+    inject.goinject.io/proxy: "false"
+spec:
+  containers:
+    - name: app
+      image: registry.invalid/e2e/app:1
+      command: ["/app"]
+    - name: proxy
+      image: registry.invalid/e2e/proxy:1
+      command: ["/proxy"]
+EOF
+}
+expect_container-opt-out() {
+    local mode="$1" p="$2"
+    assert_warnings "${p%.json}.err"
+    expect_ptrace "$p" app
+    expect_no_ptrace "$p" proxy
+    expect_no_agent_mount "$p" proxy
+    expect_argv "$p" proxy '["/proxy"]' null
+    if [[ "$mode" == classic ]]; then
+        expect_argv "$p" app '["/app"]' null
+        expect_no_agent_pod "$p"
+        expect_status "$p" classic '{"app": "ptrace", "proxy": "opted-out"}' true "app: ptrace, proxy: opted-out"
+    else
+        expect_argv "$p" app "[\"/bin/sh\", \"-c\", \"$SHELL_WRAP\", \"/app\"]" null
+        expect_agent_mount "$p" app
+        expect_agent_pod "$p"
+        expect_status "$p" cloud-native '{"app": "shell-wrapper", "proxy": "opted-out"}' true "app: shell-wrapper, proxy: opted-out"
+    fi
+}
+
+
+# Row (the patch): a pod with no annotations and no volumes at all, so the
+# patch must create /metadata/annotations, /spec/volumes,
+# /spec/initContainers and volumeMounts.
+ROWS+=" bare"
+ROW_TITLE[bare]="a bare pod (no annotations, no volumes): what is missing is created"
+pod_bare() {
+    cat <<'EOF'
+apiVersion: v1
+kind: Pod
+metadata:
+  name: rule-bare
+spec:
+  automountServiceAccountToken: false
+  containers:
+    - name: app
+      image: registry.invalid/e2e/app:1
+EOF
+}
+expect_bare() {
+    local mode="$1" p="$2"
+    assert_warnings "${p%.json}.err"
+    expect_argv "$p" app null null
+    expect_no_ptrace "$p" app
+    assert_json "$p" '.metadata.annotations | keys' '["goinject.io/injected", "goinject.io/reason", "goinject.io/status"]'
+    if [[ "$mode" == classic ]]; then
+        assert_json "$p" '.spec.volumes' null
+        assert_json "$p" "$(c app) | .volumeMounts" null
+        expect_no_agent_pod "$p"
+        expect_status "$p" classic '{"app": "none"}' false "app: none"
+    else
+        assert_json "$p" '.spec.volumes' '[{"name": "goinject-agent", "emptyDir": {}}]'
+        assert_json "$p" "$(c app) | .volumeMounts" '[{"name": "goinject-agent", "mountPath": "/goinject-agent", "readOnly": true}]'
+        assert_json "$p" '[.spec.initContainers[].name]' '["goinject-agent"]'
+        expect_agent_pod "$p"
+        expect_status "$p" cloud-native '{"app": "agent"}' true "app: agent"
+    fi
+}
+
+# Row (the patch): existing init containers, one of them a native sidecar
+# (restartPolicy: Always, a field a re-serialising webhook could drop). The
+# agent's init container goes last; the others are not touched.
+ROWS+=" init-containers"
+ROW_TITLE[init-containers]="existing init containers and a native sidecar are kept, the agent's goes last"
+pod_init-containers() {
+    cat <<'EOF'
+apiVersion: v1
+kind: Pod
+metadata:
+  name: rule-init-containers
+  annotations:
+    goinject.io/static-go: "true"
+    goinject.io/shell: /bin/sh
+spec:
+  initContainers:
+    - name: migrate
+      image: registry.invalid/e2e/migrate:1
+      command: ["/migrate", "--up"]
+    - name: proxy
+      image: registry.invalid/e2e/proxy:1
+      restartPolicy: Always
+      command: ["/proxy"]
+  containers:
+    - name: app
+      image: registry.invalid/e2e/app:1
+      command: ["/app"]
+EOF
+}
+expect_init-containers() {
+    local mode="$1" p="$2"
+    assert_warnings "${p%.json}.err"
+    expect_ptrace "$p" app
+    assert_json "$p" '[.spec.initContainers[] | select(.name != "goinject-agent") |
+        {name, command, restartPolicy, caps: .securityContext.capabilities,
+         mounts: [.volumeMounts // [] | .[] | select(.name == "goinject-agent")]}]' '[
+        {"name": "migrate", "command": ["/migrate", "--up"], "restartPolicy": null, "caps": null, "mounts": []},
+        {"name": "proxy", "command": ["/proxy"], "restartPolicy": "Always", "caps": null, "mounts": []}]'
+    if [[ "$mode" == classic ]]; then
+        expect_argv "$p" app '["/app"]' null
+        assert_json "$p" '[.spec.initContainers[].name]' '["migrate", "proxy"]'
+        expect_status "$p" classic '{"app": "ptrace"}' true "app: ptrace"
+    else
+        expect_argv "$p" app "[\"/bin/sh\", \"-c\", \"$SHELL_WRAP\", \"/app\"]" null
+        assert_json "$p" '[.spec.initContainers[].name]' '["migrate", "proxy", "goinject-agent"]'
+        expect_agent_mount "$p" app
+        expect_agent_pod "$p"
+        expect_status "$p" cloud-native '{"app": "shell-wrapper"}' true "app: shell-wrapper"
+    fi
+}
+
+rows_dir() { printf '%s/rows/%s' "$E2E_WORK" "$1"; }
+
+row_dry_run() {
+    local row="$1" mode="$2" out
+    out="$(rows_dir "$mode")/$row"
+    mkdir -p "$(dirname "$out")"
+    "pod_$row" | dry_run "$(ns_of "$mode")" "$out"
+    "expect_$row" "$mode" "$out.json"
+}
+
+for mode in $MODES; do
+    for row in $ROWS; do
+        check "rules ($mode, dry run): ${ROW_TITLE[$row]}" row_dry_run "$row" "$mode"
+    done
+done
+
+# Real creates: the pods of every row, created and read back, are what the
+# dry runs showed (up to the generated token volume's name, uid and times),
+# and kubectl printed the same warnings.
+normalize='del(.metadata.uid, .metadata.resourceVersion, .metadata.creationTimestamp, .metadata.managedFields, .status)
+    | walk(if type == "string" and test("^kube-api-access-[a-z0-9]+$") then "kube-api-access-*" else . end)'
+
+rows_created() {
+    local mode="$1" ns row dir
+    ns="$(ns_of "$mode")"
+    dir="$(rows_dir "$mode")"
+    for row in $ROWS; do
+        "pod_$row"
+        printf -- '---\n'
+    done >"$dir/all.yaml"
+    kubectl -n "$ns" create -f "$dir/all.yaml" >"$dir/create.out" 2>"$dir/create.err" || { cat "$dir/create.err"; return 1; }
+    cat "$dir/create.out"
+    goinject_warnings "$dir/create.err" | sort >"$dir/create.warnings"
+    for row in $ROWS; do goinject_warnings "$dir/$row.err"; done | sort >"$dir/dry-run.warnings"
+    diff -u "$dir/dry-run.warnings" "$dir/create.warnings" ||
+        fail "the real creates' warnings differ from the dry runs'"
+    for row in $ROWS; do
+        kubectl -n "$ns" get pod "rule-$row" -o json >"$dir/$row.created.json"
+        jq -S "$normalize" "$dir/$row.json" >"$dir/$row.dry.norm"
+        jq -S "$normalize" "$dir/$row.created.json" >"$dir/$row.created.norm"
+        # The dry run's answer passed the row's expectations; the stored
+        # pod is the same object, so it does too.
+        diff -u "$dir/$row.dry.norm" "$dir/$row.created.norm" || fail "created pod rule-$row differs from its dry run"
+        echo "pod/rule-$row as stored = its dry run"
+    done
+}
+
+for mode in $MODES; do
+    check "rules ($mode, created for real): every row's stored pod is mutated as in its dry run" rows_created "$mode"
+done
+
+# ---- warnings past the API server's budget ------------------------------------
+#
+# The API server passes on about 4 KiB of warnings per request and truncates
+# or drops the rest. goinject sends what fits its budget and a last line that
+# says how many it left out; kubectl must print every one of those, whole.
+
+many_containers_pod() {
+    printf '{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "many",
+        "annotations": {"goinject.io/static-go": "true", "goinject.io/shell": "/bin/sh"}}, "spec": {"containers": ['
+    local i
+    for i in $(seq -w 1 40); do
+        ((10#$i == 1)) || printf ','
+        printf '{"name": "worker-%s", "image": "registry.invalid/e2e/worker:1"}' "$i"
+    done
+    printf ']}}\n'
+}
+
+warnings_budget() {
+    local out="$E2E_WORK/many" i n left
+    many_containers_pod | dry_run "$(ns_of cloud-native)" "$out"
+    # All 40 containers were handled, each with the E-unknown warning.
+    assert_json "$out.json" '[.metadata.annotations["goinject.io/status"] | fromjson | .containers[]] | unique' '["ptrace+agent"]'
+    for i in $(seq -w 1 40); do
+        printf 'Warning: goinject: container "worker-%s": static Go not wrapped, image ENTRYPOINT unknown; set command/args or annotate entrypoint.goinject.io/worker-%s\n' "$i" "$i"
+    done >"$out.all"
+    goinject_warnings "$out.err" >"$out.printed"
+    n="$(wc -l <"$out.printed")"
+    echo "kubectl printed $n goinject warnings, $(wc -c <"$out.printed") bytes"
+    ((n > 1 && n < 40)) || fail "expected some, not all, of the 40 warnings, got $n"
+    # The first n-1 are the first n-1 warnings, whole and in order...
+    diff -u <(head -n $((n - 1)) "$out.all") <(head -n $((n - 1)) "$out.printed") ||
+        fail "the printed warnings are not the first ones, whole"
+    # ...and the last one counts the others.
+    left=$((40 - (n - 1)))
+    assert_eq "the last warning" \
+        "Warning: goinject: $left more warnings left out; the webhook log lists them all" \
+        "$(tail -n 1 "$out.printed")"
+    # The log has them all.
+    reviews cloud-native "$(ns_of cloud-native)" many >"$out.reviews"
+    assert_json "$out.reviews" '.[0].warnings | length' 40
+}
+check "warnings: 40 containers' warnings fit the API server's budget whole, the last line counts the rest, the log has all" warnings_budget
+
+# ---- admission.k8s.io/v1beta1 ------------------------------------------------
+#
+# The chart registers admissionReviewVersions [v1]; a configuration that asks
+# for v1beta1 only gets v1beta1 reviews from the API server, and goinject's
+# v1beta1 answers must be accepted.
+
+v1beta1_review() {
+    local ns=e2e-v1beta1 port out
+    port="$(cat "$E2E_WORK/cloud-native.port")"
+    kubectl create namespace "$ns"
+    kubectl label namespace "$ns" goinject-e2e/v1beta1=true
+    poll 60 kubectl -n "$ns" get serviceaccount default || fail "no default service account in $ns"
+    kubectl apply -f - <<EOF
+apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingWebhookConfiguration
+metadata:
+  name: goinject-e2e-v1beta1
+webhooks:
+  - name: v1beta1.e2e.goinject.test
+    admissionReviewVersions: ["v1beta1"]
+    sideEffects: None
+    failurePolicy: Fail
+    timeoutSeconds: 10
+    clientConfig:
+      url: https://127.0.0.1:$port/mutate
+      caBundle: $CA_B64
+    rules:
+      - operations: ["CREATE"]
+        apiGroups: [""]
+        apiVersions: ["v1"]
+        resources: ["pods"]
+    namespaceSelector:
+      matchLabels:
+        goinject-e2e/v1beta1: "true"
+EOF
+    out="$E2E_WORK/v1beta1"
+    # failurePolicy Fail: an answer the API server cannot use fails the create.
+    poll 30 v1beta1_probe "$ns" || { v1beta1_probe "$ns" || true; fail "no mutated pod through the v1beta1 webhook within 30 s"; }
+    static_pod v1beta1 | dry_run "$ns" "$out"
+    expect_argv "$out.json" app "[\"/bin/sh\", \"-c\", \"$SHELL_WRAP\", \"/app\"]" '["--port", "8080"]'
+    expect_ptrace "$out.json" app
+    expect_agent_pod "$out.json"
+    expect_status "$out.json" cloud-native '{"app": "shell-wrapper"}' true "app: shell-wrapper"
+    kubectl delete mutatingwebhookconfiguration goinject-e2e-v1beta1
+}
+v1beta1_probe() {
+    static_pod probe | kubectl -n "$1" create --dry-run=server -o json -f - |
+        jq -e '.metadata.annotations["goinject.io/status"] != null' || return 1
+}
+check "admission.k8s.io/v1beta1: a webhook registered for v1beta1 only gets goinject's answers accepted" v1beta1_review
+
+# ---- selection ---------------------------------------------------------------
+
+
+excluded_namespace() {
+    local mode="$1" ns out before
+    ns="$(ns_of "$mode")-excluded"
+    out="$E2E_WORK/excluded-$mode"
+    before="$(metric "$mode" 'goinject_skips_total{reason="namespace"}')"
+    static_pod excluded | dry_run "$ns" "$out"
+    expect_untouched "$out.json"
+    expect_argv "$out.json" app '["/app", "--port", "8080"]' null
+    assert_warnings "$out.err"
+    # The namespaceSelector let it through; goinject's own configuration skipped it.
+    assert_eq "goinject_skips_total{reason=namespace} increase" 1 \
+        $(($(metric "$mode" 'goinject_skips_total{reason="namespace"}') - before))
+    reviews "$mode" "$ns" excluded >"$out.reviews"
+    assert_json "$out.reviews" '[.[].result]' '["skipped"]'
+}
+
+pod_opt_out() {
+    local mode="$1" ns out before
+    ns="$(ns_of "$mode")"
+    out="$E2E_WORK/opt-out-$mode"
+    before="$(metric "$mode" 'goinject_skips_total{reason="pod-opt-out"}')"
+    static_pod opted-out '    goinject.io/inject: "false"' | dry_run "$ns" "$out"
+    expect_untouched "$out.json"
+    expect_argv "$out.json" app '["/app", "--port", "8080"]' null
+    assert_warnings "$out.err"
+    assert_eq "goinject_skips_total{reason=pod-opt-out} increase" 1 \
+        $(($(metric "$mode" 'goinject_skips_total{reason="pod-opt-out"}') - before))
+}
+
+release_namespace() {
+    local mode="$1" ns out
+    ns="$(release_ns_of "$mode")"
+    out="$E2E_WORK/release-ns-$mode"
+    # The namespace carries this mode's label, so only the chart's exclusion
+    # of its own namespace keeps the pod away from goinject.
+    static_pod in-release-ns | create_pod "$ns" "$out"
+    expect_untouched "$out.json"
+    assert_warnings "$out.err"
+    # goinject was not even asked: the namespaceSelector excludes the namespace.
+    reviews "$mode" "$ns" in-release-ns >"$out.reviews"
+    assert_json "$out.reviews" 'length' 0
+}
+
+for mode in $MODES; do
+    check "selection ($mode): a namespace in excludedNamespaces is left untouched (goinject skips it)" excluded_namespace "$mode"
+    check "selection ($mode): a pod with goinject.io/inject: \"false\" is left untouched" pod_opt_out "$mode"
+    check "selection ($mode): a pod in the webhook's release namespace is left untouched (never sent)" release_namespace "$mode"
+done
+
+# ---- Pod Security ------------------------------------------------------------
+#
+# webhook.podSecurityAware: namespaces labelled enforce=restricted go to
+# /mutate/pod-security-enforced. A static Go pod there gets no SYS_PTRACE
+# (which restricted forbids), a warning, and is admitted by Pod Security.
+
+restricted_pod() {
+    cat <<'EOF'
+apiVersion: v1
+kind: Pod
+metadata:
+  name: restricted
+  annotations:
+    static-go.goinject.io/app: "true"
+    shell.goinject.io/app: /bin/sh
+    static-go.goinject.io/sidecar: "false"
+spec:
+  securityContext:
+    runAsNonRoot: true
+    runAsUser: 1000
+    seccompProfile: {type: RuntimeDefault}
+  containers:
+    - name: app
+      image: registry.invalid/e2e/app:1
+      command: ["/app"]
+      securityContext:
+        allowPrivilegeEscalation: false
+        capabilities: {drop: [ALL]}
+    - name: sidecar
+      image: registry.invalid/e2e/sidecar:1
+      securityContext:
+        allowPrivilegeEscalation: false
+        capabilities: {drop: [ALL]}
+EOF
+}
+
+pod_security() {
+    local mode="$1" ns out
+    ns="$(ns_of "$mode")-restricted"
+    out="$E2E_WORK/restricted-$mode"
+    # Pod Security really enforces restricted here: SYS_PTRACE is refused.
+    if restricted_pod | sed 's/drop: \[ALL\]}/drop: [ALL], add: [SYS_PTRACE]}/' |
+        kubectl -n "$ns" create --dry-run=server -o json -f - >"$out.control" 2>&1; then
+        fail "Pod Security admitted a pod that adds SYS_PTRACE in $ns"
+    fi
+    assert_grep "Pod Security's refusal" "$out.control" 'violates PodSecurity "restricted:latest"'
+    # goinject's pod: created for real, so Pod Security admitted it.
+    restricted_pod | create_pod "$ns" "$out"
+    assert_warnings "$out.err" \
+        "container \"app\": static Go needs SYS_PTRACE, which this namespace's Pod Security level forbids; not injected. Label the namespace pod-security.kubernetes.io/enforce=privileged to monitor it"
+    expect_no_ptrace "$out.json" app
+    expect_no_ptrace "$out.json" sidecar
+    expect_argv "$out.json" app '["/app"]' null
+    expect_no_agent_mount "$out.json" app
+    if [[ "$mode" == classic ]]; then
+        expect_no_agent_pod "$out.json"
+        expect_status "$out.json" classic '{"app": "pod-security", "sidecar": "none"}' false "app: pod-security, sidecar: none"
+    else
+        # The sidecar still gets the agent, and the init container passes restricted.
+        expect_agent_mount "$out.json" sidecar
+        expect_agent_pod "$out.json"
+        expect_status "$out.json" cloud-native '{"app": "pod-security", "sidecar": "agent"}' true "app: pod-security, sidecar: agent"
+    fi
+}
+
+for mode in $MODES; do
+    check "pod security ($mode): static Go in a restricted namespace gets no SYS_PTRACE, a warning, and is admitted" pod_security "$mode"
+done
+
+# ---- the README's dry-run commands -------------------------------------------
+
+readme_check_pod() {
+    local dir cmd n=0
+    dir="$(readme_sandbox check-pod)"
+    # A cloud-native pod whose image ENTRYPOINT is unknown: goinject warns.
+    cat >"$dir/pod.yaml" <<EOF
+apiVersion: v1
+kind: Pod
+metadata:
+  name: checked
+  namespace: $(ns_of cloud-native)
+  annotations:
+    goinject.io/static-go: "true"
+    goinject.io/shell: /bin/sh
+spec:
+  containers:
+    - name: app
+      image: registry.invalid/e2e/app:1
+EOF
+    local warning='Warning: goinject: container "app": static Go not wrapped, image ENTRYPOINT unknown; set command/args or annotate entrypoint.goinject.io/app'
+    readme_commands "Check a pod before you create it" >"$E2E_WORK/readme-check.cmds"
+    while IFS= read -r cmd; do
+        n=$((n + 1))
+        echo "\$ $cmd"
+        (cd "$dir" && bash -euo pipefail -c "$cmd") >"$dir/out.$n" 2>"$dir/err.$n" || { cat "$dir/err.$n"; return 1; }
+        # "Both print goinject's warnings and the mutated pod."
+        assert_lines "warnings of: $cmd" "$dir/err.$n" "$warning"
+        assert_grep "mutated pod from: $cmd" "$dir/out.$n" 'goinject.io/status'
+        assert_grep "mutated pod from: $cmd" "$dir/out.$n" 'SYS_PTRACE'
+    done <"$E2E_WORK/readme-check.cmds"
+    assert_eq "README commands run" 2 "$n"
+}
+check "README: 'Check a pod before you create it' commands print the warning and the mutated pod" readme_check_pod
+
+# ---- reinvocation --------------------------------------------------------------
+#
+# A second webhook, ordered after goinject (configurations run in name
+# order), adds a static Go container. The API server reinvokes goinject
+# (reinvocationPolicy IfNeeded), which handles that container and only it.
+
+setup_late_webhook() {
+    local bin="${E2E_LATE_WEBHOOK_BIN:-}"
+    if [[ -z "$bin" ]]; then
+        bin="$E2E_WORK/latewebhook"
+        (cd "$here/latewebhook" && GOWORK=off go build -o "$bin" .)
+    fi
+    "$bin" --tls-cert "$CERTS/late.crt" --tls-key "$CERTS/late.key" --port-file "$E2E_WORK/late.port" \
+        </dev/null >/dev/null 2>>"$E2E_WORK/late.log" &
+    track latewebhook "$!" "$bin"
+    poll 10 test -s "$E2E_WORK/late.port" || { cat "$E2E_WORK/late.log"; fail "the late webhook did not start"; }
+    kubectl apply -f - <<EOF
+apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingWebhookConfiguration
+metadata:
+  name: zz-e2e-late
+webhooks:
+  - name: late.e2e.goinject.test
+    admissionReviewVersions: ["v1"]
+    sideEffects: None
+    # Fail, so a broken late webhook shows as an error, not as a pod without it.
+    failurePolicy: Fail
+    timeoutSeconds: 10
+    reinvocationPolicy: IfNeeded
+    clientConfig:
+      url: https://127.0.0.1:$(cat "$E2E_WORK/late.port")/mutate
+      caBundle: $CA_B64
+    rules:
+      - operations: ["CREATE"]
+        apiGroups: [""]
+        apiVersions: ["v1"]
+        resources: ["pods"]
+    namespaceSelector:
+      matchLabels:
+        goinject-e2e/late: "true"
+EOF
+    # Names sort: goinject-classic, goinject-cloud-native, zz-e2e-late.
+    kubectl get mutatingwebhookconfigurations -o name | sort
+    poll 30 late_probe || fail "the late webhook is not called 30 s after registration"
+}
+
+late_probe() {
+    printf '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"probe"},"spec":{"containers":[{"name":"c","image":"registry.invalid/probe"}]}}' |
+        kubectl -n "$(ns_of classic)-late" create --dry-run=server -o json -f - |
+        jq -e '[.spec.containers[].name] == ["c", "late"]' >/dev/null
+}
+
+reinvocation() {
+    local mode="$1" ns out c
+    ns="$(ns_of "$mode")-late"
+    out="$E2E_WORK/reinvoked-$mode"
+    static_pod reinvoked | create_pod "$ns" "$out"
+    assert_warnings "$out.err"
+    local p="$out.json"
+    assert_json "$p" '[.spec.containers[].name]' '["app", "late"]'
+    for c in app late; do expect_ptrace "$p" "$c"; done
+    if [[ "$mode" == classic ]]; then
+        expect_argv "$p" app '["/app", "--port", "8080"]' null
+        expect_argv "$p" late '["/late"]' '["--from", "the late webhook"]'
+        expect_no_agent_pod "$p"
+        expect_status "$p" classic '{"app": "ptrace", "late": "ptrace"}' true "app: ptrace, late: ptrace"
+    else
+        expect_argv "$p" app "[\"/bin/sh\", \"-c\", \"$SHELL_WRAP\", \"/app\"]" '["--port", "8080"]'
+        expect_argv "$p" late "[\"$TINI_MUSL\", \"--\", \"/late\"]" '["--from", "the late webhook"]'
+        for c in app late; do expect_agent_mount "$p" "$c"; done
+        # One init container and one volume, however often goinject was called.
+        expect_agent_pod "$p"
+        assert_json "$p" '[.spec.initContainers[].name]' '["goinject-agent"]'
+        expect_status "$p" cloud-native '{"app": "shell-wrapper", "late": "tini-wrapper"}' true "app: shell-wrapper, late: tini-wrapper"
+    fi
+    # goinject saw the pod twice: first without the late container, then,
+    # reinvoked, with it.
+    reviews "$mode" "$ns" reinvoked >"$out.reviews"
+    jq -c '.[] | {result, actions}' "$out.reviews"
+    assert_json "$out.reviews" '[.[].result]' '["patched", "patched"]'
+    # The second time, only the new container was planned.
+    if [[ "$mode" == classic ]]; then
+        assert_json "$out.reviews" '[.[].actions]' '[{"app": "ptrace"}, {"late": "ptrace"}]'
+    else
+        assert_json "$out.reviews" '[.[].actions]' '[{"app": "shell-wrapper"}, {"late": "tini-wrapper"}]'
+    fi
+    assert_grep "the late webhook added its container" "$E2E_WORK/late.log" "namespace=$ns pod=reinvoked containers=1: added late container"
+}
+
+setup "setup: a second webhook (tests/e2e/latewebhook) after goinject, reinvocationPolicy IfNeeded" setup_late_webhook
+for mode in $MODES; do
+    check "reinvocation ($mode): goinject handles the container a later webhook added, once" reinvocation "$mode"
+done
+
+# ---- certificate rotation under load ------------------------------------------
+#
+# While dry runs keep both goinject processes busy, each gets a new serving
+# certificate signed by the same CA: classic by renaming the key, then the
+# certificate, over the old files; cloud-native by the kubelet's ..data
+# symlink swap. No request may fail and every answer must be mutated.
+
+# Two pods per goinject, so each kubectl run makes four admission calls.
+ROTATION_PODS=4
+rotation_pods() {
+    local mode sep=""
+    printf '{"apiVersion": "v1", "kind": "List", "items": ['
+    for mode in $MODES $MODES; do
+        printf '%s{"apiVersion": "v1", "kind": "Pod", "metadata": {"generateName": "rotation-", "namespace": "%s",
+            "annotations": {"goinject.io/static-go": "true", "goinject.io/shell": "/bin/sh"}},
+            "spec": {"containers": [{"name": "app", "image": "registry.invalid/e2e/app:1", "command": ["/app"]}]}}' \
+            "$sep" "$(ns_of "$mode")"
+        sep=,
+    done
+    printf ']}\n'
+}
+
+# load_loop DIR: dry runs of both pods until DIR/stop exists (at most 3
+# minutes); one result line each in DIR/results.
+load_loop() {
+    local dir="$1" i=0 deadline=$((SECONDS + 180))
+    set +e
+    while [[ ! -e "$dir/stop" ]] && ((SECONDS < deadline)); do
+        i=$((i + 1))
+        # kubectl prints one JSON object per pod.
+        if kubectl create --dry-run=server -o json -f "$dir/pods.json" >"$dir/out" 2>"$dir/err"; then
+            if jq -se --argjson n "$ROTATION_PODS" 'length == $n and all(.[]; .metadata.annotations["goinject.io/status"] != null
+                    and (.spec.containers[0].securityContext.capabilities.add // [] | index("SYS_PTRACE")))' "$dir/out" >/dev/null; then
+                echo "ok $i"
+            else
+                echo "FAIL $i: not mutated: $(jq -sc '[.[] | .metadata.annotations]' "$dir/out" 2>&1 | head -c 400)"
+            fi
+        else
+            echo "FAIL $i: kubectl: $(head -c 400 "$dir/err")"
+        fi
+    done >>"$dir/results"
+}
+
+reloads() { grep -c '"msg":"serving certificate reloaded"' "$E2E_WORK/$1.log" || true; }
+ok_count() { grep -c '^ok ' "$1/results" 2>/dev/null || true; }
+
+# wait_reload MODE BEFORE: goinject MODE logged one more reload than BEFORE.
+reloaded() { (($(reloads "$1") > $2)); }
+
+rotate_one() {
+    local mode="$1" dir="$2" port before_log before_ok before_success before_failure
+    port="$(cat "$E2E_WORK/$mode.port")"
+    before_log="$(reloads "$mode")"
+    before_success="$(metric "$mode" 'goinject_certificate_reloads_total{result="success"}')"
+    before_failure="$(metric "$mode" 'goinject_certificate_reloads_total{result="failure"}')"
+    assert_eq "$mode serves its first certificate" "$(fingerprint "$CERTS/$mode-1.crt")" "$(served_fingerprint "$port")"
+    before_ok="$(ok_count "$dir")"
+    install_certs "$mode" 2
+    echo "$mode: certificate files replaced after $before_ok good answers"
+    poll 10 reloaded "$mode" "$before_log" || fail "goinject $mode did not log 'serving certificate reloaded' within 10 s"
+    assert_eq "$mode serves the new certificate to a new handshake" "$(fingerprint "$CERTS/$mode-2.crt")" "$(served_fingerprint "$port")"
+    assert_eq "$mode goinject_certificate_reloads_total{result=success} increase" 1 \
+        $(($(metric "$mode" 'goinject_certificate_reloads_total{result="success"}') - before_success))
+    assert_eq "$mode goinject_certificate_reloads_total{result=failure} increase" 0 \
+        $(($(metric "$mode" 'goinject_certificate_reloads_total{result="failure"}') - before_failure))
+    # Keep the load on for a few more answers after the swap.
+    poll 30 more_ok "$dir" $((before_ok + 4)) || fail "the load stalled after the $mode rotation"
+}
+more_ok() { (($(ok_count "$1") >= $2)); }
+
+rotation() {
+    local dir="$E2E_WORK/rotation" loop_pid
+    mkdir -p "$dir"
+    rotation_pods >"$dir/pods.json"
+    load_loop "$dir" &
+    loop_pid=$!
+    # Whatever happens, the load stops with this check.
+    # shellcheck disable=SC2064 # expanded now, on purpose
+    trap "touch '$dir/stop'; wait $loop_pid 2>/dev/null || true" EXIT
+    poll 30 more_ok "$dir" 3 || fail "the load did not get going"
+    # Not `(...) || rc=$?`: bash would ignore set -e inside.
+    local rc
+    set +e
+    (
+        set -e
+        rotate_one classic "$dir"
+        rotate_one cloud-native "$dir"
+    )
+    rc=$?
+    set -e
+    touch "$dir/stop"
+    wait "$loop_pid" || true
+    local total failures
+    total="$(wc -l <"$dir/results")"
+    failures="$(grep -c '^FAIL' "$dir/results" || true)"
+    echo "$total dry runs of $ROTATION_PODS pods each during the rotations, $failures failed"
+    grep '^FAIL' "$dir/results" | head -n 10 || true
+    ((rc == 0)) || return "$rc"
+    assert_eq "failed or unmutated answers during rotation" 0 "$failures"
+    ((total >= 8)) || fail "only $total dry runs: not enough load"
+    assert_no_grep "goinject logs" "$E2E_WORK/classic.log" 'serving certificate not reloaded'
+    assert_no_grep "goinject logs" "$E2E_WORK/cloud-native.log" 'serving certificate not reloaded'
+}
+check "certificate rotation under load (rename key then cert; ..data swap): no failure, every answer mutated, reload logged and counted" rotation
+
+# ---- fail open -------------------------------------------------------------------
+
+webhook_down() {
+    local pid out t0 t1
+    pid="$(tracked_pid goinject-classic)"
+    ours "$pid" "$GOINJECT_BIN" || fail "goinject classic (pid $pid) is not running"
+    kill -TERM "$pid"
+    poll 30 not_running "$pid" || fail "goinject classic did not stop"
+    rm -f "$E2E_WORK/pids/goinject-classic.pid"
+    out="$E2E_WORK/down"
+    static_pod while-down >"$out.yaml"
+    t0="$(now_ms)"
+    kubectl -n "$(ns_of classic)" create -f "$out.yaml" 2>"$out.err"
+    t1="$(now_ms)"
+    echo "kubectl create took $((t1 - t0)) ms with goinject down (timeoutSeconds is 10)"
+    kubectl -n "$(ns_of classic)" get pod while-down -o json >"$out.json"
+    expect_untouched "$out.json"
+    expect_argv "$out.json" app '["/app", "--port", "8080"]' null
+    assert_warnings "$out.err"
+    # A webhook that hung would cost the full 10 s; a refused connection, nothing.
+    ((t1 - t0 < 5000)) || fail "the create took $((t1 - t0)) ms: the refused connection should fail fast"
+}
+not_running() { ! kill -0 "$1" 2>/dev/null; }
+check "fail open: with goinject stopped, a pod is admitted unmutated, in well under timeoutSeconds (failurePolicy Ignore)" webhook_down
+
+summary
+((E2E_FAILED == 0))

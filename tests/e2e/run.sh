@@ -11,14 +11,17 @@
 #   3. two goinject processes on loopback (classic and cloud-native), registered
 #      through the chart's MutatingWebhookConfiguration (webhook.url), mutate
 #      pods per the rules table, through dry runs and real creates, with the
-#      warnings kubectl prints; selection (excluded namespace, opt-out, the
-#      release namespace), Pod Security routing, reinvocation after a second
-#      webhook adds a container, certificate rotation under load, and fail-open
-#      when goinject is down.
+#      warnings kubectl prints (also past the API server's warning budget);
+#      v1beta1 reviews; selection (excluded namespace, opt-out, the release
+#      namespace), Pod Security routing, reinvocation after a second webhook
+#      adds a container, certificate rotation under load, and fail-open when
+#      goinject is down.
+# tests/e2e/README.md describes each check.
 #
 # Environment: KUBECONFIG (set by with-cluster.sh), GOINJECT_BIN (default
 # build/goinject), E2E_LATE_WEBHOOK_BIN (default: built from latewebhook/),
-# E2E_VERBOSE=1 prints the output of passing checks too.
+# E2E_VERBOSE=1 prints the output of passing checks too, E2E_KEEP=1 keeps the
+# work directory (goinject's logs, the API server's answers).
 #
 # The last line is "e2e: N passed, M failed"; the exit status is non-zero when
 # a check failed.
@@ -177,6 +180,45 @@ EOF
 
 CA_B64=""
 
+# namespace NAME LABEL=VALUE...: a Namespace object.
+namespace() {
+    local name="$1" label
+    shift
+    printf -- '---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: %s\n  labels:\n' "$name"
+    for label in "$@"; do
+        printf '    %s: "%s"\n' "${label%%=*}" "${label#*=}"
+    done
+}
+
+# The test namespaces. Each mode serves the namespaces labelled with it:
+# e2e-MODE (the rules), e2e-MODE-excluded (in goinject's excludedNamespaces),
+# e2e-MODE-restricted (Pod Security restricted), e2e-MODE-late (the second
+# webhook's), and e2e-gi-MODE (the release's own).
+test_namespaces() {
+    # e2e-chart enforces Pod Security restricted, which the chart's pods must pass.
+    namespace e2e-chart pod-security.kubernetes.io/enforce=restricted
+    local mode ns
+    for mode in $MODES; do
+        ns="$(ns_of "$mode")"
+        namespace "$ns" "goinject-e2e/mode=$mode"
+        namespace "$ns-excluded" "goinject-e2e/mode=$mode"
+        namespace "$ns-restricted" "goinject-e2e/mode=$mode" pod-security.kubernetes.io/enforce=restricted
+        namespace "$ns-late" "goinject-e2e/mode=$mode" goinject-e2e/late=true
+        namespace "$(release_ns_of "$mode")" "goinject-e2e/mode=$mode"
+    done
+}
+
+# Pods need their namespace's default service account, which the controller
+# manager makes.
+default_service_accounts() {
+    local have ns
+    have="$(kubectl get serviceaccounts -A --field-selector metadata.name=default \
+        -o jsonpath='{range .items[*]}{.metadata.namespace}{" "}{end}')"
+    for ns in $(test_namespaces | sed -n 's/^  name: //p'); do
+        [[ " $have " == *" $ns "* ]] || return 1
+    done
+}
+
 setup_cluster_objects() {
     make_ca
     make_leaf classic-1
@@ -184,29 +226,8 @@ setup_cluster_objects() {
     make_leaf late
     make_leaf classic-2
     make_leaf cloud-native-2
-    # e2e-chart enforces Pod Security restricted, which the chart's pods must pass.
-    kubectl create namespace e2e-chart
-    kubectl label namespace e2e-chart pod-security.kubernetes.io/enforce=restricted
-    local mode
-    for mode in $MODES; do
-        kubectl create namespace "$(ns_of "$mode")"
-        kubectl create namespace "$(ns_of "$mode")-excluded"
-        kubectl create namespace "$(ns_of "$mode")-restricted"
-        kubectl create namespace "$(ns_of "$mode")-late"
-        kubectl create namespace "$(release_ns_of "$mode")"
-        kubectl label namespace "$(ns_of "$mode")" "$(ns_of "$mode")-excluded" \
-            "$(ns_of "$mode")-restricted" "$(ns_of "$mode")-late" "$(release_ns_of "$mode")" \
-            "goinject-e2e/mode=$mode"
-        kubectl label namespace "$(ns_of "$mode")-restricted" pod-security.kubernetes.io/enforce=restricted
-        kubectl label namespace "$(ns_of "$mode")-late" goinject-e2e/late=true
-    done
-    # Pods need the namespace's default service account, made by the controller manager.
-    local ns
-    for ns in e2e-chart $(for mode in $MODES; do
-        echo "$(ns_of "$mode") $(ns_of "$mode")-excluded $(ns_of "$mode")-restricted $(ns_of "$mode")-late $(release_ns_of "$mode")"
-    done); do
-        poll 60 kubectl -n "$ns" get serviceaccount default || fail "no default service account in $ns"
-    done
+    test_namespaces | kubectl apply -f -
+    poll 60 default_service_accounts || fail "the namespaces got no default service account within 60 s"
 }
 
 setup "setup: certificates (openssl CA and leaves) and namespaces" setup_cluster_objects

@@ -10,7 +10,7 @@
 CC       ?= cc
 GO       ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 BUILD    ?= build
-PKGS     := libmicrohttpd jansson openssl gnutls
+PKGS     := libmicrohttpd jansson openssl gnutls zlib
 VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 REVISION := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 IMAGE    ?= goinject/goinject:$(VERSION)

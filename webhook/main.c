@@ -7,6 +7,7 @@
  *   goinject certgen     a CA and a serving certificate for the webhook
  *   goinject copy-agent  the init container's copy of the agent bundle
  *   goinject config      the effective configuration
+ *   goinject inspect     facts about a binary or an image (see inspect.h)
  *   goinject version
  *
  * Exit status: 0 done, 1 runtime failure, 2 bad usage, config or input.
@@ -24,6 +25,7 @@
 #include "buf.h"
 #include "certgen.h"
 #include "config.h"
+#include "inspect.h"
 #include "log.h"
 #include "server.h"
 
@@ -50,6 +52,8 @@ static const char usage_text[] =
     "  certgen --out DIR --host NAME [--host NAME...] [--days N]\n"
     "  copy-agent SOURCE_DIR DEST_DIR\n"
     "  config [--mode M] [--config FILE]\n"
+    "  inspect [--json | --annotations CONTAINER [--prefix P] | --catalog] [--image REF]\n"
+    "          FILE|IMAGE\n"
     "  version\n";
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -403,6 +407,8 @@ int main(int argc, char **argv)
         return cmd_copy_agent(argc, argv);
     if (strcmp(command, "config") == 0)
         return cmd_config(argc, argv);
+    if (strcmp(command, "inspect") == 0)
+        return inspect_main(argc, argv);
     if (strcmp(command, "version") == 0 || strcmp(command, "--version") == 0) {
         printf("goinject %s (%s)\n", GOINJECT_VERSION, GOINJECT_REVISION);
         return 0;

@@ -509,11 +509,14 @@ json_t *image_facts_catalog_rule(const struct image_facts *f, const char *name, 
         match = json_pack("{s:s}", "digest", digest);
     else
         return NULL;
-    json_t *facts = json_pack("{s:s,s:s,s:O,s:O}", "shell", f->shell[0] ? f->shell : "none", "libc",
-                              bin_libc_name(f->libc), "entrypoint", f->entrypoint, "cmd", f->cmd);
+    json_t *facts = json_object();
     if (f->static_go_known)
         json_object_set_new(facts, "staticGo", json_boolean(f->static_go));
     if (f->has_binary)
         json_object_set_new(facts, "cgo", json_boolean(f->binary.cgo));
+    json_object_set_new(facts, "shell", json_string(f->shell[0] ? f->shell : "none"));
+    json_object_set_new(facts, "libc", json_string(bin_libc_name(f->libc)));
+    json_object_set(facts, "entrypoint", f->entrypoint);
+    json_object_set(facts, "cmd", f->cmd);
     return json_pack("{s:o,s:o}", "match", match, "facts", facts);
 }

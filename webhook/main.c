@@ -25,6 +25,7 @@
 #include "buf.h"
 #include "certgen.h"
 #include "config.h"
+#include "confstore.h"
 #include "inspect.h"
 #include "log.h"
 #include "server.h"
@@ -298,12 +299,15 @@ static int cmd_serve(int argc, char **argv)
         return usage_error("serve: unexpected argument \"%s\"", argv[optind]);
     if (!server.cert_file || !server.key_file)
         return usage_error("serve: --tls-cert and --tls-key are required");
-    struct goinject_config *cfg = load_config(&flags);
-    if (!cfg)
+    char err[512];
+    struct confstore *config = confstore_open(flags.config, flags.mode, err, sizeof(err));
+    if (!config) {
+        fprintf(stderr, "goinject: %s\n", err);
         return EXIT_USAGE;
-    server.cfg = cfg;
+    }
+    server.config = config;
     int status = server_run(&server);
-    config_free(cfg);
+    confstore_free(config);
     return status;
 }
 

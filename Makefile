@@ -45,7 +45,7 @@ $(BUILD)/obj/%.o: webhook/%.c $(wildcard webhook/*.h) | $(BUILD)/obj
 $(BUILD)/goinject: $(OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.h $(LIB_OBJS) | $(BUILD)/tests
+$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIB_OBJS) | $(BUILD)/tests
 	$(CC) $(CFLAGS) -Iwebhook -DTEST_DATA_DIR='"$(CURDIR)/tests"' $(LDFLAGS) -o $@ $< $(LIB_OBJS) \
 	    $(shell pkg-config --libs check) $(LDLIBS)
 

@@ -333,8 +333,12 @@ static bool room(struct go_buildinfo *out)
 static void add_dep(struct go_buildinfo *out, const char **field, const size_t *flen, size_t n)
 {
     struct go_module m = {0};
-    if (!room(out) || module_fill(&m, field, flen, n) != 0)
+    if (!room(out))
         return;
+    if (module_fill(&m, field, flen, n) != 0) {
+        out->dropped++;
+        return;
+    }
     struct go_module *deps = realloc(out->deps, (out->ndeps + 1) * sizeof(*deps));
     if (!deps) {
         module_free(&m);

@@ -65,7 +65,8 @@ static struct config_ref *load(const struct confstore *store, char *err, size_t 
         return NULL;
     }
     ref->cfg = cfg;
-    atomic_init(&ref->refs, 1);
+    ref->store = (struct confstore *)store;
+    ref->refs = 1;
     return ref;
 }
 
@@ -93,14 +94,19 @@ struct config_ref *confstore_acquire(struct confstore *store)
 {
     pthread_mutex_lock(&store->lock);
     struct config_ref *ref = store->current;
-    atomic_fetch_add(&ref->refs, 1);
+    ref->refs++;
     pthread_mutex_unlock(&store->lock);
     return ref;
 }
 
 void config_ref_release(struct config_ref *ref)
 {
-    if (ref && atomic_fetch_sub(&ref->refs, 1) == 1) {
+    if (!ref)
+        return;
+    pthread_mutex_lock(&ref->store->lock);
+    bool last = --ref->refs == 0;
+    pthread_mutex_unlock(&ref->store->lock);
+    if (last) { /* nobody can acquire it any more: it is no longer current */
         config_free(ref->cfg);
         free(ref);
     }

@@ -18,7 +18,6 @@
 #ifndef GOINJECT_CONFSTORE_H
 #define GOINJECT_CONFSTORE_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -26,7 +25,8 @@
 
 struct config_ref {
     struct goinject_config *cfg; /* owned; never changed while referenced */
-    atomic_int refs;
+    struct confstore *store;     /* borrowed; its mutex guards refs */
+    int refs;
 };
 
 struct confstore;
@@ -48,7 +48,10 @@ enum confstore_result { CONFSTORE_UNCHANGED, CONFSTORE_RELOADED, CONFSTORE_REJEC
  */
 enum confstore_result confstore_check(struct confstore *store, bool force, char *err,
                                       size_t errlen);
-/* Frees the store and drops its reference to the configuration in service. */
+/*
+ * Frees the store and drops its reference to the configuration in service.
+ * Every other reference must have been released before.
+ */
 void confstore_free(struct confstore *store);
 
 #endif

@@ -143,13 +143,22 @@ static size_t shell_c_option(const json_t *argv)
     return 0;
 }
 
-/* The first word of a -c script, when it is a plain program name or "$0". */
+/*
+ * The program a -c script runs: its first word, when the script is one
+ * simple command (no lists, pipes, redirections or substitutions) whose first
+ * word is a plain program name, or "$0". Anything else is left unknown.
+ */
 static bool script_program(const char *script, char *word, size_t len)
 {
-    const char *p = script + strspn(script, " \t\n");
+    static const char *const builtins[] = {"cd",     "set",  "export", "eval", ".",
+                                           "source", "[",    "test",   "if",   "for",
+                                           "while",  "case", "exec",   NULL};
+    if (strpbrk(script, ";&|\n`<>") || strstr(script, "$("))
+        return false;
+    const char *p = script + strspn(script, " \t");
     if (strncmp(p, "exec ", 5) == 0)
         p += 5 + strspn(p + 5, " \t");
-    size_t n = strcspn(p, " \t\n;&|");
+    size_t n = strcspn(p, " \t");
     if (n == 0 || n >= len)
         return false;
     memcpy(word, p, n);
@@ -158,6 +167,9 @@ static bool script_program(const char *script, char *word, size_t len)
         strcpy(word, "$0");
         return true;
     }
+    for (const char *const *b = builtins; *b; b++)
+        if (strcmp(word, *b) == 0)
+            return false;
     return strspn(word, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./+-@:") ==
            n;
 }

@@ -194,11 +194,11 @@ bool whiteouts_note(struct whiteouts *w, const char *path)
     if (strcmp(base, OPAQUE_MARKER) == 0) {
         tree_add(&w->opaque, dir, NODE_OTHER, 0, 0, 0, 0, NULL);
     } else if (strncmp(base, ".wh..wh.", 8) != 0) { /* other .wh..wh.* names are aufs internals */
-        memmove(base, base + 4, strlen(base + 4) + 1);
-        strcpy(target, dir);
-        if (*dir)
-            strcat(target, "/");
-        strcat(target, base);
+        size_t dlen = strlen(dir), nlen = strlen(base + 4); /* both parts of clean: they fit */
+        memcpy(target, dir, dlen);
+        if (dlen)
+            target[dlen++] = '/';
+        memcpy(target + dlen, base + 4, nlen + 1);
         tree_add(&w->deleted, target, NODE_OTHER, 0, 0, 0, 0, NULL);
     }
     return true;
@@ -264,52 +264,58 @@ static void pop_component(char *cur)
         cur[0] = '\0';
 }
 
-/* rest = target "/" rest, in place; -1 when it does not fit. */
-static int prepend(char *rest, size_t cap, const char *target)
+/* The components still to walk: a buffer and how far into it the walk is. */
+struct pending {
+    char text[TREE_PATH_MAX];
+    size_t pos;
+};
+
+/* pending = target "/" pending; -1 when it does not fit. */
+static int prepend(struct pending *p, const char *target)
 {
-    size_t tlen = strlen(target), rlen = strlen(rest);
-    if (tlen + 1 + rlen + 1 > cap)
+    char joined[TREE_PATH_MAX];
+    size_t tlen = strlen(target), rlen = strlen(p->text + p->pos);
+    if (tlen + 1 + rlen + 1 > sizeof(joined))
         return -1;
-    memmove(rest + tlen + 1, rest, rlen + 1);
-    memcpy(rest, target, tlen);
-    rest[tlen] = '/';
+    memcpy(joined, target, tlen);
+    joined[tlen] = '/';
+    memcpy(joined + tlen + 1, p->text + p->pos, rlen + 1);
+    memcpy(p->text, joined, tlen + rlen + 2);
+    p->pos = 0;
     return 0;
 }
 
-/* Takes the next component off the front of rest into comp; false when none is left. */
-static bool next_component(char *rest, char *comp, size_t cap)
+/* Takes the next component into comp (shorter than TREE_PATH_MAX); false when none is left. */
+static bool next_component(struct pending *p, char *comp)
 {
-    char *p = rest;
-    while (*p == '/')
-        p++;
-    size_t n = strcspn(p, "/");
-    if (n == 0) {
-        rest[0] = '\0';
+    const char *s = p->text + p->pos;
+    s += strspn(s, "/");
+    size_t n = strcspn(s, "/");
+    if (n == 0)
         return false;
-    }
-    if (n >= cap)
-        n = cap - 1; /* cannot happen: rest is shorter than cap */
-    memcpy(comp, p, n);
+    memcpy(comp, s, n);
     comp[n] = '\0';
-    memmove(rest, p + n, strlen(p + n) + 1);
+    p->pos = (size_t)(s + n - p->text);
     return true;
 }
 
-static bool more_components(const char *rest)
+static bool more_components(const struct pending *p)
 {
-    return rest[strspn(rest, "/")] != '\0';
+    const char *s = p->text + p->pos;
+    return s[strspn(s, "/")] != '\0';
 }
 
 enum resolve_result tree_resolve(const struct tree *t, const char *path, bool follow_last,
                                  char *out, size_t outlen, const struct tree_node **found)
 {
-    char cur[TREE_PATH_MAX] = "", rest[TREE_PATH_MAX], comp[TREE_PATH_MAX], next[TREE_PATH_MAX];
+    char cur[TREE_PATH_MAX] = "", comp[TREE_PATH_MAX], next[TREE_PATH_MAX];
+    struct pending rest = {.pos = 0};
     int links = 0;
     *found = NULL;
-    if (strlen(path) >= sizeof(rest))
+    if (strlen(path) >= sizeof(rest.text))
         return RESOLVE_TOO_LONG;
-    strcpy(rest, path);
-    while (next_component(rest, comp, sizeof(comp))) {
+    strcpy(rest.text, path);
+    while (next_component(&rest, comp)) {
         if (strcmp(comp, ".") == 0)
             continue;
         if (strcmp(comp, "..") == 0) {
@@ -324,11 +330,11 @@ enum resolve_result tree_resolve(const struct tree *t, const char *path, bool fo
             next[clen++] = '/';
         memcpy(next + clen, comp, plen + 1);
         const struct tree_node *node = tree_get(t, next);
-        bool last = !more_components(rest);
+        bool last = !more_components(&rest);
         if (node && node->type == NODE_SYMLINK && (!last || follow_last)) {
             if (++links > TREE_MAX_LINKS)
                 return RESOLVE_LOOP;
-            if (prepend(rest, sizeof(rest), node->link) != 0)
+            if (prepend(&rest, node->link) != 0)
                 return RESOLVE_TOO_LONG;
             if (node->link[0] == '/')
                 cur[0] = '\0'; /* absolute targets start again at the image's root */

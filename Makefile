@@ -1,7 +1,9 @@
 # goinject - build, test and run.
 #
 #   make            build build/goinject
-#   make test       unit tests (Check), golden fixtures, CLI tests, integration tests
+#   make test       unit tests (Check), fuzz regressions, golden fixtures, CLI tests,
+#                   integration tests, inspect tests (real binaries and images)
+#   make fuzz       libFuzzer runs of tests/fuzz/fuzz_*.c (FUZZ_SECONDS=60 each; clang)
 #   make run        serve on https://127.0.0.1:8443 with a fresh certificate
 #   make valgrind   the unit and golden tests under valgrind memcheck
 #   make deps       install the Debian packages the build and tests need
@@ -33,9 +35,13 @@ SRCS     := $(wildcard webhook/*.c)
 OBJS     := $(patsubst webhook/%.c,$(BUILD)/obj/%.o,$(SRCS))
 LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
 TESTS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_REGRESS := $(patsubst %,$(BUILD)/fuzz-regress/%,$(FUZZ_TARGETS))
+FUZZ_SECONDS ?= 60
 
 
-.PHONY: all test unit golden cli integration run valgrind deps clean format golden-update image
+.PHONY: all test unit golden cli integration inspect fuzz fuzz-regress run valgrind deps clean \
+        format golden-update image
 
 all: $(BUILD)/goinject
 
@@ -49,16 +55,36 @@ $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIB_OBJS) | $(BUIL
 	$(CC) $(CFLAGS) -Iwebhook -DTEST_DATA_DIR='"$(CURDIR)/tests"' $(LDFLAGS) -o $@ $< $(LIB_OBJS) \
 	    $(shell pkg-config --libs check) $(LDLIBS)
 
-$(BUILD)/obj $(BUILD)/tests:
+# The fuzz targets replayed over their seeds and saved crashes, with the normal compiler.
+$(BUILD)/fuzz-regress/%: tests/fuzz/%.c tests/fuzz/regress.c $(LIB_OBJS) | $(BUILD)/fuzz-regress
+	$(CC) $(CFLAGS) -Iwebhook $(LDFLAGS) -o $@ $< tests/fuzz/regress.c $(LIB_OBJS) $(LDLIBS)
+
+$(BUILD)/fuzz-regress/seeds: tests/fuzz/seeds.c $(wildcard tests/unit/*.h) webhook/buf.c | $(BUILD)/fuzz-regress
+	$(CC) $(CFLAGS) -Iwebhook -Itests/unit $(LDFLAGS) -o $@ $< webhook/buf.c $(LDLIBS)
+
+$(BUILD)/obj $(BUILD)/tests $(BUILD)/fuzz-regress:
 	mkdir -p $@
 
-test: unit golden cli integration
+test: unit fuzz-regress golden cli integration inspect
 
 unit: $(TESTS)
 	@tests/unit/run.sh $(TESTS)
 
 golden: $(BUILD)/goinject
 	@tests/golden/run.sh $(BUILD)/goinject
+
+inspect: $(BUILD)/goinject
+	@tests/inspect/run.sh $(BUILD)/goinject
+
+fuzz-regress: $(FUZZ_REGRESS) $(BUILD)/fuzz-regress/seeds
+	@$(BUILD)/fuzz-regress/seeds $(BUILD)/fuzz-regress/corpus
+	@for t in $(FUZZ_TARGETS); do \
+	    $(BUILD)/fuzz-regress/$$t $(BUILD)/fuzz-regress/corpus/$$t \
+	        $$(test -d tests/fuzz/regressions/$$t && echo tests/fuzz/regressions/$$t) || exit 1; \
+	done
+
+fuzz:
+	@tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 cli: $(BUILD)/goinject
 	@tests/cli/run.sh $(BUILD)/goinject
@@ -88,7 +114,7 @@ endif
 	    --build-arg REVISION=$(REVISION) -t $(IMAGE) .
 
 format:
-	clang-format -i webhook/*.c webhook/*.h tests/unit/*.c tests/unit/*.h
+	clang-format -i webhook/*.c webhook/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c
 
 clean:
 	rm -rf $(BUILD)

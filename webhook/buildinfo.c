@@ -376,7 +376,7 @@ static void add_setting(struct go_buildinfo *out, const char *s, size_t len)
     }
     if (key && eq < end && *eq == '=') {
         const char *v = eq + 1, *after = end;
-        value = *v == '"' ? unquote(v, end, &after) : dup_range(v, (size_t)(end - v));
+        value = v < end && *v == '"' ? unquote(v, end, &after) : dup_range(v, (size_t)(end - v));
         if (after != end) {
             free(value);
             value = NULL;

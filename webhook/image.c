@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "tar.h"
 
 #define MAX_INDEX_DEPTH 4
@@ -563,26 +564,34 @@ int image_read_file(const struct image *img, const struct tree_node *node, size_
                     uint8_t **data, size_t *len, bool *truncated, char *err, size_t errlen)
 {
     struct reader r;
+    struct buf out = BUF_INIT;
     *data = NULL;
     *len = 0;
     *truncated = node->size > max;
-    size_t want = node->size > max ? max : (size_t)node->size;
+    uint64_t want = node->size > max ? max : node->size;
     if (node->type != NODE_FILE || node->layer >= img->nlayers)
         return fail(err, errlen, "/%.200s is not a regular file", node->path);
     if (reader_open(&r, &img->layers[node->layer]) != 0)
         return fail(err, errlen, "%s", r.error);
-    uint8_t *buf = malloc(want ? want : 1);
-    int rc = 0;
-    if (!buf)
-        rc = fail(err, errlen, "out of memory");
-    else if (reader_skip(&r, node->offset) != 0 || reader_read_full(&r, buf, want) != 0)
-        rc = fail(err, errlen, "cannot read /%.200s: %s", node->path, r.error);
-    reader_close(&r);
-    if (rc != 0) {
-        free(buf);
-        return -1;
+    int rc = reader_skip(&r, node->offset);
+    const struct source *layer = &img->layers[node->layer];
+    if (rc == 0 && !r.gzip && want <= layer->size - node->offset)
+        buf_reserve(&out, (size_t)want); /* the data is known to be there: one allocation */
+    /* Grown as data arrives, so a size the header merely claims costs no memory. */
+    while (rc == 0 && out.len < want) {
+        char chunk[65536];
+        size_t n = want - out.len < sizeof(chunk) ? (size_t)(want - out.len) : sizeof(chunk);
+        if (reader_read_full(&r, chunk, n) != 0 || buf_append(&out, chunk, n) != 0)
+            rc = -1;
     }
-    *data = buf;
-    *len = want;
-    return 0;
+    if (rc != 0) {
+        fail(err, errlen, "cannot read /%.200s: %s", node->path,
+             r.error[0] ? r.error : "out of memory");
+        buf_free(&out);
+    } else {
+        *len = out.len;
+        *data = (uint8_t *)buf_steal(&out);
+    }
+    reader_close(&r);
+    return rc;
 }

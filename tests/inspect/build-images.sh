@@ -24,13 +24,20 @@ if ! docker image inspect "$base" >/dev/null 2>&1; then
 fi
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
+# Cached: nothing is rebuilt while the binaries, this script and the base image are unchanged.
+stamp=$( (cat "$bindir/.stamp" "$0"; docker image inspect -f '{{.Id}}' "$base") | sha256sum | cut -c1-64)
+if [ -f "$out/.stamp" ] && [ "$(cat "$out/.stamp")" = "$stamp" ]; then
+    exit 0
+fi
+rm -f "$out"/*.tar "$out/.stamp"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 # image NAME: builds $work/NAME (a Dockerfile and its files) and saves it as $out/NAME.tar.
 image() {
     tag=localhost/goinject-inspect/$1:test
-    DOCKER_BUILDKIT=0 docker build -q -t "$tag" "$work/$1" >/dev/null
+    DOCKER_BUILDKIT=0 docker build -q -t "$tag" "$work/$1" >"$work/$1.log" 2>&1 ||
+        { cat "$work/$1.log" >&2; exit 1; }
     docker save -o "$out/$1.tar" "$tag"
 }
 
@@ -127,4 +134,5 @@ CMD ["app"]
 EOF
 image cgo-static
 
+echo "$stamp" >"$out/.stamp"
 say "saved $(ls "$out" | wc -l) images in $out"

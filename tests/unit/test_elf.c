@@ -300,6 +300,21 @@ START_TEST(malformed_modinfo_lines_are_dropped)
 }
 END_TEST
 
+/* Found by fuzzing: a setting with an empty value as the last bytes of the text. */
+START_TEST(empty_value_at_the_very_end)
+{
+    static const char text[] = {'b', 'u', 'i', 'l', 'd', '\t', 'K', '='};
+    struct go_buildinfo info;
+    memset(&info, 0, sizeof(info));
+    char *exact = malloc(sizeof(text)); /* no NUL after it, so ASan sees any overrun */
+    memcpy(exact, text, sizeof(text));
+    buildinfo_parse_modinfo(exact, sizeof(text), &info);
+    ck_assert_str_eq(buildinfo_setting(&info, "K"), "");
+    buildinfo_free(&info);
+    free(exact);
+}
+END_TEST
+
 START_TEST(found_in_an_elf_section_or_by_scanning)
 {
     size_t blen, len;
@@ -350,6 +365,7 @@ static Suite *elf_suite(void)
     tcase_add_test(info, pointer_format_big_endian);
     tcase_add_test(info, inline_lengths_past_the_end_are_errors);
     tcase_add_test(info, malformed_modinfo_lines_are_dropped);
+    tcase_add_test(info, empty_value_at_the_very_end);
     tcase_add_test(info, found_in_an_elf_section_or_by_scanning);
     suite_add_tcase(s, info);
     return s;

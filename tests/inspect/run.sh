@@ -332,6 +332,15 @@ gzip -c "$static" >"$work/static.gz"
 [ $? = 2 ] && grep -q 'decompress it first' "$work/t.err" && pass || fail "gzip input: $(cat "$work/t.err")"
 "$bin" inspect "$work/does-not-exist" >/dev/null 2>"$work/t.err"
 [ $? = 2 ] && grep -q 'cannot open' "$work/t.err" && pass || fail "missing input"
+# Usage errors: exit 2 with the reason first.
+for args in "" "--json --catalog $static" "--annotations Not_A_Label $static" \
+    "--annotations app $static" "--prefix -bad $static" "--image has_space\ x $static" "a b"; do
+    # shellcheck disable=SC2086 # the arguments are meant to split
+    "$bin" inspect $args >/dev/null 2>"$work/u.err"
+    urc=$?
+    [ "$urc" = 2 ] && head -n 1 "$work/u.err" | grep -q '^goinject: inspect: ' && pass ||
+        fail "inspect $args: exit $urc: $(head -n 1 "$work/u.err")"
+done
 
 # Archives with escaping names and links: read in memory only, so nothing lands outside.
 canary=/tmp/goinject-inspect-canary-$$

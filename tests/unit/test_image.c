@@ -369,6 +369,41 @@ START_TEST(duplicate_layers_are_symlinks_in_the_archive)
 }
 END_TEST
 
+START_TEST(several_images_in_one_archive)
+{
+    struct buf one = BUF_INIT, two = BUF_INIT;
+    add_static_go(&one, "first");
+    add_static_go(&two, "second");
+    tt_end(&one);
+    tt_end(&two);
+    tt_add(&archive, "1/layer.tar", '0', NULL, one.data, one.len, 0644);
+    tt_add(&archive, "2/layer.tar", '0', NULL, two.data, two.len, 0644);
+    add_json(&archive, "1.json", "{\"config\":{\"Cmd\":[\"/first\"]}}");
+    add_json(&archive, "2.json", "{\"config\":{\"Cmd\":[\"/second\"]}}");
+    add_json(&archive, "manifest.json",
+             "[{\"Config\":\"1.json\",\"RepoTags\":[\"a:1\"],\"Layers\":[\"1/layer.tar\"]},"
+             " {\"Config\":\"2.json\",\"RepoTags\":[\"b:2\",\"b:latest\"],"
+             "  \"Layers\":[\"2/layer.tar\"]}]");
+    tt_end(&archive);
+    buf_free(&one);
+    buf_free(&two);
+    open_archive(); /* the first by default */
+    ck_assert_str_eq(img.name, "a:1");
+    ck_assert_str_eq(facts.executable, "/first");
+    struct buf archive_copy = BUF_INIT; /* the teardown frees the archive */
+    buf_append(&archive_copy, archive.data, archive.len);
+    teardown();
+    setup();
+    ck_assert_int_eq(image_open_memory(&img, (uint8_t *)archive_copy.data, archive_copy.len,
+                                       "b:latest", err, sizeof(err)),
+                     0);
+    image_facts_compute(&img, &facts);
+    ck_assert_str_eq(img.name, "b:latest");
+    ck_assert_str_eq(facts.executable, "/second");
+    buf_free(&archive_copy);
+}
+END_TEST
+
 /* ---- hostile archives ----------------------------------------------------------- */
 
 static void expect_open_error(const char *needle)
@@ -630,6 +665,7 @@ static Suite *image_suite(void)
     tcase_add_test(docker, missing_entrypoint_is_a_note);
     tcase_add_test(docker, musl_and_gcompat);
     tcase_add_test(docker, duplicate_layers_are_symlinks_in_the_archive);
+    tcase_add_test(docker, several_images_in_one_archive);
     suite_add_tcase(s, docker);
     TCase *hostile = tcase_create("hostile");
     tcase_add_checked_fixture(hostile, setup, teardown);

@@ -219,12 +219,40 @@ static void find_goroot(struct region r, char *goroot, size_t len)
         *cut = '\0';
 }
 
-/* A name with a /vendor/ directory that is not the standard library's own vendor tree. */
+/* A character that can continue an import path element (a '.' cannot end a "cmd" element). */
+static bool path_char(uint8_t c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '/' || c == '~' || c == '+';
+}
+
+/*
+ * True when the "/vendor/" at r.data[hit] is the Go distribution's own:
+ * GOROOT/src/vendor and GOROOT/src/cmd/vendor in file paths, and the import
+ * paths "cmd/vendor/..." (as in "cmd/vendor/golang.org/x/mod/semver.Max" or
+ * "type:.eq.cmd/vendor/..."). The standard library's own import paths are
+ * "vendor/...", which has no "/vendor/" at all.
+ */
+static bool is_goroot_vendor(struct region r, size_t hit, const char *name, const char *goroot)
+{
+    char prefix[560];
+    if (hit >= 3 && memcmp(r.data + hit - 3, "cmd", 3) == 0 &&
+        (hit == 3 || !path_char(r.data[hit - 4])))
+        return true;
+    if (!goroot[0])
+        return strstr(name, "/src/vendor/") || strstr(name, "/src/cmd/vendor/");
+    snprintf(prefix, sizeof(prefix), "%s/src/vendor/", goroot);
+    if (starts_with(name, prefix))
+        return true;
+    snprintf(prefix, sizeof(prefix), "%s/src/cmd/vendor/", goroot);
+    return starts_with(name, prefix);
+}
+
+/* A name with a /vendor/ directory that is not the Go distribution's own vendor tree. */
 static bool find_vendor_name(struct region r, char *found, size_t len)
 {
-    char goroot[512], std[540];
+    char goroot[512];
     find_goroot(r, goroot, sizeof(goroot));
-    snprintf(std, sizeof(std), "%s/src/vendor/", goroot);
     size_t pos = 0;
     while (r.data && pos < r.len) {
         const uint8_t *hit = memmem(r.data + pos, r.len - pos, "/vendor/", 8);
@@ -232,8 +260,7 @@ static bool find_vendor_name(struct region r, char *found, size_t len)
             return false;
         pos = (size_t)(hit - r.data) + 8;
         string_around(r, (size_t)(hit - r.data), found, len);
-        bool is_std = goroot[0] ? starts_with(found, std) : strstr(found, "/src/vendor/") != NULL;
-        if (!is_std)
+        if (!is_goroot_vendor(r, (size_t)(hit - r.data), found, goroot))
             return true;
     }
     return false;

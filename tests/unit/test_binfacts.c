@@ -213,13 +213,17 @@ END_TEST
 START_TEST(vendored_by_path_or_by_missing_sum)
 {
     static const char pcln[] = "\0/usr/local/go/src/runtime/proc.go\0"
-                               "/usr/local/go/src/vendor/golang.org/x/net/dns/msg.go\0";
+                               "/usr/local/go/src/vendor/golang.org/x/net/dns/msg.go\0"
+                               "/usr/local/go/src/cmd/vendor/golang.org/x/mod/semver/s.go\0"
+                               "cmd/vendor/golang.org/x/mod/semver.Canonical\0"
+                               "type:.eq.cmd/vendor/golang.org/x/telemetry/t.Dir\0"
+                               "vendor/golang.org/x/net/dns/dnsmessage.(*Parser).Start\0";
     struct elf_spec std_only = {.symbols = {"runtime.main"},
                                 .section_names = {".gopclntab"},
                                 .section_data = {pcln},
                                 .section_len = {sizeof(pcln)}};
     inspect(&std_only, "dep\texample.com/a\tv1.0.0\th1:x=\n");
-    ck_assert(!facts.vendored); /* the standard library's own vendor tree does not count */
+    ck_assert(!facts.vendored); /* the Go distribution's own vendor trees do not count */
     teardown();
     static const char vend[] = "\0/usr/local/go/src/runtime/proc.go\0"
                                "/src/app/vendor/example.com/greet/greet.go\0";
@@ -231,6 +235,14 @@ START_TEST(vendored_by_path_or_by_missing_sum)
     ck_assert(facts.vendored);
     ck_assert_ptr_nonnull(strstr(facts.evidence[EVIDENCE_VENDORED], "vendor/example.com"));
     ck_assert(has_problem(PROBLEM_VENDORED));
+    teardown();
+    static const char gopath[] = "\0github.com/containerd/containerd/vendor/github.com/x/y.New\0";
+    struct elf_spec old = {.symbols = {"runtime.main"},
+                           .section_names = {".gopclntab"},
+                           .section_data = {gopath},
+                           .section_len = {sizeof(gopath)}};
+    inspect(&old, NULL); /* GOPATH-era vendoring: the import path names vendor/ */
+    ck_assert(facts.vendored);
     teardown();
     struct elf_spec trimmed = {.symbols = {"runtime.main"}};
     inspect(&trimmed, "dep\texample.com/a\tv1.0.0\t\ndep\texample.com/b\tv1.0.0\n=>\t./b\t\n");

@@ -32,8 +32,8 @@ for src in "$root"/webhook/*.c; do
     name=$(basename "$src" .c)
     [ "$name" = main ] && continue
     obj=$out/obj/$name.o
-    if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || [ -n "$(find "$root/webhook" -name '*.h' -newer "$obj")" ]; then
-        # shellcheck disable=SC2086 # flag lists are meant to split
+    if [ ! -f "$obj" ] || [ -n "$(find "$src" "$root/webhook" -name '*.[ch]' -newer "$obj" | head -n 1)" ]; then
+        # shellcheck disable=SC2086,SC2046 # flag lists are meant to split
         clang $flags -fsanitize=fuzzer-no-link $(pkg-config --cflags $pkgs) -c -o "$obj" "$src"
     fi
     objs="$objs $obj"
@@ -51,7 +51,7 @@ targets=$*
 [ -n "$targets" ] || targets=$(cd "$root/tests/fuzz" && ls fuzz_*.c | sed 's/\.c$//')
 status=0
 for t in $targets; do
-    # shellcheck disable=SC2086
+    # shellcheck disable=SC2086,SC2046
     clang $flags -fsanitize=fuzzer -I"$root/webhook" $(pkg-config --cflags $pkgs) -o "$out/$t" \
         "$root/tests/fuzz/$t.c" $objs $(pkg-config --libs $pkgs) -lpthread -lm
     mkdir -p "$out/corpus/$t" "$out/artifacts/$t"

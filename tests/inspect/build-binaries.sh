@@ -13,7 +13,7 @@ out=${1:?usage: build-binaries.sh OUTDIR}
 here=$(cd "$(dirname "$0")" && pwd)
 src=$here/src
 PATH=$PATH:/usr/local/go/bin
-export PATH GOTOOLCHAIN=local GOPROXY=off GOFLAGS= GOWORK=off GO111MODULE=on
+export PATH GOTOOLCHAIN=local GOPROXY=off GOFLAGS='' GOWORK=off GO111MODULE=on
 go=$(command -v go) || { echo "build-binaries: Go not found" >&2; exit 1; }
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
@@ -96,4 +96,8 @@ else
 fi
 
 echo "$stamp" >"$out/.stamp"
-say "built $(ls "$out" | grep -vc '\.skip$') binaries in $out"
+built=0
+for f in "$out"/*; do
+    case $f in *.skip) ;; *) built=$((built + 1)) ;; esac
+done
+say "built $built binaries in $out"

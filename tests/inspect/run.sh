@@ -334,7 +334,7 @@ gzip -c "$static" >"$work/static.gz"
 [ $? = 2 ] && grep -q 'cannot open' "$work/t.err" && pass || fail "missing input"
 # Usage errors: exit 2 with the reason first.
 for args in "" "--json --catalog $static" "--annotations Not_A_Label $static" \
-    "--annotations app $static" "--prefix -bad $static" "--image has_space\ x $static" "a b"; do
+    "--annotations app $static" "--prefix -bad $static" "--image -bad $static" "a b"; do
     # shellcheck disable=SC2086 # the arguments are meant to split
     "$bin" inspect $args >/dev/null 2>"$work/u.err"
     urc=$?

@@ -1,7 +1,9 @@
 # goinject - build, test and run.
 #
 #   make            build build/goinject
-#   make test       unit tests (Check), golden fixtures, CLI tests, integration tests
+#   make test       unit tests (Check), fuzz regressions, golden fixtures, CLI tests,
+#                   integration tests, inspect tests (real binaries and images)
+#   make fuzz       libFuzzer runs of tests/fuzz/fuzz_*.c (FUZZ_SECONDS=60 each; clang)
 #   make run        serve on https://127.0.0.1:8443 with a fresh certificate
 #   make valgrind   the unit and golden tests under valgrind memcheck
 #   make e2e        end-to-end suite against a real, node-less control plane (tests/e2e)
@@ -13,7 +15,7 @@
 CC       ?= cc
 GO       ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 BUILD    ?= build
-PKGS     := libmicrohttpd jansson openssl gnutls
+PKGS     := libmicrohttpd jansson openssl gnutls zlib
 VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 REVISION := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 IMAGE    ?= goinject/goinject:$(VERSION)
@@ -36,6 +38,9 @@ SRCS     := $(wildcard webhook/*.c)
 OBJS     := $(patsubst webhook/%.c,$(BUILD)/obj/%.o,$(SRCS))
 LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
 TESTS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_REGRESS := $(patsubst %,$(BUILD)/fuzz-regress/%,$(FUZZ_TARGETS))
+FUZZ_SECONDS ?= 60
 
 
 # The e2e control plane's state (certificates, etcd data, logs) per checkout, so
@@ -43,8 +48,8 @@ TESTS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/tes
 GOINJECT_E2E_STATE ?= $(CURDIR)/$(BUILD)/e2e-cluster
 export GOINJECT_E2E_STATE
 
-.PHONY: all test unit golden cli integration e2e run valgrind deps clean format golden-update image \
-        probe e2e-runtime
+.PHONY: all test unit golden cli integration inspect fuzz fuzz-regress e2e run valgrind deps \
+        clean format golden-update image probe e2e-runtime
 
 all: $(BUILD)/goinject
 
@@ -54,11 +59,18 @@ $(BUILD)/obj/%.o: webhook/%.c $(wildcard webhook/*.h) | $(BUILD)/obj
 $(BUILD)/goinject: $(OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.h $(LIB_OBJS) | $(BUILD)/tests
+$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIB_OBJS) | $(BUILD)/tests
 	$(CC) $(CFLAGS) -Iwebhook -DTEST_DATA_DIR='"$(CURDIR)/tests"' $(LDFLAGS) -o $@ $< $(LIB_OBJS) \
 	    $(shell pkg-config --libs check) $(LDLIBS)
 
-$(BUILD)/obj $(BUILD)/tests:
+# The fuzz targets replayed over their seeds and saved crashes, with the normal compiler.
+$(BUILD)/fuzz-regress/%: tests/fuzz/%.c tests/fuzz/regress.c $(LIB_OBJS) | $(BUILD)/fuzz-regress
+	$(CC) $(CFLAGS) -Iwebhook $(LDFLAGS) -o $@ $< tests/fuzz/regress.c $(LIB_OBJS) $(LDLIBS)
+
+$(BUILD)/fuzz-regress/seeds: tests/fuzz/seeds.c $(wildcard tests/unit/*.h) webhook/buf.c | $(BUILD)/fuzz-regress
+	$(CC) $(CFLAGS) -Iwebhook -Itests/unit $(LDFLAGS) -o $@ $< webhook/buf.c $(LDLIBS)
+
+$(BUILD)/obj $(BUILD)/tests $(BUILD)/fuzz-regress:
 	mkdir -p $@
 
 # The probe agent (agent/probe.c, see README "Proof at runtime"): an LD_PRELOAD library that
@@ -83,13 +95,26 @@ $(BUILD)/probe/musl/libgoinject-probe.so: agent/probe.c
 	@mkdir -p $(@D)
 	$(MUSL_CC) $(PROBE_CFLAGS) -DGOINJECT_PROBE_LIBC='"musl"' $(PROBE_LDFLAGS) -o $@ $<
 
-test: unit golden cli integration
+test: unit fuzz-regress golden cli integration inspect
 
 unit: $(TESTS)
 	@tests/unit/run.sh $(TESTS)
 
 golden: $(BUILD)/goinject
 	@tests/golden/run.sh $(BUILD)/goinject
+
+inspect: $(BUILD)/goinject
+	@tests/inspect/run.sh $(BUILD)/goinject
+
+fuzz-regress: $(FUZZ_REGRESS) $(BUILD)/fuzz-regress/seeds
+	@$(BUILD)/fuzz-regress/seeds $(BUILD)/fuzz-regress/corpus
+	@for t in $(FUZZ_TARGETS); do \
+	    $(BUILD)/fuzz-regress/$$t $(BUILD)/fuzz-regress/corpus/$$t \
+	        $$(test -d tests/fuzz/regressions/$$t && echo tests/fuzz/regressions/$$t) || exit 1; \
+	done
+
+fuzz:
+	@tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 cli: $(BUILD)/goinject
 	@tests/cli/run.sh $(BUILD)/goinject
@@ -135,7 +160,7 @@ e2e-runtime: image probe $(BUILD)/goinject
 	@GO=$(GO) tests/runtime/run.sh $(BUILD) $(BUILD)/goinject $(IMAGE) $(BASE_IMAGE)
 
 format:
-	clang-format -i webhook/*.c webhook/*.h agent/*.c tests/unit/*.c tests/unit/*.h
+	clang-format -i webhook/*.c webhook/*.h agent/*.c tests/unit/*.c tests/unit/*.h tests/fuzz/*.c
 
 clean:
 	rm -rf $(BUILD)

@@ -322,7 +322,8 @@ static void plan_one(const struct pod_input *in, const json_t *container, const 
     struct container_facts facts;
     const json_t *annotations =
         json_object_get(json_object_get(in->pod, "metadata"), "annotations");
-    facts_resolve(in->cfg, annotations, name, &facts, &m->warnings);
+    const char *image = json_string_value(json_object_get(container, "image"));
+    facts_resolve(in->cfg, annotations, name, image, &facts, &m->warnings);
     rules_plan(in->cfg, name, container, &facts, in->pod_security_enforced, plan, &m->warnings);
     facts_clear(&facts);
     if (plan->add_agent && agent_mount_conflicts(in->cfg, container)) {

@@ -133,6 +133,7 @@ void config_free(struct goinject_config *cfg)
     free(cfg->tini_glibc);
     free(cfg->tini_musl);
     free(cfg->default_shell);
+    catalog_free(&cfg->catalog);
     free(cfg);
 }
 
@@ -423,6 +424,7 @@ static int apply_document(struct goinject_config *cfg, json_t *doc, char *err, s
                                         "tini",
                                         "shellUnknownWrapper",
                                         "defaultShell",
+                                        "catalog",
                                         NULL};
     if (!json_is_object(doc))
         return fail(err, errlen, "config: must be a JSON object");
@@ -452,6 +454,8 @@ static int apply_document(struct goinject_config *cfg, json_t *doc, char *err, s
     if (!rc && (v = json_object_get(doc, "defaultShell")))
         rc = parse_string(v, "defaultShell", valid_absolute_path, "a clean absolute path",
                           &cfg->default_shell, err, errlen);
+    if (!rc && (v = json_object_get(doc, "catalog")))
+        rc = catalog_parse(v, &cfg->catalog, err, errlen);
     return rc;
 }
 
@@ -571,7 +575,7 @@ static json_t *string_list_to_json(const struct string_list *list)
 json_t *config_to_json(const struct goinject_config *cfg)
 {
     static const char *const unknown_shell_names[] = {"tini", "shell", "none"};
-    return json_pack(
+    json_t *doc = json_pack(
         "{s:s,s:s,s:b,s:o,s:o,s:{s:s,s:s,s:O,s:s,s:s,s:O,s:O,s:s,s:s,s:I},s:{s:s,s:s},s:s,s:s}",
         "mode", config_mode_name(cfg->mode), "annotationPrefix", cfg->annotation_prefix,
         "injectByDefault", cfg->inject_by_default, "excludedNamespaces",
@@ -584,4 +588,7 @@ json_t *config_to_json(const struct goinject_config *cfg)
         (json_int_t)cfg->agent.run_as_user, "tini", "glibc", cfg->tini_glibc, "musl",
         cfg->tini_musl, "shellUnknownWrapper", unknown_shell_names[cfg->unknown_shell],
         "defaultShell", cfg->default_shell);
+    json_object_set_new(doc, "catalog",
+                        cfg->catalog.source ? json_deep_copy(cfg->catalog.source) : json_array());
+    return doc;
 }

@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "catalog.h"
+
 /* A config file larger than this is refused (a catalog of thousands of images fits). */
 #define CONFIG_MAX_BYTES (4 * 1024 * 1024)
 
@@ -54,6 +56,7 @@ struct goinject_config {
     char *tini_musl;
     enum unknown_shell_policy unknown_shell;
     char *default_shell;
+    struct catalog catalog; /* facts about images, after the annotations (catalog.h) */
 };
 
 /* The built-in defaults; NULL only when out of memory. */

@@ -1,4 +1,4 @@
-/* facts.c - image facts from annotations, by precedence; see facts.h. */
+/* facts.c - image facts from annotations and the catalog, by precedence; see facts.h. */
 #include "facts.h"
 
 #include <stdio.h>
@@ -169,16 +169,41 @@ static void fill_from_layer(struct container_facts *facts, const struct layer *l
     }
 }
 
+/* Copies a rule's fact unless an annotation already set it; the values were checked at load. */
+static void fill_from_catalog(struct container_facts *facts, const struct catalog_facts *rule)
+{
+    if (facts->static_go == FACT_UNKNOWN && rule->static_go >= 0)
+        facts->static_go = rule->static_go ? FACT_TRUE : FACT_FALSE;
+    if (facts->cgo == FACT_UNKNOWN && rule->cgo >= 0)
+        facts->cgo = rule->cgo ? FACT_TRUE : FACT_FALSE;
+    if (facts->shell == SHELL_UNKNOWN && rule->shell && strcmp(rule->shell, "none") == 0)
+        facts->shell = SHELL_NONE;
+    else if (facts->shell == SHELL_UNKNOWN && rule->shell &&
+             (facts->shell_path = strdup(rule->shell)))
+        facts->shell = SHELL_PATH;
+    if (facts->libc == LIBC_UNKNOWN && rule->libc)
+        facts->libc = strcmp(rule->libc, "glibc") == 0  ? LIBC_GLIBC
+                      : strcmp(rule->libc, "musl") == 0 ? LIBC_MUSL
+                                                        : LIBC_NONE;
+    if (!facts->entrypoint && rule->entrypoint)
+        facts->entrypoint = json_deep_copy(rule->entrypoint);
+    if (!facts->cmd && rule->cmd)
+        facts->cmd = json_deep_copy(rule->cmd);
+}
+
 void facts_resolve(const struct goinject_config *cfg, const json_t *annotations, const char *name,
-                   struct container_facts *facts, struct warnings *w)
+                   const char *image, struct container_facts *facts, struct warnings *w)
 {
     memset(facts, 0, sizeof(*facts));
-    if (!json_is_object(annotations))
-        return;
-    const struct layer per_container = {annotations, cfg->annotation_prefix, name};
-    const struct layer pod_wide = {annotations, cfg->annotation_prefix, NULL};
-    fill_from_layer(facts, &per_container, w);
-    fill_from_layer(facts, &pod_wide, w);
+    if (json_is_object(annotations)) {
+        const struct layer per_container = {annotations, cfg->annotation_prefix, name};
+        const struct layer pod_wide = {annotations, cfg->annotation_prefix, NULL};
+        fill_from_layer(facts, &per_container, w);
+        fill_from_layer(facts, &pod_wide, w);
+    }
+    const struct catalog_rule *rule = catalog_match(&cfg->catalog, image);
+    if (rule)
+        fill_from_catalog(facts, &rule->facts);
 }
 
 void facts_clear(struct container_facts *facts)

@@ -4,7 +4,8 @@
  * Owns struct container_facts and the precedence that fills it, per fact:
  *   1. the per-container annotation  <fact>.<prefix>/<container>
  *   2. the pod-wide annotation       <prefix>/<fact>   (not entrypoint/cmd)
- *   3. the image catalog             (a later layer; fills what is still unknown)
+ *   3. the image catalog             the first rule matching the container's image
+ *                                    (catalog.h) fills what is still unknown
  *   4. otherwise unknown.
  * An annotation with a malformed value is ignored with a warning naming it.
  */
@@ -31,11 +32,12 @@ struct container_facts {
 };
 
 /*
- * Fills facts for the container named name from the pod's annotations object
- * (may be NULL). Malformed annotations add a warning and count as absent.
+ * Fills facts for the container named name, whose image is image (may be
+ * NULL), from the pod's annotations object (may be NULL), then the catalog.
+ * Malformed annotations add a warning and count as absent.
  */
 void facts_resolve(const struct goinject_config *cfg, const json_t *annotations, const char *name,
-                   struct container_facts *facts, struct warnings *w);
+                   const char *image, struct container_facts *facts, struct warnings *w);
 void facts_clear(struct container_facts *facts);
 
 const char *libc_fact_name(enum libc_fact libc);

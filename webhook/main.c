@@ -7,6 +7,7 @@
  *   goinject certgen     a CA and a serving certificate for the webhook
  *   goinject copy-agent  the init container's copy of the agent bundle
  *   goinject config      the effective configuration
+ *   goinject inspect     facts about a binary or an image (see inspect.h)
  *   goinject version
  *
  * Exit status: 0 done, 1 runtime failure, 2 bad usage, config or input.
@@ -25,6 +26,8 @@
 #include "buf.h"
 #include "certgen.h"
 #include "config.h"
+#include "confstore.h"
+#include "inspect.h"
 #include "log.h"
 #include "server.h"
 #include "version.h"
@@ -45,6 +48,8 @@ static const char usage_text[] =
     "  certgen --out DIR --host NAME [--host NAME...] [--days N]\n"
     "  copy-agent SOURCE_DIR DEST_DIR\n"
     "  config [--mode M] [--config FILE]\n"
+    "  inspect [--json | --annotations CONTAINER [--prefix P] | --catalog] [--image REF]\n"
+    "          FILE|IMAGE\n"
     "  version\n";
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -291,12 +296,15 @@ static int cmd_serve(int argc, char **argv)
         return usage_error("serve: unexpected argument \"%s\"", argv[optind]);
     if (!server.cert_file || !server.key_file)
         return usage_error("serve: --tls-cert and --tls-key are required");
-    struct goinject_config *cfg = load_config(&flags);
-    if (!cfg)
+    char err[512];
+    struct confstore *config = confstore_open(flags.config, flags.mode, err, sizeof(err));
+    if (!config) {
+        fprintf(stderr, "goinject: %s\n", err);
         return EXIT_USAGE;
-    server.cfg = cfg;
+    }
+    server.config = config;
     int status = server_run(&server);
-    config_free(cfg);
+    confstore_free(config);
     return status;
 }
 
@@ -391,6 +399,8 @@ int main(int argc, char **argv)
         return cmd_copy_agent(argc, argv);
     if (strcmp(command, "config") == 0)
         return cmd_config(argc, argv);
+    if (strcmp(command, "inspect") == 0)
+        return inspect_main(argc, argv);
     if (strcmp(command, "version") == 0 || strcmp(command, "--version") == 0) {
         printf("goinject %s (%s)\n", GOINJECT_VERSION, GOINJECT_REVISION);
         return 0;

@@ -26,12 +26,29 @@ static struct {
     atomic_ullong cert_reloads_ok, cert_reloads_failed;
     atomic_llong cert_not_after;
     atomic_int inflight;
-    char mode[32];
+    atomic_ullong config_reloads_ok, config_reloads_failed;
+    atomic_llong config_loaded_at;
+    atomic_bool config_last_ok;
+    atomic_ullong catalog_rules;
+    _Atomic(const char *) mode; /* a reload may change it while /metrics renders */
 } m;
 
 void metrics_set_info(const char *mode)
 {
-    snprintf(m.mode, sizeof(m.mode), "%s", mode);
+    atomic_store(&m.mode, mode);
+}
+
+void metrics_set_config_loaded(time_t when, size_t catalog_rules)
+{
+    atomic_store(&m.config_loaded_at, (long long)when);
+    atomic_store(&m.config_last_ok, true);
+    atomic_store(&m.catalog_rules, (unsigned long long)catalog_rules);
+}
+
+void metrics_record_config_reload(bool ok)
+{
+    atomic_fetch_add(ok ? &m.config_reloads_ok : &m.config_reloads_failed, 1);
+    atomic_store(&m.config_last_ok, ok);
 }
 
 void metrics_record_review(const struct review_outcome *outcome, double seconds)
@@ -136,15 +153,38 @@ static void render_tls(struct buf *out)
                atomic_load(&m.cert_reloads_failed));
 }
 
+static void render_config(struct buf *out)
+{
+    header(out, "goinject_config_reloads_total", "counter",
+           "Reloads of the configuration file after it changed, by result.");
+    buf_printf(out, "goinject_config_reloads_total{result=\"success\"} %llu\n",
+               atomic_load(&m.config_reloads_ok));
+    buf_printf(out, "goinject_config_reloads_total{result=\"failure\"} %llu\n",
+               atomic_load(&m.config_reloads_failed));
+    header(out, "goinject_config_last_reload_success_timestamp_seconds", "gauge",
+           "When the configuration in service was loaded, as a Unix time.");
+    buf_printf(out, "goinject_config_last_reload_success_timestamp_seconds %lld\n",
+               atomic_load(&m.config_loaded_at));
+    header(out, "goinject_config_last_reload_successful", "gauge",
+           "1 when the last load of the configuration file succeeded, 0 when it was rejected.");
+    buf_printf(out, "goinject_config_last_reload_successful %d\n",
+               atomic_load(&m.config_last_ok) ? 1 : 0);
+    header(out, "goinject_catalog_rules", "gauge",
+           "Rules in the image catalog of the configuration in service.");
+    buf_printf(out, "goinject_catalog_rules %llu\n", atomic_load(&m.catalog_rules));
+}
+
 int metrics_render(struct buf *out)
 {
     size_t before = out->len;
+    const char *mode = atomic_load(&m.mode);
     render_reviews(out);
     render_latency(out);
     render_http(out);
     render_tls(out);
+    render_config(out);
     header(out, "goinject_build_info", "gauge", "Build and configuration of this webhook.");
     buf_printf(out, "goinject_build_info{version=\"%s\",revision=\"%s\",mode=\"%s\"} 1\n",
-               GOINJECT_VERSION, GOINJECT_REVISION, m.mode);
+               GOINJECT_VERSION, GOINJECT_REVISION, mode ? mode : "");
     return out->len > before ? 0 : -1;
 }

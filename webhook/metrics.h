@@ -4,7 +4,8 @@
  * Owns process-wide counters (C11 atomics, so the pool threads record without
  * locks) and their rendering in the Prometheus text exposition format:
  * reviews by result, a review latency histogram, containers by action, skips
- * by reason, HTTP responses by code, certificate expiry and reloads, build info.
+ * by reason, HTTP responses by code, certificate expiry and reloads,
+ * configuration reloads and catalog size, build info.
  */
 #ifndef GOINJECT_METRICS_H
 #define GOINJECT_METRICS_H
@@ -15,12 +16,17 @@
 #include "admission.h"
 #include "buf.h"
 
+/* mode must be a string with static storage (config_mode_name's). */
 void metrics_set_info(const char *mode);
 void metrics_record_review(const struct review_outcome *outcome, double seconds);
 void metrics_record_response(unsigned status);
 void metrics_record_cert_reload(bool ok);
 void metrics_set_cert_expiry(time_t not_after);
 void metrics_inflight_add(int delta);
+/* A configuration was put in service at when (the first load, or a reload). */
+void metrics_set_config_loaded(time_t when, size_t catalog_rules);
+/* A reload of the configuration file succeeded or was rejected. */
+void metrics_record_config_reload(bool ok);
 /* Appends the exposition text; returns 0 or -1 when out of memory. */
 int metrics_render(struct buf *out);
 

@@ -225,8 +225,10 @@ static enum MHD_Result serve_review(struct server *srv, struct MHD_Connection *c
     clock_gettime(CLOCK_MONOTONIC, &start);
     struct review_options options = {req->pod_security || pod_security_from_query(conn)};
     struct review_outcome outcome;
-    admission_review(srv->opts->cfg, req->body.data ? req->body.data : "", req->body.len, &options,
+    struct config_ref *config = confstore_acquire(srv->opts->config);
+    admission_review(config->cfg, req->body.data ? req->body.data : "", req->body.len, &options,
                      &outcome);
+    config_ref_release(config);
     double seconds = seconds_since(&start);
     metrics_record_review(&outcome, seconds);
 
@@ -473,15 +475,47 @@ static void reload_certificate(void)
                   json_pack("{s:s}", "error", err));
 }
 
-static int wait_for_signal(const sigset_t *signals, unsigned interval_ms)
+/* Puts the configuration in service into the metrics (mode label, catalog size, load time). */
+static void publish_config(struct confstore *store)
 {
+    struct config_ref *config = confstore_acquire(store);
+    metrics_set_info(config_mode_name(config->cfg->mode));
+    metrics_set_config_loaded(time(NULL), config->cfg->catalog.count);
+    config_ref_release(config);
+}
+
+static void reload_config(struct confstore *store, bool force)
+{
+    char err[512];
+    enum confstore_result rc = confstore_check(store, force, err, sizeof(err));
+    if (rc == CONFSTORE_UNCHANGED)
+        return;
+    metrics_record_config_reload(rc == CONFSTORE_RELOADED);
+    if (rc == CONFSTORE_REJECTED) {
+        log_event(LOG_LEVEL_ERROR, "configuration not reloaded; keeping the old one",
+                  json_pack("{s:s}", "error", err));
+        return;
+    }
+    publish_config(store);
+    struct config_ref *config = confstore_acquire(store);
+    log_event(LOG_LEVEL_INFO, "configuration reloaded",
+              json_pack("{s:s,s:I}", "mode", config_mode_name(config->cfg->mode), "catalogRules",
+                        (json_int_t)config->cfg->catalog.count));
+    config_ref_release(config);
+}
+
+static int wait_for_signal(const sigset_t *signals, const struct server_options *opts)
+{
+    unsigned interval_ms = opts->reload_interval_ms;
     struct timespec timeout = {interval_ms / 1000, (long)(interval_ms % 1000) * 1000000L};
     for (;;) {
         int sig = sigtimedwait(signals, NULL, &timeout);
         if (sig == SIGTERM || sig == SIGINT)
             return sig;
-        if (sig == SIGHUP || (sig < 0 && errno == EAGAIN))
+        if (sig == SIGHUP || (sig < 0 && errno == EAGAIN)) {
             reload_certificate();
+            reload_config(opts->config, sig == SIGHUP);
+        }
     }
 }
 
@@ -593,14 +627,17 @@ int server_run(const struct server_options *opts)
     } else {
         const union MHD_DaemonInfo *info =
             MHD_get_daemon_info(srv.daemon, MHD_DAEMON_INFO_BIND_PORT);
-        metrics_set_info(config_mode_name(opts->cfg->mode));
+        struct config_ref *config = confstore_acquire(opts->config);
+        publish_config(opts->config);
         metrics_set_cert_expiry(tls_store_not_after());
         atomic_store(&srv.ready, true);
         log_event(LOG_LEVEL_INFO, "listening",
-                  json_pack("{s:s,s:i,s:s,s:i,s:b}", "listen", opts->listen, "port",
-                            info ? (int)info->port : 0, "mode", config_mode_name(opts->cfg->mode),
-                            "threads", (int)opts->threads, "clientAuth", srv.client_ca != NULL));
-        int sig = wait_for_signal(&signals, opts->reload_interval_ms);
+                  json_pack("{s:s,s:i,s:s,s:i,s:b,s:I}", "listen", opts->listen, "port",
+                            info ? (int)info->port : 0, "mode", config_mode_name(config->cfg->mode),
+                            "threads", (int)opts->threads, "clientAuth", srv.client_ca != NULL,
+                            "catalogRules", (json_int_t)config->cfg->catalog.count));
+        config_ref_release(config);
+        int sig = wait_for_signal(&signals, opts);
         log_event(LOG_LEVEL_INFO, "signal received",
                   json_pack("{s:s}", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
         drain(&srv);

@@ -30,7 +30,9 @@ static const char full_config[] =
     "   \"runAsUser\": 1000},"
     " \"tini\": {\"glibc\": \"bin/tini-glibc\", \"musl\": \"bin/tini-musl\"},"
     " \"shellUnknownWrapper\": \"shell\","
-    " \"defaultShell\": \"/bin/bash\"}";
+    " \"defaultShell\": \"/bin/bash\","
+    " \"catalog\": [{\"match\": {\"image\": \"registry.example.com/api:1.0\"},"
+    "               \"facts\": {\"staticGo\": true, \"shell\": \"none\"}}]}";
 
 static struct goinject_config *parse_ok(const char *text)
 {
@@ -135,7 +137,8 @@ START_TEST(no_file_gives_every_default)
                             " \"tini\": {\"glibc\": \"tini/glibc/tini\", \"musl\": "
                             "\"tini/musl/tini\"},"
                             " \"shellUnknownWrapper\": \"tini\","
-                            " \"defaultShell\": \"/bin/sh\"}");
+                            " \"defaultShell\": \"/bin/sh\","
+                            " \"catalog\": []}");
     json_decref(json);
     config_free(cfg);
 }

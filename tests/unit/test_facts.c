@@ -28,7 +28,7 @@ static void resolve(const char *annotations_text, const char *name)
 {
     json_t *annotations = annotations_text ? json_lit(annotations_text) : NULL;
     facts_clear(&facts);
-    facts_resolve(cfg, annotations, name, &facts, &warnings);
+    facts_resolve(cfg, annotations, name, NULL, &facts, &warnings);
     json_decref(annotations);
 }
 
@@ -315,7 +315,7 @@ START_TEST(malformed_shell_other_values_warn)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         json_t *annotations = json_pack("{s:s}", "goinject.io/shell", bad[i]);
         facts_clear(&facts);
-        facts_resolve(cfg, annotations, "app", &facts, &warnings);
+        facts_resolve(cfg, annotations, "app", NULL, &facts, &warnings);
         json_decref(annotations);
         ck_assert_msg(facts.shell == SHELL_UNKNOWN, "shell \"%s\" accepted", bad[i]);
         ck_assert_uint_eq(warnings.count, i + 1);
@@ -399,7 +399,7 @@ START_TEST(long_malformed_value_is_cut_in_the_warning)
     memset(value, 'v', sizeof(value) - 1);
     value[sizeof(value) - 1] = '\0';
     json_t *annotations = json_pack("{s:s}", "libc.goinject.io/app", value);
-    facts_resolve(cfg, annotations, "app", &facts, &warnings);
+    facts_resolve(cfg, annotations, "app", NULL, &facts, &warnings);
     json_decref(annotations);
     ck_assert_uint_eq(warnings.count, 1);
     ck_assert_uint_le(strlen(warnings.items[0]), WARNING_MAX_LEN);

@@ -49,19 +49,35 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 
 {{/* The webhook's configuration file, as JSON. */}}
 {{- define "goinject.config" -}}
-{{- $excluded := concat .Values.excludedNamespaces (list .Release.Namespace) | uniq -}}
+{{- include "goinject.configJSON" (list . true) -}}
+{{- end -}}
+
+{{/*
+The configuration without the catalog: its checksum restarts the pods. A catalog change alone
+does not, because the webhook reloads its ConfigMap by itself.
+*/}}
+{{- define "goinject.restartConfig" -}}
+{{- include "goinject.configJSON" (list . false) -}}
+{{- end -}}
+
+{{- define "goinject.configJSON" -}}
+{{- $root := index . 0 -}}
+{{- $excluded := concat $root.Values.excludedNamespaces (list $root.Release.Namespace) | uniq -}}
 {{- $config := dict
-  "mode" .Values.mode
-  "annotationPrefix" .Values.annotationPrefix
-  "injectByDefault" .Values.injectByDefault
+  "mode" $root.Values.mode
+  "annotationPrefix" $root.Values.annotationPrefix
+  "injectByDefault" $root.Values.injectByDefault
   "excludedNamespaces" $excluded
-  "podSecurityEnforcedNamespaces" .Values.podSecurityEnforcedNamespaces
+  "podSecurityEnforcedNamespaces" $root.Values.podSecurityEnforcedNamespaces
   "agent" (dict
-    "image" (include "goinject.agentImage" .)
-    "imagePullPolicy" .Values.agent.pullPolicy
-    "resources" .Values.agent.resources
-    "env" .Values.agent.env) -}}
-{{- mustMergeOverwrite $config (deepCopy .Values.extraConfig) | toPrettyJson -}}
+    "image" (include "goinject.agentImage" $root)
+    "imagePullPolicy" $root.Values.agent.pullPolicy
+    "resources" $root.Values.agent.resources
+    "env" $root.Values.agent.env) -}}
+{{- if index . 1 }}
+{{- $_ := set $config "catalog" $root.Values.catalog -}}
+{{- end }}
+{{- mustMergeOverwrite $config (deepCopy $root.Values.extraConfig) | toPrettyJson -}}
 {{- end -}}
 
 {{/* The namespaceSelector; $podSecurity is "in" or "notin" the enforcing levels, or "" for any. */}}

@@ -1,0 +1,202 @@
+/* test_catalog.c - image catalog: references, matching, strict parsing, and its place among the
+ * facts. */
+#include "catalog.h"
+#include "config.h"
+#include "facts.h"
+#include "testutil.h"
+
+#define DIGEST_A "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define DIGEST_B "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+static const char *normalized(const char *ref)
+{
+    static char out[1024];
+    if (catalog_normalize(ref, out, sizeof(out)) != 0)
+        return "(error)";
+    return out;
+}
+
+START_TEST(references_normalise_like_docker)
+{
+    ck_assert_str_eq(normalized("nginx"), "docker.io/library/nginx:latest");
+    ck_assert_str_eq(normalized("nginx:1.27"), "docker.io/library/nginx:1.27");
+    ck_assert_str_eq(normalized("team/app"), "docker.io/team/app:latest");
+    ck_assert_str_eq(normalized("index.docker.io/library/busybox"),
+                     "docker.io/library/busybox:latest");
+    ck_assert_str_eq(normalized("registry.example.com/a/b:1"), "registry.example.com/a/b:1");
+    ck_assert_str_eq(normalized("localhost:5000/x"), "localhost:5000/x:latest");
+    ck_assert_str_eq(normalized("localhost/x:y"), "localhost/x:y");
+    ck_assert_str_eq(normalized("app@" DIGEST_A), "docker.io/library/app@" DIGEST_A);
+    ck_assert_str_eq(normalized("r.io/app:1@" DIGEST_A), "r.io/app:1@" DIGEST_A);
+    ck_assert_str_eq(normalized(""), "(error)");
+    ck_assert_str_eq(normalized("@" DIGEST_A), "(error)");
+}
+END_TEST
+
+static struct catalog parse(const char *text)
+{
+    struct catalog c = {NULL, 0, NULL};
+    char err[256] = "";
+    json_t *doc = json_lit(text);
+    ck_assert_msg(catalog_parse(doc, &c, err, sizeof(err)) == 0, "%s", err);
+    json_decref(doc);
+    return c;
+}
+
+/* The index of the rule image matches, or -1. */
+static int match_index(const struct catalog *c, const char *image)
+{
+    const struct catalog_rule *rule = catalog_match(c, image);
+    return rule ? (int)(rule - c->rules) : -1;
+}
+
+START_TEST(rules_match_by_image_glob_and_digest)
+{
+    struct catalog c =
+        parse("[{\"match\": {\"image\": \"nginx:1.27\"}, \"facts\": {\"staticGo\": false}},"
+              " {\"match\": {\"digest\": \"" DIGEST_A "\"}, \"facts\": {\"staticGo\": true}},"
+              " {\"match\": {\"glob\": \"registry.example.com/team/*\"},"
+              "  \"facts\": {\"libc\": \"musl\"}, \"note\": \"team images\"},"
+              " {\"match\": {\"glob\": \"*\"}, \"facts\": {\"shell\": \"none\"}}]");
+    ck_assert_uint_eq(c.count, 4);
+    ck_assert_int_eq(match_index(&c, "nginx:1.27"), 0);
+    ck_assert_int_eq(match_index(&c, "docker.io/library/nginx:1.27"), 0);
+    ck_assert_int_eq(match_index(&c, "nginx:1.27@" DIGEST_B), 0); /* a pinned digest of that tag */
+    ck_assert_int_eq(match_index(&c, "nginx:1.28"), 3);
+    ck_assert_int_eq(match_index(&c, "anything@" DIGEST_A), 1);
+    ck_assert_int_eq(match_index(&c, "registry.example.com/team/api:2@" DIGEST_A), 1);
+    ck_assert_int_eq(match_index(&c, "registry.example.com/team/api:2"), 2);
+    ck_assert_int_eq(match_index(&c, "registry.example.com/other/api:2"), 3);
+    ck_assert_ptr_null(catalog_match(&c, NULL));
+    catalog_free(&c);
+    struct catalog pinned =
+        parse("[{\"match\": {\"image\": \"app@" DIGEST_A "\"}, \"facts\": {\"cgo\": true}}]");
+    ck_assert_int_eq(match_index(&pinned, "docker.io/library/app@" DIGEST_A), 0);
+    ck_assert_int_eq(match_index(&pinned, "app@" DIGEST_B), -1);
+    ck_assert_int_eq(match_index(&pinned, "app"), -1);
+    catalog_free(&pinned);
+}
+END_TEST
+
+/* config_parse must refuse text with an error that starts with field. */
+static void expect_error(const char *catalog_json, const char *field)
+{
+    char text[2048], err[512] = "";
+    snprintf(text, sizeof(text), "{\"catalog\": %s}", catalog_json);
+    struct goinject_config *cfg = config_parse(text, strlen(text), err, sizeof(err));
+    ck_assert_msg(cfg == NULL, "accepted: %s", text);
+    ck_assert_msg(strncmp(err, field, strlen(field)) == 0, "error \"%s\" does not start with %s",
+                  err, field);
+}
+
+START_TEST(invalid_rules_name_the_field)
+{
+    expect_error("{}", "catalog: must be an array");
+    expect_error("[42]", "catalog[0]: must be an object");
+    expect_error("[{\"match\": {\"image\": \"a\"}, \"facts\": {\"cgo\": true}}, {\"facts\": {}}]",
+                 "catalog[1].match: missing");
+    expect_error("[{\"match\": {}, \"facts\": {\"cgo\": true}}]", "catalog[0].match: must have");
+    expect_error("[{\"match\": {\"image\": \"a\", \"glob\": \"b\"}, \"facts\": {\"cgo\": true}}]",
+                 "catalog[0].match: must have exactly one");
+    expect_error("[{\"match\": {\"tag\": \"a\"}, \"facts\": {\"cgo\": true}}]",
+                 "catalog[0].match: must have exactly one");
+    expect_error("[{\"match\": {\"image\": \"has space\"}, \"facts\": {\"cgo\": true}}]",
+                 "catalog[0].match.image:");
+    expect_error("[{\"match\": {\"digest\": \"sha256:abc\"}, \"facts\": {\"cgo\": true}}]",
+                 "catalog[0].match.digest:");
+    expect_error("[{\"match\": {\"glob\": 7}, \"facts\": {\"cgo\": true}}]",
+                 "catalog[0].match.glob:");
+    expect_error("[{\"match\": {\"image\": \"a\"}}]", "catalog[0].facts: must be an object");
+    expect_error("[{\"match\": {\"image\": \"a\"}, \"facts\": {}}]", "catalog[0].facts: must be");
+    expect_error("[{\"match\": {\"image\": \"a\"}, \"facts\": {\"static-go\": true}}]",
+                 "catalog[0].facts.static-go: unknown field");
+    expect_error("[{\"match\": {\"image\": \"a\"}, \"facts\": {\"staticGo\": \"yes\"}}]",
+                 "catalog[0].facts.staticGo:");
+    expect_error("[{\"match\": {\"image\": \"a\"}, \"facts\": {\"shell\": \"sh\"}}]",
+                 "catalog[0].facts.shell:");
+    expect_error("[{\"match\": {\"image\": \"a\"}, \"facts\": {\"libc\": \"uclibc\"}}]",
+                 "catalog[0].facts.libc:");
+    expect_error("[{\"match\": {\"image\": \"a\"}, \"facts\": {\"cmd\": [\"a\", 1]}}]",
+                 "catalog[0].facts.cmd[1]:");
+    expect_error("[{\"match\": {\"image\": \"a\"}, \"facts\": {\"entrypoint\": \"/app\"}}]",
+                 "catalog[0].facts.entrypoint:");
+    expect_error("[{\"match\": {\"image\": \"a\"}, \"facts\": {\"cgo\": true}, \"x\": 1}]",
+                 "catalog[0].x: unknown field");
+    expect_error("[{\"match\": {\"image\": \"a\"}, \"facts\": {\"cgo\": true}, \"note\": 1}]",
+                 "catalog[0].note:");
+}
+END_TEST
+
+/* ---- the catalog among the facts ------------------------------------------------ */
+
+static struct goinject_config *with_catalog(const char *catalog_json)
+{
+    char text[2048], err[512] = "";
+    snprintf(text, sizeof(text), "{\"catalog\": %s}", catalog_json);
+    struct goinject_config *cfg = config_parse(text, strlen(text), err, sizeof(err));
+    ck_assert_msg(cfg != NULL, "%s", err);
+    return cfg;
+}
+
+START_TEST(annotations_come_before_the_catalog)
+{
+    struct goinject_config *cfg =
+        with_catalog("[{\"match\": {\"image\": \"registry.example.com/api:1\"},"
+                     "  \"facts\": {\"staticGo\": true, \"cgo\": false, \"shell\": \"/bin/sh\","
+                     "   \"libc\": \"musl\", \"entrypoint\": [\"/api\"], \"cmd\": [\"serve\"]}}]");
+    json_t *annotations = json_lit("{\"shell.goinject.io/api\": \"/bin/bash\","
+                                   " \"goinject.io/libc\": \"glibc\","
+                                   " \"goinject.io/cgo\": \"nonsense\"}");
+    struct container_facts f;
+    struct warnings w = {NULL, 0};
+    facts_resolve(cfg, annotations, "api", "registry.example.com/api:1", &f, &w);
+    ck_assert_int_eq(f.static_go, FACT_TRUE);      /* catalog */
+    ck_assert_int_eq(f.cgo, FACT_FALSE);           /* catalog: the bad annotation is ignored */
+    ck_assert_str_eq(f.shell_path, "/bin/bash");   /* per-container annotation */
+    ck_assert_int_eq(f.libc, LIBC_GLIBC);          /* pod-wide annotation */
+    ck_assert_json_eq(f.entrypoint, "[\"/api\"]"); /* catalog */
+    ck_assert_json_eq(f.cmd, "[\"serve\"]");
+    ck_assert_uint_eq(w.count, 1);
+    facts_clear(&f);
+    facts_resolve(cfg, NULL, "api", "registry.example.com/api:2", &f, &w);
+    ck_assert_int_eq(f.static_go, FACT_UNKNOWN); /* no rule matches */
+    facts_clear(&f);
+    facts_resolve(cfg, NULL, "api", "registry.example.com/api:1", &f, &w);
+    ck_assert_int_eq(f.libc, LIBC_MUSL); /* no annotations object at all */
+    ck_assert_int_eq(f.shell, SHELL_PATH);
+    facts_clear(&f);
+    warnings_free(&w);
+    json_decref(annotations);
+    config_free(cfg);
+}
+END_TEST
+
+START_TEST(config_prints_the_catalog_back)
+{
+    struct goinject_config *cfg =
+        with_catalog("[{\"match\": {\"glob\": \"*\"}, \"facts\": {\"shell\": \"none\"}}]");
+    json_t *doc = config_to_json(cfg);
+    ck_assert_json_eq(json_object_get(doc, "catalog"),
+                      "[{\"match\": {\"glob\": \"*\"}, \"facts\": {\"shell\": \"none\"}}]");
+    json_decref(doc);
+    config_free(cfg);
+}
+END_TEST
+
+static Suite *catalog_suite(void)
+{
+    Suite *s = suite_create("catalog");
+    TCase *tc = tcase_create("catalog");
+    tcase_add_test(tc, references_normalise_like_docker);
+    tcase_add_test(tc, rules_match_by_image_glob_and_digest);
+    tcase_add_test(tc, invalid_rules_name_the_field);
+    tcase_add_test(tc, annotations_come_before_the_catalog);
+    tcase_add_test(tc, config_prints_the_catalog_back);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return run_suite(catalog_suite());
+}

@@ -97,10 +97,10 @@ func podSpec(containers arr, inits arr, volumes arr) obj {
 
 func podMeta(app string, annotations obj) obj {
 	return obj{
-		"generateName":      app + "-7d9c5b6f4-",
-		"namespace":         "bench",
-		"labels":            obj{"app": app, "pod-template-hash": "7d9c5b6f4"},
-		"annotations":       annotations,
+		"generateName": app + "-7d9c5b6f4-",
+		"namespace":    "bench",
+		"labels":       obj{"app": app, "pod-template-hash": "7d9c5b6f4"},
+		"annotations":  annotations,
 		"ownerReferences": arr{obj{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": app + "-7d9c5b6f4",
 			"uid": "5b0e4b8e-9c3c-4c1d-8a7e-3f5f0b0c1d2e", "controller": true, "blockOwnerDeletion": true}},
 	}

@@ -9,6 +9,7 @@
 
 #include "argv.h"
 #include "facts.h"
+#include "jsonout.h"
 #include "patch_apply.h"
 #include "patch_build.h"
 #include "pointer.h"
@@ -722,36 +723,48 @@ static void set_error_body(struct review_outcome *out, const char *fmt, ...)
     json_object_set_new(out->log, "error", json_string(msg));
 }
 
-static char *base64(const char *data, size_t len)
+/* Appends the base64 of data to out. */
+static int append_base64(struct buf *out, const char *data, size_t len)
 {
-    char *out = malloc(4 * ((len + 2) / 3) + 1);
-    if (out)
-        EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)data, (int)len);
-    return out;
+    size_t encoded = 4 * ((len + 2) / 3);
+    if (buf_reserve(out, encoded) != 0)
+        return -1;
+    EVP_EncodeBlock((unsigned char *)out->data + out->len, (const unsigned char *)data, (int)len);
+    out->len += encoded;
+    out->data[out->len] = '\0';
+    return 0;
 }
 
-/* The answer: uid echoed, always allowed, the patch and the warnings when there are any. */
+/*
+ * The answer: uid echoed, always allowed, the patch and the warnings when there are any.
+ * Written straight into the body, with the members in the order they always had:
+ * {"apiVersion","kind","response":{"uid","allowed","patchType","patch","warnings"}}.
+ */
 static void write_answer(struct review_outcome *out, const char *api_version, const char *uid,
                          const json_t *ops, const struct warnings *w)
 {
-    json_t *response = json_pack("{s:s,s:b}", "uid", uid, "allowed", 1);
-    if (ops) {
-        char *patch_text = json_dumps(ops, JSON_COMPACT);
-        char *encoded = patch_text ? base64(patch_text, strlen(patch_text)) : NULL;
-        json_object_set_new(response, "patchType", json_string("JSONPatch"));
-        json_object_set_new(response, "patch", json_string(encoded ? encoded : ""));
-        free(patch_text);
-        free(encoded);
+    struct buf *b = &out->body;
+    struct buf patch = BUF_INIT;
+    int rc = ops ? json_write_compact(&patch, ops) : 0;
+    buf_truncate(b, 0);
+    rc = rc || buf_append_str(b, "{\"apiVersion\":") ||
+         json_write_string(b, api_version, strlen(api_version)) ||
+         buf_append_str(b, ",\"kind\":\"AdmissionReview\",\"response\":{\"uid\":") ||
+         json_write_string(b, uid, strlen(uid)) || buf_append_str(b, ",\"allowed\":true");
+    if (!rc && ops)
+        rc = buf_append_str(b, ",\"patchType\":\"JSONPatch\",\"patch\":\"") ||
+             append_base64(b, patch.data ? patch.data : "", patch.len) || buf_append_char(b, '"');
+    if (!rc && w->count) {
+        json_t *warnings = warnings_to_json(w); /* within the API server's budget */
+        rc = buf_append_str(b, ",\"warnings\":") || json_write_compact(b, warnings);
+        json_decref(warnings);
     }
-    if (w->count)
-        json_object_set_new(response, "warnings", warnings_to_json(w));
-    json_t *review = json_pack("{s:s,s:s,s:o}", "apiVersion", api_version, "kind",
-                               "AdmissionReview", "response", response);
-    char *text = json_dumps(review, JSON_COMPACT);
-    json_decref(review);
-    buf_truncate(&out->body, 0);
-    buf_append_str(&out->body, text ? text : "");
-    free(text);
+    rc = rc || buf_append_str(b, "}}");
+    buf_free(&patch);
+    if (rc) {
+        buf_truncate(b, 0);
+        buf_append_str(b, "{\"error\":\"out of memory\"}");
+    }
     out->http_status = 200;
 }
 

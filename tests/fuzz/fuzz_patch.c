@@ -4,7 +4,8 @@
  * The input is "<document JSON>\0<patch JSON>" (without a NUL, the whole
  * input is the patch, applied to {}). Checks beyond the sanitizers:
  * patch_apply never modifies its inputs, fails with a one-line reason that
- * names the operation, and returns a fresh document on success.
+ * names the operation, and returns a fresh document on success; goinject's
+ * compact writer prints the result exactly as json_dumps does.
  */
 #include <jansson.h>
 #include <stdint.h>
@@ -12,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
+#include "jsonout.h"
 #include "patch_apply.h"
 
 static void check(int ok, const char *what)
@@ -46,6 +49,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (result) {
             check(result != doc, "a fresh document");
             check(err[0] == '\0', "no reason on success");
+            char *want = json_dumps(result, JSON_COMPACT | JSON_ENCODE_ANY);
+            struct buf got = BUF_INIT;
+            if (want && json_write_compact(&got, result) == 0)
+                check(strcmp(got.data, want) == 0, "json_write_compact writes what json_dumps does");
+            buf_free(&got);
+            free(want);
         } else {
             check(strncmp(err, "operation ", 10) == 0 || strncmp(err, "patch ", 6) == 0,
                   "the reason names the operation or the patch");

@@ -9,6 +9,7 @@
 
 #include "argv.h"
 #include "facts.h"
+#include "jsonin.h"
 #include "jsonout.h"
 #include "patch_apply.h"
 #include "patch_build.h"
@@ -895,7 +896,7 @@ void admission_review(const struct goinject_config *cfg, const char *body, size_
     memset(out, 0, sizeof(*out));
     out->log = json_object();
     json_error_t error;
-    json_t *doc = json_loadb(body, len, JSON_ALLOW_NUL, &error);
+    json_t *doc = json_parse_body(body, len, &error);
     if (!doc) {
         set_error_body(out, "malformed JSON at line %d column %d: %s", error.line, error.column,
                        error.text);

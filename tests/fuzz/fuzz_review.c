@@ -10,7 +10,8 @@
  * Checks beyond the sanitizers: the answer is 200 or 400 with a JSON body;
  * a 200 answer is an AdmissionReview that echoes the uid and is allowed; its
  * patch (when there is one) is base64 of a JSON array that applies to the
- * pod; `goinject mutate`'s engine takes the same input without failing.
+ * pod; `goinject mutate`'s engine takes the same input without failing; the
+ * fast body parser accepts only what jansson accepts, and builds the same value.
  */
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -21,6 +22,7 @@
 
 #include "admission.h"
 #include "config.h"
+#include "jsonin.h"
 #include "patch_apply.h"
 
 static struct goinject_config *configs[2];
@@ -95,9 +97,25 @@ static void review_once(const struct goinject_config *cfg, const uint8_t *data, 
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+static void check_parsers_agree(const uint8_t *data, size_t size)
+{
+    json_t *fast = json_parse_fast((const char *)data, size);
+    if (!fast)
+        return; /* jansson decides: nothing to compare */
+    json_error_t error;
+    json_t *slow = json_loadb((const char *)data, size, JSON_ALLOW_NUL, &error);
+    if (!slow)
+        fprintf(stderr, "fuzz_review: jansson refuses what the fast parser took: %s\n", error.text);
+    check(slow != NULL, "the fast parser accepts only what jansson accepts");
+    check(json_equal(fast, slow), "and builds the same value");
+    json_decref(slow);
+    json_decref(fast);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     setup();
+    check_parsers_agree(data, size);
     review_once(configs[1], data, size, false);
     review_once(configs[0], data, size, size % 2 == 1);
 

@@ -264,23 +264,38 @@ static int replace_at(json_t **root, const char *ptr, size_t len, json_t *value)
 /*
  * Makes the root and every container on the way to the parent of ptr private
  * to the result, top down, so the edit that follows touches nothing shared.
- * Stops quietly where the way ends: locate() then reports what is missing.
+ * One walk: each token is looked up once, and only a shared container costs
+ * a copy. Stops quietly where the way ends: locate() then reports what is
+ * missing.
  */
 static int make_way_private(json_t **root, const char *ptr, size_t len)
 {
-    for (size_t prefix = 0; prefix < len; prefix++) {
-        if (ptr[prefix] != '/')
-            continue;
-        json_t *node = pointer_getn(*root, ptr, prefix); /* borrowed */
-        if (!node)
-            return 0;
-        if (!is_shared(node))
-            continue;
-        json_t *copy = json_copy(node);
-        if (!copy || replace_at(root, ptr, prefix, copy) != 0)
+    if (is_shared(*root)) {
+        json_t *copy = json_copy(*root);
+        if (!copy)
             return -1;
+        json_decref(*root);
+        *root = copy;
     }
-    return 0;
+    json_t *node = *root; /* private */
+    const char *end = ptr + len, *token = ptr; /* token points at its "/" */
+    for (;;) {
+        const char *next = token + 1 < end ? memchr(token + 1, '/', (size_t)(end - token - 1)) : NULL;
+        if (!next)
+            return 0; /* token is the last one: node, its parent, is private */
+        size_t segment = (size_t)(next - token);
+        json_t *child = pointer_getn(node, token, segment); /* borrowed */
+        if (!child)
+            return 0;
+        if (is_shared(child)) {
+            json_t *copy = json_copy(child);
+            if (!copy || replace_at(&node, token, segment, copy) != 0)
+                return -1;
+            child = copy;
+        }
+        node = child;
+        token = next;
+    }
 }
 
 /* ---- the primitive edits ----------------------------------------------- */

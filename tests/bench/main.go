@@ -38,6 +38,8 @@ var (
 	serverCPUs  = flag.String("server-cpus", "1", "taskset CPU list for the servers (empty: no pinning)")
 	sizesFlag   = flag.String("sizes", "small,typical,large,huge", "pod sizes to run")
 	dumpDir     = flag.String("dump", "", "only write each size's AdmissionReview to DIR/SIZE.json (for profiling) and exit")
+	loadAddr    = flag.String("load-addr", "", "profiling aid: only load the server at ADDR (trusting -ca) with the first of -sizes for -seconds, print the rate, exit")
+	loadCA      = flag.String("ca", "", "the CA file for -load-addr")
 	rateShare   = flag.Float64("rate-share", 0.5, "the fixed moderate rate, as a share of the slowest server's saturation throughput")
 )
 
@@ -336,6 +338,10 @@ func main() {
 		}
 		return
 	}
+	if *loadAddr != "" {
+		loadOnly()
+		return
+	}
 	certDir, err := os.MkdirTemp("", "goinject-bench-")
 	if err != nil {
 		fatalf("%v", err)
@@ -446,6 +452,30 @@ func main() {
 		}
 	}
 	report(results, loadStart)
+}
+
+// loadOnly drives an already running server, for perf or valgrind attached to it.
+func loadOnly() {
+	caPEM, err := os.ReadFile(*loadCA)
+	if err != nil {
+		fatalf("-ca: %v", err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	name := strings.Split(*sizesFlag, ",")[0]
+	for _, size := range podSizes {
+		if size.name != name {
+			continue
+		}
+		uid := "0b1e55ed-0000-4000-8000-000000000000"
+		reqs := buildRequests("/mutate", [][]byte{review(uid, size.pod())}, []string{uid})
+		r := saturate(newTarget(*loadAddr, pool), reqs, *conns, time.Duration(*seconds*float64(time.Second)))
+		die(kindGoinject, r)
+		fmt.Printf("bench: %d %s reviews in %.1f s (%.0f/s), p50 %.2f ms, p99 %.2f ms\n", r.count, name,
+			r.elapsed.Seconds(), r.rps(), ms(r.percentile(0.5)), ms(r.percentile(0.99)))
+		return
+	}
+	fatalf("no pod size %q", name)
 }
 
 func ratio(a, b float64) float64 {

@@ -40,6 +40,7 @@ var (
 	dumpDir     = flag.String("dump", "", "only write each size's AdmissionReview to DIR/SIZE.json (for profiling) and exit")
 	loadAddr    = flag.String("load-addr", "", "profiling aid: only load the server at ADDR (trusting -ca) with the first of -sizes for -seconds, print the rate, exit")
 	loadCA      = flag.String("ca", "", "the CA file for -load-addr")
+	loadRate    = flag.Float64("rate", 0, "with -load-addr: offer this many requests per second (open loop) instead of saturating")
 	rateShare   = flag.Float64("rate-share", 0.5, "the fixed moderate rate, as a share of the slowest server's saturation throughput")
 )
 
@@ -469,10 +470,16 @@ func loadOnly() {
 		}
 		uid := "0b1e55ed-0000-4000-8000-000000000000"
 		reqs := buildRequests("/mutate", [][]byte{review(uid, size.pod())}, []string{uid})
-		r := saturate(newTarget(*loadAddr, pool), reqs, *conns, time.Duration(*seconds*float64(time.Second)))
+		d := time.Duration(*seconds * float64(time.Second))
+		var r *result
+		if *loadRate > 0 {
+			r = atRate(newTarget(*loadAddr, pool), reqs, *conns, *loadRate, d)
+		} else {
+			r = saturate(newTarget(*loadAddr, pool), reqs, *conns, d)
+		}
 		die(kindGoinject, r)
-		fmt.Printf("bench: %d %s reviews in %.1f s (%.0f/s), p50 %.2f ms, p99 %.2f ms\n", r.count, name,
-			r.elapsed.Seconds(), r.rps(), ms(r.percentile(0.5)), ms(r.percentile(0.99)))
+		fmt.Printf("bench: %d %s reviews in %.1f s (%.0f/s), p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms\n", r.count, name,
+			r.elapsed.Seconds(), r.rps(), ms(r.percentile(0.5)), ms(r.percentile(0.9)), ms(r.percentile(0.99)), ms(r.percentile(0.999)), ms(r.percentile(1)))
 		return
 	}
 	fatalf("no pod size %q", name)

@@ -7,6 +7,9 @@
 #   make run        serve on https://127.0.0.1:8443 with a fresh certificate
 #   make valgrind   the unit and golden tests under valgrind memcheck
 #   make e2e        end-to-end suite against a real, node-less control plane (tests/e2e)
+#   make test-asan  every suite against an AddressSanitizer + UBSan build (build/asan)
+#   make bench      goinject against a controller-runtime webhook and its own floor
+#   make faults     faults under steady load (SIGTERM, rotation, stalls, bad input, soak)
 #   make deps       install the Debian packages the build and tests need
 #   make image      the container image goinject/goinject:VERSION (IMAGE=name:tag to change)
 #   make probe      the probe agent build/probe/{glibc,musl}/libgoinject-probe.so (musl: musl-gcc)
@@ -49,7 +52,7 @@ GOINJECT_E2E_STATE ?= $(CURDIR)/$(BUILD)/e2e-cluster
 export GOINJECT_E2E_STATE
 
 .PHONY: all test unit golden cli integration inspect fuzz fuzz-regress e2e run valgrind deps \
-        clean format golden-update image probe e2e-runtime
+        clean format golden-update image probe e2e-runtime test-asan bench faults FORCE
 
 all: $(BUILD)/goinject
 
@@ -106,12 +109,12 @@ golden: $(BUILD)/goinject
 inspect: $(BUILD)/goinject
 	@tests/inspect/run.sh $(BUILD)/goinject
 
+# Each target replays the generated seeds, its checked-in corpus and its regressions.
+FUZZ_INPUTS = $(wildcard $(BUILD)/fuzz-regress/corpus/$(1) tests/fuzz/corpus/$(1) tests/fuzz/regressions/$(1))
+
 fuzz-regress: $(FUZZ_REGRESS) $(BUILD)/fuzz-regress/seeds
 	@$(BUILD)/fuzz-regress/seeds $(BUILD)/fuzz-regress/corpus
-	@for t in $(FUZZ_TARGETS); do \
-	    $(BUILD)/fuzz-regress/$$t $(BUILD)/fuzz-regress/corpus/$$t \
-	        $$(test -d tests/fuzz/regressions/$$t && echo tests/fuzz/regressions/$$t) || exit 1; \
-	done
+	@$(foreach t,$(FUZZ_TARGETS),$(FUZZ_WRAPPER) $(BUILD)/fuzz-regress/$(t) $(call FUZZ_INPUTS,$(t)) &&) true
 
 fuzz:
 	@tests/fuzz/run.sh $(FUZZ_SECONDS)
@@ -137,6 +140,46 @@ $(BUILD)/e2e/latewebhook: $(wildcard tests/e2e/latewebhook/*.go) tests/e2e/latew
 	@mkdir -p $(dir $@)
 	cd tests/e2e/latewebhook && GOWORK=off GOTOOLCHAIN=local $(GO) build -o $(CURDIR)/$@ .
 
+# AddressSanitizer + UndefinedBehaviorSanitizer: the same suites on a separate build.
+ASAN_BUILD   ?= build/asan
+ASAN_FLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+ASAN_ENV     := CK_FORK=no ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=1:strict_string_checks=1:check_initialization_order=1 \
+                LSAN_OPTIONS=suppressions=$(CURDIR)/tests/asan.supp:print_suppressions=0 \
+                UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+test-asan:
+	$(ASAN_ENV) $(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) OPT="-O1 -g" \
+	    EXTRA_CFLAGS="$(ASAN_FLAGS)" EXTRA_LDFLAGS="$(ASAN_FLAGS)" test
+
+# Benchmark: the load generator on BENCH_CLIENT_CPUS, the servers on BENCH_SERVER_CPUS,
+# both at niceness BENCH_NICE (root only; others run at 0) so that other work on a
+# shared machine preempts them less. BENCH_FLAGS: see `build/bench/bench -h`.
+BENCH_CLIENT_CPUS ?= 0
+BENCH_SERVER_CPUS ?= 1
+BENCH_NICE        ?= -10
+BENCH_FLAGS       ?=
+
+$(BUILD)/bench/peer: FORCE
+	@mkdir -p $(@D)
+	cd tests/bench/peer && $(GO) build -o $(CURDIR)/$@ .
+
+$(BUILD)/bench/bench: FORCE
+	@mkdir -p $(@D)
+	cd tests/bench && $(GO) build -o $(CURDIR)/$@ .
+
+bench: $(BUILD)/goinject $(BUILD)/bench/peer $(BUILD)/bench/bench
+	nice -n $(BENCH_NICE) taskset -c $(BENCH_CLIENT_CPUS) $(BUILD)/bench/bench -goinject $(BUILD)/goinject \
+	    -peer $(BUILD)/bench/peer -server-cpus "$(BENCH_SERVER_CPUS)" -out $(BUILD)/bench.json $(BENCH_FLAGS)
+
+# Faults under steady load; SOAK_REVIEWS sets the length of the memory soak.
+SOAK_REVIEWS ?= 1000000
+
+faults: $(BUILD)/goinject
+	@cd tests/faults && GOINJECT_BIN=$(CURDIR)/$(BUILD)/goinject SOAK_REVIEWS=$(SOAK_REVIEWS) \
+	    $(GO) test -count=1 -timeout 60m -v ./... 2>&1 | grep -E '^(=== RUN|--- |FAULT|PASS|FAIL|ok|panic)|_test.go'
+
+FORCE:
+
 run: $(BUILD)/goinject
 	@tests/run.sh $(BUILD)/goinject
 
@@ -144,6 +187,8 @@ valgrind: $(TESTS) $(BUILD)/goinject
 	@VALGRIND=1 tests/unit/run.sh $(TESTS)
 	@GOINJECT_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite" \
 	    tests/golden/run.sh $(BUILD)/goinject
+	@$(MAKE) --no-print-directory fuzz-regress \
+	    FUZZ_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite"
 
 deps:
 	.ci/install-deps

@@ -9,6 +9,8 @@
 
 #include "argv.h"
 #include "facts.h"
+#include "jsonin.h"
+#include "jsonout.h"
 #include "patch_apply.h"
 #include "patch_build.h"
 #include "pointer.h"
@@ -449,20 +451,25 @@ static int write_status(const struct pod_input *in, struct mutation *m)
 
 /*
  * b keeps every byte of a: objects may gain members, arrays may gain elements at the end,
- * and a null may become the object or array the builder creates in its place.
+ * and a null may become the object or array the builder creates in its place. The patch
+ * is applied copy on write, so a subtree no operation touched is the very same json_t in
+ * both: comparing it costs nothing.
  */
 static bool extends(const json_t *a, const json_t *b)
 {
+    if (a == b)
+        return true;
     if (json_is_null(a) && (json_is_object(b) || json_is_array(b)))
         return true;
     if (json_typeof(a) != json_typeof(b))
         return false;
     if (json_is_object(a)) {
         const char *key;
+        size_t key_len;
         json_t *value;
-        json_object_foreach((json_t *)a, key, value)
+        json_object_keylen_foreach((json_t *)a, key, key_len, value)
         {
-            const json_t *other = json_object_get(b, key);
+            const json_t *other = json_object_getn(b, key, key_len);
             if (!other || !extends(value, other))
                 return false;
         }
@@ -479,32 +486,90 @@ static bool extends(const json_t *a, const json_t *b)
     return json_equal((json_t *)a, (json_t *)b);
 }
 
-/* The pod as received, with the fields goinject may replace taken from the patched pod. */
-static json_t *expected_base(const struct pod_input *in, const struct mutation *m,
-                             const json_t *patched)
+/* extends() for two objects, leaving out the members named in skip (NULL-terminated). */
+static bool extends_except(const json_t *a, const json_t *b, const char *const *skip)
 {
-    static const char *const own[] = {"status", "injected", "reason"};
-    json_t *expected = json_deep_copy(in->pod);
-    json_t *containers = json_object_get(json_object_get(expected, "spec"), "containers");
-    const json_t *patched_containers =
-        json_object_get(json_object_get(patched, "spec"), "containers");
-    for (size_t i = 0; i < m->nwrapped; i++) {
-        json_t *c = json_array_get(containers, m->wrapped[i].index);
-        const json_t *pc = json_array_get(patched_containers, m->wrapped[i].index);
-        json_object_del(c, "command");
-        json_object_del(c, "args");
-        if (json_object_get(pc, "command"))
-            json_object_set(c, "command", json_object_get(pc, "command"));
-        if (json_object_get(pc, "args"))
-            json_object_set(c, "args", json_object_get(pc, "args"));
+    if (!a)
+        return true; /* nothing to keep */
+    if (a == b || !json_is_object(a) || !json_is_object(b))
+        return extends(a, b);
+    const char *key;
+    size_t key_len;
+    json_t *value;
+    json_object_keylen_foreach((json_t *)a, key, key_len, value)
+    {
+        bool skipped = false;
+        for (const char *const *s = skip; *s && !skipped; s++)
+            skipped = strlen(*s) == key_len && memcmp(*s, key, key_len) == 0;
+        const json_t *other = json_object_getn(b, key, key_len);
+        if (!skipped && (!other || !extends(value, other)))
+            return false;
     }
-    json_t *annotations = json_object_get(json_object_get(expected, "metadata"), "annotations");
-    for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++) {
-        char key[300];
-        annotation_key(key, sizeof(key), in->cfg, own[i]);
-        json_object_del(annotations, key);
+    return true;
+}
+
+static bool is_wrapped(const struct mutation *m, size_t index)
+{
+    for (size_t i = 0; i < m->nwrapped; i++)
+        if (m->wrapped[i].index == index)
+            return true;
+    return false;
+}
+
+/*
+ * The patched pod keeps every byte of the pod as received, except what goinject may
+ * replace: command and args of the containers it wrapped, and its own annotations. This
+ * walks the pod once and copies nothing.
+ */
+static bool pod_kept(const struct pod_input *in, const struct mutation *m, const json_t *patched)
+{
+    static const char *const wrapper_fields[] = {"command", "args", NULL};
+    static const char *const top_fields[] = {"metadata", "spec", NULL};
+    const json_t *pod = in->pod;
+    if (pod == patched)
+        return true;
+    if (!json_is_object(pod) || !json_is_object(patched))
+        return extends(pod, patched);
+    if (!extends_except(pod, patched, top_fields))
+        return false;
+
+    char keys[3][300];
+    annotation_key(keys[0], sizeof(keys[0]), in->cfg, "status");
+    annotation_key(keys[1], sizeof(keys[1]), in->cfg, "injected");
+    annotation_key(keys[2], sizeof(keys[2]), in->cfg, "reason");
+    const char *const own[] = {keys[0], keys[1], keys[2], NULL};
+    static const char *const annotations_field[] = {"annotations", NULL};
+    const json_t *meta = json_object_get(pod, "metadata");
+    const json_t *patched_meta = json_object_get(patched, "metadata");
+    if (meta && !(json_is_object(meta) && json_is_object(patched_meta)
+                      ? extends_except(meta, patched_meta, annotations_field) &&
+                            extends_except(json_object_get(meta, "annotations"),
+                                           json_object_get(patched_meta, "annotations"), own)
+                      : extends(meta, patched_meta)))
+        return false;
+
+    static const char *const containers_field[] = {"containers", NULL};
+    const json_t *spec = json_object_get(pod, "spec");
+    const json_t *patched_spec = json_object_get(patched, "spec");
+    if (!spec)
+        return true;
+    if (!json_is_object(spec) || !json_is_object(patched_spec))
+        return extends(spec, patched_spec);
+    if (!extends_except(spec, patched_spec, containers_field))
+        return false;
+    const json_t *containers = json_object_get(spec, "containers");
+    const json_t *patched_containers = json_object_get(patched_spec, "containers");
+    if (!json_is_array(containers) || !json_is_array(patched_containers))
+        return extends(containers, patched_containers);
+    if (json_array_size(patched_containers) < json_array_size(containers))
+        return false;
+    for (size_t i = 0; i < json_array_size(containers); i++) {
+        const json_t *c = json_array_get(containers, i);
+        const json_t *pc = json_array_get(patched_containers, i);
+        if (!(is_wrapped(m, i) ? extends_except(c, pc, wrapper_fields) : extends(c, pc)))
+            return false;
     }
-    return expected;
+    return true;
 }
 
 /* A wrapped container must still execute exactly E after the wrapper's prefix. */
@@ -556,10 +621,7 @@ static const char *check_result(const struct pod_input *in, const struct mutatio
     const json_t *spec = json_object_get(patched, "spec");
     const json_t *containers = json_object_get(spec, "containers");
     const json_t *inits = json_object_get(spec, "initContainers");
-    json_t *expected = expected_base(in, m, patched);
-    bool kept = extends(expected, patched);
-    json_decref(expected);
-    if (!kept)
+    if (!pod_kept(in, m, patched))
         return "the patch would change or drop fields of the pod";
     for (size_t i = 0; i < m->nwrapped; i++)
         if (!wrapper_runs_argv(patched, &m->wrapped[i]))
@@ -660,36 +722,48 @@ static void set_error_body(struct review_outcome *out, const char *fmt, ...)
     json_object_set_new(out->log, "error", json_string(msg));
 }
 
-static char *base64(const char *data, size_t len)
+/* Appends the base64 of data to out. */
+static int append_base64(struct buf *out, const char *data, size_t len)
 {
-    char *out = malloc(4 * ((len + 2) / 3) + 1);
-    if (out)
-        EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)data, (int)len);
-    return out;
+    size_t encoded = 4 * ((len + 2) / 3);
+    if (buf_reserve(out, encoded) != 0)
+        return -1;
+    EVP_EncodeBlock((unsigned char *)out->data + out->len, (const unsigned char *)data, (int)len);
+    out->len += encoded;
+    out->data[out->len] = '\0';
+    return 0;
 }
 
-/* The answer: uid echoed, always allowed, the patch and the warnings when there are any. */
+/*
+ * The answer: uid echoed, always allowed, the patch and the warnings when there are any.
+ * Written straight into the body, with the members in the order they always had:
+ * {"apiVersion","kind","response":{"uid","allowed","patchType","patch","warnings"}}.
+ */
 static void write_answer(struct review_outcome *out, const char *api_version, const char *uid,
                          const json_t *ops, const struct warnings *w)
 {
-    json_t *response = json_pack("{s:s,s:b}", "uid", uid, "allowed", 1);
-    if (ops) {
-        char *patch_text = json_dumps(ops, JSON_COMPACT);
-        char *encoded = patch_text ? base64(patch_text, strlen(patch_text)) : NULL;
-        json_object_set_new(response, "patchType", json_string("JSONPatch"));
-        json_object_set_new(response, "patch", json_string(encoded ? encoded : ""));
-        free(patch_text);
-        free(encoded);
+    struct buf *b = &out->body;
+    struct buf patch = BUF_INIT;
+    int rc = ops ? json_write_compact(&patch, ops) : 0;
+    buf_truncate(b, 0);
+    rc = rc || buf_append_str(b, "{\"apiVersion\":") ||
+         json_write_string(b, api_version, strlen(api_version)) ||
+         buf_append_str(b, ",\"kind\":\"AdmissionReview\",\"response\":{\"uid\":") ||
+         json_write_string(b, uid, strlen(uid)) || buf_append_str(b, ",\"allowed\":true");
+    if (!rc && ops)
+        rc = buf_append_str(b, ",\"patchType\":\"JSONPatch\",\"patch\":\"") ||
+             append_base64(b, patch.data ? patch.data : "", patch.len) || buf_append_char(b, '"');
+    if (!rc && w->count) {
+        json_t *warnings = warnings_to_json(w); /* within the API server's budget */
+        rc = buf_append_str(b, ",\"warnings\":") || json_write_compact(b, warnings);
+        json_decref(warnings);
     }
-    if (w->count)
-        json_object_set_new(response, "warnings", warnings_to_json(w));
-    json_t *review = json_pack("{s:s,s:s,s:o}", "apiVersion", api_version, "kind",
-                               "AdmissionReview", "response", response);
-    char *text = json_dumps(review, JSON_COMPACT);
-    json_decref(review);
-    buf_truncate(&out->body, 0);
-    buf_append_str(&out->body, text ? text : "");
-    free(text);
+    rc = rc || buf_append_str(b, "}}");
+    buf_free(&patch);
+    if (rc) {
+        buf_truncate(b, 0);
+        buf_append_str(b, "{\"error\":\"out of memory\"}");
+    }
     out->http_status = 200;
 }
 
@@ -820,7 +894,7 @@ void admission_review(const struct goinject_config *cfg, const char *body, size_
     memset(out, 0, sizeof(*out));
     out->log = json_object();
     json_error_t error;
-    json_t *doc = json_loadb(body, len, JSON_ALLOW_NUL, &error);
+    json_t *doc = json_parse_body(body, len, &error);
     if (!doc) {
         set_error_body(out, "malformed JSON at line %d column %d: %s", error.line, error.column,
                        error.text);

@@ -240,6 +240,8 @@ static int cmd_serve(int argc, char **argv)
         {"threads", required_argument, NULL, 't'},
         {"shutdown-delay", required_argument, NULL, 'd'},
         {"log-level", required_argument, NULL, 'v'},
+        /* Benchmark aid, deliberately not in the usage text: see server.h. */
+        {"bench-floor", no_argument, NULL, 'F'},
         {NULL, 0, NULL, 0},
     };
     struct server_options server;
@@ -287,6 +289,9 @@ static int cmd_serve(int argc, char **argv)
             if (log_parse_level(optarg, &level) != 0)
                 return usage_error("--log-level: \"%s\" is not debug, info, warn or error", optarg);
             log_set_level(level);
+            break;
+        case 'F':
+            server.bench_floor = true;
             break;
         default:
             return usage_error("serve: unknown flag");

@@ -6,6 +6,15 @@
  * the document directly; they are deep-copied first, so patching can never
  * alias or modify the caller's patch. json_*_new setters steal the reference
  * they are given, even when they fail.
+ *
+ * Copy on write: the result starts as a reference to the caller's document,
+ * and an edit first makes every container on its way private (a shallow
+ * json_copy of each one that is shared, that is, whose reference count is
+ * above one). A container reachable from the caller's document always has a
+ * count of at least two once our copy of its parent refers to it too, so the
+ * caller's document is never modified; containers no operation touches stay
+ * shared. A pod of a megabyte patched in twenty places costs twenty short
+ * paths, not a copy of the megabyte.
  */
 #include "patch_apply.h"
 
@@ -219,6 +228,76 @@ static json_t *location_value(const struct location *loc)
     return json_array_get(loc->parent, loc->index);
 }
 
+/* ---- copy on write ----------------------------------------------------- */
+
+static bool is_shared(const json_t *node)
+{
+    return (json_is_object(node) || json_is_array(node)) && node->refcount > 1;
+}
+
+/* Puts value (owned) at the existing location named by the first len bytes of ptr. */
+static int replace_at(json_t **root, const char *ptr, size_t len, json_t *value)
+{
+    if (len == 0) {
+        json_decref(*root);
+        *root = value;
+        return 0;
+    }
+    json_t *parent;
+    char *key;
+    size_t key_len, index;
+    if (pointer_parentn(*root, ptr, len, &parent, &key, &key_len) != 0) {
+        json_decref(value);
+        return -1;
+    }
+    int rc = -1;
+    if (json_is_object(parent))
+        rc = json_object_setn_new(parent, key, key_len, value);
+    else if (pointer_array_index(key, key_len, &index))
+        rc = json_array_set_new(parent, index, value);
+    else
+        json_decref(value);
+    free(key);
+    return rc;
+}
+
+/*
+ * Makes the root and every container on the way to the parent of ptr private
+ * to the result, top down, so the edit that follows touches nothing shared.
+ * One walk: each token is looked up once, and only a shared container costs
+ * a copy. Stops quietly where the way ends: locate() then reports what is
+ * missing.
+ */
+static int make_way_private(json_t **root, const char *ptr, size_t len)
+{
+    if (is_shared(*root)) {
+        json_t *copy = json_copy(*root);
+        if (!copy)
+            return -1;
+        json_decref(*root);
+        *root = copy;
+    }
+    json_t *node = *root; /* private */
+    const char *end = ptr + len, *token = ptr; /* token points at its "/" */
+    for (;;) {
+        const char *next = token + 1 < end ? memchr(token + 1, '/', (size_t)(end - token - 1)) : NULL;
+        if (!next)
+            return 0; /* token is the last one: node, its parent, is private */
+        size_t segment = (size_t)(next - token);
+        json_t *child = pointer_getn(node, token, segment); /* borrowed */
+        if (!child)
+            return 0;
+        if (is_shared(child)) {
+            json_t *copy = json_copy(child);
+            if (!copy || replace_at(&node, token, segment, copy) != 0)
+                return -1;
+            child = copy;
+        }
+        node = child;
+        token = next;
+    }
+}
+
 /* ---- the primitive edits ----------------------------------------------- */
 
 /* Swaps in a new document; value is owned and becomes the root. */
@@ -241,6 +320,10 @@ static int insert_value(json_t **root, const char *path, size_t path_len, json_t
         return 0;
     }
     struct location loc;
+    if (make_way_private(root, path, path_len) != 0) {
+        json_decref(value);
+        return fail(reason, "out of memory copying the document");
+    }
     if (locate(*root, "path", path, path_len, &loc, reason) != 0) {
         json_decref(value);
         return -1;
@@ -264,11 +347,15 @@ static int insert_value(json_t **root, const char *path, size_t path_len, json_t
  * (owned by the caller), or NULL when nothing is there. Array elements after
  * it shift down by one.
  */
-static json_t *detach_value(json_t *root, const char *label, const char *path, size_t path_len,
+static json_t *detach_value(json_t **root, const char *label, const char *path, size_t path_len,
                             struct buf *reason)
 {
     struct location loc;
-    if (locate(root, label, path, path_len, &loc, reason) != 0)
+    if (make_way_private(root, path, path_len) != 0) {
+        fail(reason, "out of memory copying the document");
+        return NULL;
+    }
+    if (locate(*root, label, path, path_len, &loc, reason) != 0)
         return NULL;
     json_t *value = location_value(&loc); /* borrowed from the parent until incref */
     if (!value) {
@@ -294,6 +381,10 @@ static int overwrite_value(json_t **root, const char *path, size_t path_len, jso
         return 0;
     }
     struct location loc;
+    if (make_way_private(root, path, path_len) != 0) {
+        json_decref(value);
+        return fail(reason, "out of memory copying the document");
+    }
     if (locate(*root, "path", path, path_len, &loc, reason) != 0) {
         json_decref(value);
         return -1;
@@ -453,7 +544,7 @@ static int apply_remove(json_t **root, const struct operation *op, struct buf *r
 {
     if (op->path_len == 0)
         return fail(reason, "cannot remove the whole document");
-    json_t *removed = detach_value(*root, "path", op->path, op->path_len, reason); /* owned */
+    json_t *removed = detach_value(root, "path", op->path, op->path_len, reason); /* owned */
     if (!removed)
         return -1;
     json_decref(removed);
@@ -487,7 +578,7 @@ static int apply_move(json_t **root, const struct operation *op, struct buf *rea
         return 0;
     }
     /* from is not "" here: "" is an ancestor of every other pointer. */
-    json_t *value = detach_value(*root, "from", op->from, op->from_len, reason); /* owned */
+    json_t *value = detach_value(root, "from", op->from, op->from_len, reason); /* owned */
     if (!value)
         return -1;
     return insert_value(root, op->path, op->path_len, value, reason);
@@ -547,13 +638,11 @@ json_t *patch_apply(const json_t *doc, const json_t *patch, char *err, size_t er
             snprintf(err, errlen, "%s", doc ? "patch is not a JSON array" : "no document");
         return NULL;
     }
-    /* Atomicity: every operation edits this private copy, dropped on failure. */
-    json_t *result = json_deep_copy(doc); /* owned */
-    if (!result) {
-        if (err && errlen > 0)
-            snprintf(err, errlen, "out of memory copying the document");
-        return NULL;
-    }
+    /*
+     * Atomicity: every operation edits the result, which shares with doc only
+     * what no operation changed (copy on write), and is dropped on failure.
+     */
+    json_t *result = json_incref((json_t *)doc); /* owned */
     struct buf reason = BUF_INIT;
     for (size_t i = 0; i < json_array_size(patch); i++) {
         struct operation op = {0};
@@ -566,5 +655,13 @@ json_t *patch_apply(const json_t *doc, const json_t *patch, char *err, size_t er
         }
     }
     buf_free(&reason);
+    if (result == doc) {
+        /* Nothing changed the root: still hand back a document of our own. */
+        json_t *copy = json_copy(result);
+        json_decref(result);
+        result = copy;
+        if (!result && err && errlen > 0)
+            snprintf(err, errlen, "out of memory copying the document");
+    }
     return result;
 }

@@ -13,10 +13,13 @@
 #include <stddef.h>
 
 /*
- * Applies patch (a JSON array of operation objects) to a deep copy of doc.
- * Returns the patched document (a new reference the caller owns), or NULL
- * with a one-line reason in err (which names the failing operation index)
- * when the patch is malformed or an operation cannot be applied.
+ * Applies patch (a JSON array of operation objects) to doc, copy on write:
+ * doc is never modified, and the result shares with it every container that
+ * no operation changed (so an unchanged subtree is the same json_t in both).
+ * Returns the patched document (a new reference the caller owns; treat it as
+ * read-only, or json_deep_copy it before editing in place), or NULL with a
+ * one-line reason in err (which names the failing operation index) when the
+ * patch is malformed or an operation cannot be applied.
  */
 json_t *patch_apply(const json_t *doc, const json_t *patch, char *err, size_t errlen);
 

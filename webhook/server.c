@@ -247,6 +247,51 @@ static enum MHD_Result serve_review(struct server *srv, struct MHD_Connection *c
     return respond(srv, conn, status, "application/json", body, len, NULL);
 }
 
+/*
+ * Benchmark aid (--bench-floor): the cheapest answer a webhook could give. The
+ * uid is the first "uid" member after "request" (the API server writes
+ * request.uid before userInfo and the object); nothing else is parsed, nothing
+ * is logged. It is what `make bench` compares the real review against.
+ */
+static enum MHD_Result serve_floor(struct server *srv, struct MHD_Connection *conn,
+                                   struct request *req)
+{
+    static const char prefix[] =
+        "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\","
+        "\"response\":{\"uid\":\"";
+    static const char suffix[] = "\",\"allowed\":true}}";
+    const char *data = req->body.data ? req->body.data : "";
+    size_t len = req->body.len, uid_len = 0;
+    const char *uid = NULL;
+    const char *request = memmem(data, len, "\"request\"", 9);
+    const char *key = request ? memmem(request, len - (size_t)(request - data), "\"uid\"", 5) : NULL;
+    if (key) {
+        const char *p = key + 5, *end = data + len;
+        while (p < end && (*p == ' ' || *p == ':' || *p == '\n' || *p == '\t' || *p == '\r'))
+            p++;
+        if (p < end && *p == '"') {
+            uid = ++p;
+            while (p < end && *p != '"' && *p != '\\' && p - uid < 128)
+                p++;
+            if (p < end && *p == '"')
+                uid_len = (size_t)(p - uid);
+        }
+    }
+    if (!uid_len)
+        return respond_error(srv, conn, MHD_HTTP_BAD_REQUEST, "no request.uid", NULL);
+    struct buf answer = BUF_INIT;
+    if (buf_reserve(&answer, sizeof(prefix) + uid_len + sizeof(suffix)) != 0 ||
+        buf_append(&answer, prefix, sizeof(prefix) - 1) != 0 ||
+        buf_append(&answer, uid, uid_len) != 0 ||
+        buf_append(&answer, suffix, sizeof(suffix) - 1) != 0) {
+        buf_free(&answer);
+        return MHD_NO;
+    }
+    size_t answer_len = answer.len;
+    return respond(srv, conn, MHD_HTTP_OK, "application/json", buf_steal(&answer), answer_len,
+                   NULL);
+}
+
 static void append_body(struct server *srv, struct request *req, const char *data, size_t size)
 {
     if (req->too_large || req->reject)
@@ -319,7 +364,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     switch (req->route) {
     case ROUTE_MUTATE:
-        return serve_review(srv, conn, req);
+        return srv->opts->bench_floor ? serve_floor(srv, conn, req) : serve_review(srv, conn, req);
     case ROUTE_HEALTHZ:
         return serve_health(srv, conn, false);
     case ROUTE_READYZ:
@@ -637,6 +682,8 @@ int server_run(const struct server_options *opts)
                             "threads", (int)opts->threads, "clientAuth", srv.client_ca != NULL,
                             "catalogRules", (json_int_t)config->cfg->catalog.count));
         config_ref_release(config);
+        if (opts->bench_floor)
+            log_msgf(LOG_LEVEL_WARN, "--bench-floor: a benchmark aid; /mutate does not review pods");
         int sig = wait_for_signal(&signals, opts);
         log_event(LOG_LEVEL_INFO, "signal received",
                   json_pack("{s:s}", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"));

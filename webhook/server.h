@@ -14,6 +14,7 @@
 #ifndef GOINJECT_SERVER_H
 #define GOINJECT_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "confstore.h"
@@ -32,6 +33,12 @@ struct server_options {
     unsigned shutdown_delay_ms;  /* SIGTERM: unready and still serving for this long */
     unsigned shutdown_grace_s;   /* then at most this long for in-flight reviews */
     unsigned reload_interval_ms; /* how often the certificate and config files are checked */
+    /*
+     * Benchmark aid only (`serve --bench-floor`): /mutate answers "allowed"
+     * without parsing the pod, echoing the request's uid found by a byte
+     * search. It measures what TLS and HTTP cost alone; never deploy it.
+     */
+    bool bench_floor;
 };
 
 void server_default_options(struct server_options *opts);

@@ -5,7 +5,8 @@
 #
 # Builds the webhook's sources and each target with clang -fsanitize=fuzzer,address,undefined
 # (installing clang and libclang-rt-14-dev with apt-get when they are missing), seeds the corpus
-# from tests/fuzz/seeds.c, the regression inputs and any test binaries already built, and runs
+# from tests/fuzz/seeds.c, tests/fuzz/corpus/<target>, the regression inputs and any test binaries
+# already built (with tests/fuzz/<target>.dict as a dictionary where there is one), and runs
 # each target for SECONDS. Corpora are kept in build/fuzz/corpus/<target> between runs. A crash,
 # leak or timeout is saved in build/fuzz/artifacts/<target>/ and makes the script fail: copy it
 # to tests/fuzz/regressions/<target>/ so `make test` replays it for good.
@@ -49,20 +50,31 @@ done
 
 targets=$*
 [ -n "$targets" ] || targets=$(cd "$root/tests/fuzz" && ls fuzz_*.c | sed 's/\.c$//')
+# A target whose source has a JSON-aware custom mutator also runs as <target>_json.
+if [ -z "$*" ]; then
+    for t in $targets; do
+        grep -q JSON_MUTATOR "$root/tests/fuzz/$t.c" && targets="$targets ${t}_json"
+    done
+fi
 status=0
 for t in $targets; do
+    src=$t
+    variant=""
+    case $t in *_json) src=${t%_json} variant=-DJSON_MUTATOR ;; esac
     # shellcheck disable=SC2086,SC2046
-    clang $flags -fsanitize=fuzzer -I"$root/webhook" $(pkg-config --cflags $pkgs) -o "$out/$t" \
-        "$root/tests/fuzz/$t.c" $objs $(pkg-config --libs $pkgs) -lpthread -lm
+    clang $flags $variant -fsanitize=fuzzer -I"$root/webhook" $(pkg-config --cflags $pkgs) -o "$out/$t" \
+        "$root/tests/fuzz/$src.c" $objs $(pkg-config --libs $pkgs) -lpthread -lm
     mkdir -p "$out/corpus/$t" "$out/artifacts/$t"
     seeds=""
-    for d in "$out/seeds-corpus/$t" "$root/tests/fuzz/regressions/$t"; do
+    for d in "$out/seeds-corpus/$src" "$root/tests/fuzz/corpus/$src" "$root/tests/fuzz/regressions/$src"; do
         [ -d "$d" ] && seeds="$seeds $d"
     done
+    dict=""
+    [ -f "$root/tests/fuzz/$src.dict" ] && dict="-dict=$root/tests/fuzz/$src.dict"
     say "$t for ${seconds}s"
     # shellcheck disable=SC2086
     if ! "$out/$t" -max_total_time="$seconds" -max_len=131072 -timeout=10 -rss_limit_mb=2048 \
-        -print_final_stats=1 -artifact_prefix="$out/artifacts/$t/" "$out/corpus/$t" $seeds \
+        -print_final_stats=1 -artifact_prefix="$out/artifacts/$t/" $dict "$out/corpus/$t" $seeds \
         >"$out/$t.log" 2>&1; then
         say "$t FAILED: $(grep -m1 -E 'ERROR|SUMMARY' "$out/$t.log" || tail -n 3 "$out/$t.log")"
         say "artifacts: $(ls "$out/artifacts/$t")"

@@ -1,6 +1,7 @@
 /* test_patch_apply.c - RFC 6902 JSON Patch application. */
 #include "buf.h"
 #include "patch_apply.h"
+#include "pointer.h"
 #include "testutil.h"
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -737,6 +738,38 @@ START_TEST(empty_patch_returns_an_equal_new_document)
 }
 END_TEST
 
+/* Copy on write: untouched subtrees are shared, touched ones are private copies. */
+START_TEST(untouched_subtrees_are_shared_and_the_original_is_kept)
+{
+    json_t *doc = json_lit("{\"metadata\": {\"labels\": {\"a\": \"1\"}},"
+                           " \"spec\": {\"containers\": [{\"name\": \"x\", \"env\": [1]},"
+                           " {\"name\": \"y\", \"env\": [2]}]}}");
+    json_t *patch = json_lit("[{\"op\": \"add\", \"path\": \"/spec/containers/1/env/-\", \"value\": 3},"
+                             " {\"op\": \"remove\", \"path\": \"/spec/containers/0/env/0\"},"
+                             " {\"op\": \"move\", \"from\": \"/metadata/labels\", \"path\": \"/l\"},"
+                             " {\"op\": \"add\", \"path\": \"/l/b\", \"value\": \"2\"}]");
+    char *before = snapshot(doc);
+    char err[128];
+    json_t *result = patch_apply(doc, patch, err, sizeof err);
+    ck_assert_msg(result != NULL, "%s", err);
+    char *after = snapshot(doc);
+    ck_assert_str_eq(after, before);
+    ck_assert_json_eq(result, "{\"metadata\": {}, \"l\": {\"a\": \"1\", \"b\": \"2\"},"
+                              " \"spec\": {\"containers\": [{\"name\": \"x\", \"env\": []},"
+                              " {\"name\": \"y\", \"env\": [2, 3]}]}}");
+    /* The names were not touched: the same json_t in both documents. */
+    const json_t *c0 = pointer_get(doc, "/spec/containers/0/name");
+    ck_assert_ptr_eq(pointer_get(result, "/spec/containers/0/name"), c0);
+    ck_assert_ptr_ne(pointer_get(result, "/spec/containers/0"),
+                     pointer_get(doc, "/spec/containers/0"));
+    free(before);
+    free(after);
+    json_decref(result);
+    json_decref(patch);
+    json_decref(doc);
+}
+END_TEST
+
 START_TEST(many_operations_on_one_document)
 {
     expect_patch(
@@ -859,6 +892,7 @@ static Suite *patch_apply_suite(void)
     TCase *atomic = tcase_create("atomicity");
     tcase_add_test(atomic, failed_second_operation_leaves_input_untouched);
     tcase_add_test(atomic, empty_patch_returns_an_equal_new_document);
+    tcase_add_test(atomic, untouched_subtrees_are_shared_and_the_original_is_kept);
     tcase_add_test(atomic, many_operations_on_one_document);
     suite_add_tcase(s, atomic);
 

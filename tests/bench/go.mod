@@ -1,0 +1,3 @@
+module goinject.test/bench
+
+go 1.24

@@ -1,0 +1,3 @@
+module goinject.test/faults
+
+go 1.24

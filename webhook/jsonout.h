@@ -1,0 +1,23 @@
+/*
+ * jsonout.h - compact JSON output, byte for byte what json_dumps(v, JSON_COMPACT) writes.
+ *
+ * jansson's writer escapes every string one character at a time through a
+ * callback; the answers goinject writes are mostly long runs of plain text (a
+ * base64 patch, container specs), which this writer copies in runs. Objects
+ * are written in insertion order, like jansson without JSON_SORT_KEYS; reals
+ * are handed to jansson itself, so the output is identical for every value.
+ */
+#ifndef GOINJECT_JSONOUT_H
+#define GOINJECT_JSONOUT_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "buf.h"
+
+/* Appends v (any JSON value) to out; returns 0, or -1 when out of memory or too deep. */
+int json_write_compact(struct buf *out, const json_t *v);
+/* Appends s (len bytes of UTF-8) as a JSON string literal, escaped as jansson escapes it. */
+int json_write_string(struct buf *out, const char *s, size_t len);
+
+#endif

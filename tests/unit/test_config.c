@@ -777,9 +777,8 @@ START_TEST(errors_quoting_the_file_stay_on_one_line)
     expect_error("{\"a\\nb\": 1}", "a\\x0ab");
     expect_error_contains("{\"agent\": {\"x\\ty\": 1}}", "agent.x\\x09y: unknown field");
     expect_error("{\"mode\": \"cloud\\nnative\"}", "mode");
-    expect_error("{\"agent\": {\"env\": [{\"name\": \"A\\nB\", \"value\": \"1\"},"
-                 " {\"name\": \"A\\nB\", \"value\": \"2\"}]}}",
-                 "agent.env[1].name");
+    expect_error("{\"agent\": {\"env\": [{\"name\": \"A\\nB\", \"value\": \"1\"}]}}",
+                 "agent.env[0].name");
 }
 END_TEST
 

@@ -507,7 +507,7 @@ struct goinject_config *config_parse(const char *text, size_t len, char *err, si
         json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
         if (!doc) {
             fail(err, errlen, "config: invalid JSON at line %d column %d: %s", jerr.line,
-                 jerr.column, jerr.text);
+                 jerr.column, shown(&(struct shown){0}, jerr.text));
             config_free(cfg);
             return NULL;
         }

@@ -896,8 +896,12 @@ void admission_review(const struct goinject_config *cfg, const char *body, size_
     json_error_t error;
     json_t *doc = json_parse_body(body, len, &error);
     if (!doc) {
+        /* jansson quotes the input near the error: keep the message on one line. */
+        struct buf text = BUF_INIT;
+        buf_append_one_line(&text, error.text);
         set_error_body(out, "malformed JSON at line %d column %d: %s", error.line, error.column,
-                       error.text);
+                       text.data ? text.data : "");
+        buf_free(&text);
         return;
     }
     const char *problem = review_problem(doc);

@@ -65,6 +65,17 @@ int buf_printf(struct buf *b, const char *fmt, ...)
     return rc;
 }
 
+int buf_append_one_line(struct buf *b, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        int rc = (c < 0x20 || c == 0x7f) ? buf_printf(b, "\\x%02x", c) : buf_append_char(b, (char)c);
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
+}
+
 void buf_truncate(struct buf *b, size_t len)
 {
     if (len < b->len) {

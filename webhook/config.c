@@ -32,6 +32,29 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
     return -1;
 }
 
+/*
+ * Text from the file, fit to quote in a one-line error: at most 80 bytes, with
+ * control characters (a newline in a key, say) written as \xNN, in storage
+ * the caller provides (a compound literal lives until the end of its block).
+ */
+struct shown {
+    char text[80 * 4 + 4];
+};
+
+static const char *shown(struct shown *out, const char *s)
+{
+    size_t o = 0;
+    for (size_t i = 0; s[i] && i < 80 && o + 5 < sizeof(out->text); i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f)
+            o += (size_t)snprintf(out->text + o, sizeof(out->text) - o, "\\x%02x", c);
+        else
+            out->text[o++] = (char)c;
+    }
+    out->text[o] = '\0';
+    return out->text;
+}
+
 static void string_list_free(struct string_list *list)
 {
     for (size_t i = 0; i < list->count; i++)
@@ -148,7 +171,8 @@ static int parse_string(json_t *value, const char *field, string_check check, co
         return fail(err, errlen, "%s: must be a string", field);
     const char *s = json_string_value(value);
     if (strlen(s) != json_string_length(value) || (check && !check(s)))
-        return fail(err, errlen, "%s: \"%.80s\" is not %s", field, s, expect);
+        return fail(err, errlen, "%s: \"%s\" is not %s", field, shown(&(struct shown){0}, s),
+                    expect);
     if (set_string(slot, s) != 0)
         return fail(err, errlen, "%s: out of memory", field);
     return 0;
@@ -199,7 +223,8 @@ static int check_known_members(json_t *object, const char *field, const char *co
         for (const char *const *k = known; *k; k++)
             found = found || strcmp(key, *k) == 0;
         if (!found)
-            return fail(err, errlen, "%s%s%.80s: unknown field", field, *field ? "." : "", key);
+            return fail(err, errlen, "%s%s%s: unknown field", field, *field ? "." : "",
+                        shown(&(struct shown){0}, key));
     }
     return 0;
 }
@@ -229,11 +254,12 @@ static int parse_resource_list(json_t *list, const char *field, char *err, size_
     json_object_foreach(list, name, quantity)
     {
         if (!valid_resource_name(name))
-            return fail(err, errlen, "%s.%.80s: not a resource name", field, name);
+            return fail(err, errlen, "%s.%s: not a resource name", field,
+                        shown(&(struct shown){0}, name));
         if (!json_is_string(quantity) || !valid_quantity(json_string_value(quantity), NULL))
             return fail(err, errlen,
-                        "%s.%.80s: must be a quantity string such as \"100m\" or \"64Mi\"", field,
-                        name);
+                        "%s.%s: must be a quantity string such as \"100m\" or \"64Mi\"", field,
+                        shown(&(struct shown){0}, name));
     }
     return 0;
 }
@@ -316,7 +342,8 @@ static int parse_env(json_t *value, json_t **slot, char *err, size_t errlen)
         for (j = 0; j < i; j++)
             if (strcmp(name,
                        json_string_value(json_object_get(json_array_get(value, j), "name"))) == 0)
-                return fail(err, errlen, "agent.env[%zu].name: \"%.80s\" is set twice", i, name);
+                return fail(err, errlen, "agent.env[%zu].name: \"%s\" is set twice", i,
+                            shown(&(struct shown){0}, name));
     }
     json_decref(*slot);
     *slot = json_deep_copy(value);
@@ -481,7 +508,7 @@ struct goinject_config *config_parse(const char *text, size_t len, char *err, si
         json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
         if (!doc) {
             fail(err, errlen, "config: invalid JSON at line %d column %d: %s", jerr.line,
-                 jerr.column, jerr.text);
+                 jerr.column, shown(&(struct shown){0}, jerr.text));
             config_free(cfg);
             return NULL;
         }

@@ -163,9 +163,24 @@ static int inspect_binary(const struct inspect_options *o)
 
 /* ---- an image ------------------------------------------------------------------- */
 
-static int print_catalog_rule(const struct image *img, const struct image_facts *facts)
+/*
+ * The name a rule matches: --image, else the archive's own name when it is a
+ * reference (RepoTags always are; an OCI ref.name is often just a tag such as
+ * "1.0", which would match nothing), else none (the rule matches the digest).
+ */
+static const char *rule_name(const struct inspect_options *o, const struct image *img)
 {
-    json_t *rule = image_facts_catalog_rule(facts, img->name, img->digest);
+    if (o->image_ref)
+        return o->image_ref;
+    if (img->name && strpbrk(img->name, ":/@"))
+        return img->name;
+    return NULL;
+}
+
+static int print_catalog_rule(const struct inspect_options *o, const struct image *img,
+                              const struct image_facts *facts)
+{
+    json_t *rule = image_facts_catalog_rule(facts, rule_name(o, img), img->digest);
     if (!rule) {
         fprintf(stderr, "goinject: inspect: the image has no name or digest; name it with "
                         "--image REF\n");
@@ -188,7 +203,7 @@ static int inspect_image(const struct inspect_options *o)
     image_facts_compute(&img, &facts);
     int status = exit_status(facts.problems);
     if (o->catalog) {
-        status = print_catalog_rule(&img, &facts);
+        status = print_catalog_rule(o, &img, &facts);
     } else if (o->container) {
         print_json(image_facts_annotations(&facts, o->prefix, o->container));
     } else if (o->json) {

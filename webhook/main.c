@@ -207,11 +207,13 @@ static int cmd_mutate(int argc, char **argv)
         struct warnings warnings = {NULL, 0};
         char err[256];
         json_t *result = doc ? admission_mutate(cfg, doc, &warnings, err, sizeof(err)) : NULL;
-        if (!doc)
+        struct buf near = BUF_INIT; /* jansson quotes the input: keep the error on one line */
+        if (!doc && buf_append_one_line(&near, jerr.text) == 0)
             fprintf(stderr, "goinject: malformed JSON at line %d column %d: %s\n", jerr.line,
-                    jerr.column, jerr.text);
+                    jerr.column, near.data ? near.data : "");
         else if (!result)
             fprintf(stderr, "goinject: %s\n", err);
+        buf_free(&near);
         for (size_t i = 0; i < warnings.count; i++)
             fprintf(stderr, "Warning: %s\n", warnings.items[i]);
         if (result && json_dumpf(result, stdout, JSON_INDENT(2)) == 0 && fputc('\n', stdout) != EOF)

@@ -38,6 +38,12 @@ expect_stderr_line "review error" "not an AdmissionReview: kind must be Admissio
 printf '{"kind":' >"$work/broken.json"
 expect_exit "review of malformed JSON" 2 "$bin" review "$work/broken.json"
 expect_stderr_line "malformed JSON error" "malformed JSON"
+# jansson quotes the input near the error; a newline there must not break the line (fuzz_config found it in config).
+printf '{"a":"\\\n"}' >"$work/newline.json"
+expect_exit "review of JSON broken at a newline" 2 "$bin" review "$work/newline.json"
+expect_stderr_line "malformed JSON error stays one line" "invalid escape near"
+expect_exit "mutate of JSON broken at a newline" 2 "$bin" mutate "$work/newline.json"
+expect_stderr_line "mutate's malformed JSON error stays one line" "invalid escape near"
 expect_exit "review of a missing file" 2 "$bin" review "$work/does-not-exist.json"
 expect_stderr_line "missing file error" "cannot open"
 [ ! -s "$work/out" ] && pass || fail "nothing is printed on stdout for bad input"

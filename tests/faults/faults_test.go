@@ -151,18 +151,20 @@ func TestCertificateRotationUnderLoadFailsNoHandshake(t *testing.T) {
 
 // 1,000 stalled connections (half never send a byte, half finish the TLS
 // handshake and send half a request) must not slow real reviews: p99 within
-// 2x of the p99 without them (plus 2 ms for timer noise on a shared machine).
+// 2x of the p99 without them (plus 2 ms for timer noise). Each phase is five
+// windows of 700 ms and its p99 is the median of theirs, so one burst of other
+// work on a shared machine does not decide the outcome.
 func TestStalledConnectionsDoNotSlowReviews(t *testing.T) {
 	dir := t.TempDir()
 	certgen(t, dir)
 	p := pool(t, filepath.Join(dir, "ca.crt"))
 	s := startServer(t, dir)
-	measure := func() latencies {
+	window := func() latencies {
 		stop := make(chan struct{})
 		res := runLoad(4, func() *http.Client {
 			return &http.Client{Timeout: 10 * time.Second, Transport: transport(p, func() string { return s.addr })}
 		}, func() string { return "https://service" }, stop, 2*time.Millisecond)
-		time.Sleep(3 * time.Second)
+		time.Sleep(700 * time.Millisecond)
 		close(stop)
 		res.wait()
 		if res.failed > 0 {
@@ -170,8 +172,16 @@ func TestStalledConnectionsDoNotSlowReviews(t *testing.T) {
 		}
 		return res.lat
 	}
-	measure() // warm up
-	before := measure()
+	measure := func() (p50, p99 time.Duration, n int) {
+		var p50s, p99s latencies
+		for i := 0; i < 5; i++ {
+			l := window()
+			p50s, p99s, n = append(p50s, l.pct(0.5)), append(p99s, l.pct(0.99)), n+len(l)
+		}
+		return p50s.pct(0.5), p99s.pct(0.5), n
+	}
+	window() // warm up
+	p50b, p99b, nb := measure()
 	var stalled []net.Conn
 	defer func() {
 		for _, c := range stalled {
@@ -194,11 +204,10 @@ func TestStalledConnectionsDoNotSlowReviews(t *testing.T) {
 		}
 		stalled = append(stalled, c)
 	}
-	during := measure()
-	p99b, p99d := before.pct(0.99), during.pct(0.99)
+	p50d, p99d, nd := measure()
 	summary(t, "stalls: 1000 stalled connections; reviews p50 %v -> %v, p99 %v -> %v (%d and %d samples)",
-		before.pct(0.5).Round(10*time.Microsecond), during.pct(0.5).Round(10*time.Microsecond),
-		p99b.Round(10*time.Microsecond), p99d.Round(10*time.Microsecond), len(before), len(during))
+		p50b.Round(10*time.Microsecond), p50d.Round(10*time.Microsecond),
+		p99b.Round(10*time.Microsecond), p99d.Round(10*time.Microsecond), nb, nd)
 	if p99d > 2*p99b+2*time.Millisecond {
 		t.Errorf("p99 with stalled connections %v, more than 2x %v", p99d, p99b)
 	}

@@ -161,6 +161,16 @@ TABLE
                 libc="$(python3 -c "import json;print(json.load(open('$work/img-$name.json'))['libc'])")"
         done
     done
+    # A layout that records only a tag as the ref name: the catalog rule matches the digest.
+    if [ -d "$work/oci-shell" ]; then
+        sed -i 's|"org.opencontainers.image.ref.name": "[^"]*"|"org.opencontainers.image.ref.name": "1.0"|' \
+            "$work/oci-shell/index.json"
+        "$bin" inspect --catalog "$work/oci-shell" >"$work/oci-rule.json" 2>&1
+        rc=$?
+        expect oci-rule 0 match.digest="$(python3 -c "import json;print(json.load(open('$work/oci-shell/index.json'))['manifests'][0]['digest'])")"
+        "$bin" inspect --catalog --image 'registry.example.com/shell:*' "$work/oci-shell" >"$work/oci-rule.json" 2>&1
+        expect oci-rule 0 'match.glob=registry.example.com/shell:*'
+    fi
 fi
 
 # ---- 3. done when: annotations and catalog rules make review choose the right wrapper --------

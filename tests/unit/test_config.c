@@ -774,6 +774,17 @@ START_TEST(config_to_json_round_trips_with_pod_namespace)
 }
 END_TEST
 
+/* Found by fuzz_config: file text quoted in an error must not break the line. */
+START_TEST(errors_quoting_the_file_stay_on_one_line)
+{
+    expect_error("{\"a\\nb\": 1}", "a\\x0ab");
+    expect_error_contains("{\"agent\": {\"x\\ty\": 1}}", "agent.x\\x09y: unknown field");
+    expect_error("{\"mode\": \"cloud\\nnative\"}", "mode");
+    expect_error("{\"agent\": {\"env\": [{\"name\": \"A\\nB\", \"value\": \"1\"}]}}",
+                 "agent.env[0].name");
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
     Suite *s = suite_create("config");
@@ -853,6 +864,7 @@ static Suite *config_suite(void)
     tcase_add_test(round, config_to_json_round_trips_a_full_file);
     tcase_add_test(round, config_to_json_round_trips_each_unknown_shell_policy);
     tcase_add_test(round, config_to_json_round_trips_with_pod_namespace);
+    tcase_add_test(round, errors_quoting_the_file_stay_on_one_line);
     suite_add_tcase(s, round);
 
     return s;

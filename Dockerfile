@@ -19,7 +19,7 @@ RUN set -eu; \
     echo "deb-src ${DEBIAN_MIRROR} bookworm main" >/etc/apt/sources.list.d/goinject-deb-src.list; \
     apt-get update; \
     apt-get install -y --no-install-recommends \
-        build-essential pkg-config libmicrohttpd-dev libgnutls28-dev libjansson-dev libssl-dev \
+        build-essential pkg-config libmicrohttpd-dev libgnutls28-dev libjansson-dev libssl-dev zlib1g-dev \
         tini musl musl-dev musl-tools cmake dpkg-dev binutils
 
 # The agent bundle, part one: tini/glibc/tini and tini/musl/tini, both dynamically linked, so that the

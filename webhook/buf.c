@@ -69,7 +69,8 @@ int buf_append_one_line(struct buf *b, const char *s)
 {
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
-        int rc = (c < 0x20 || c == 0x7f) ? buf_printf(b, "\\x%02x", c) : buf_append_char(b, (char)c);
+        int rc =
+            (c < 0x20 || c == 0x7f) ? buf_printf(b, "\\x%02x", c) : buf_append_char(b, (char)c);
         if (rc != 0)
             return -1;
     }

@@ -28,7 +28,7 @@ int buf_append_str(struct buf *b, const char *s);
 int buf_append_char(struct buf *b, char c);
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap);
-/* Appends s with every control character written as \xNN, so quoted input keeps a message on one line. */
+/* Appends s with control characters as \xNN: quoted input keeps a message on one line. */
 int buf_append_one_line(struct buf *b, const char *s);
 void buf_truncate(struct buf *b, size_t len);
 /* Hands the heap string to the caller (never NULL: an empty buffer yields ""). */

@@ -277,10 +277,11 @@ static int make_way_private(json_t **root, const char *ptr, size_t len)
         json_decref(*root);
         *root = copy;
     }
-    json_t *node = *root; /* private */
+    json_t *node = *root;                      /* private */
     const char *end = ptr + len, *token = ptr; /* token points at its "/" */
     for (;;) {
-        const char *next = token + 1 < end ? memchr(token + 1, '/', (size_t)(end - token - 1)) : NULL;
+        const char *next =
+            token + 1 < end ? memchr(token + 1, '/', (size_t)(end - token - 1)) : NULL;
         if (!next)
             return 0; /* token is the last one: node, its parent, is private */
         size_t segment = (size_t)(next - token);

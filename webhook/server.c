@@ -264,7 +264,8 @@ static enum MHD_Result serve_floor(struct server *srv, struct MHD_Connection *co
     size_t len = req->body.len, uid_len = 0;
     const char *uid = NULL;
     const char *request = memmem(data, len, "\"request\"", 9);
-    const char *key = request ? memmem(request, len - (size_t)(request - data), "\"uid\"", 5) : NULL;
+    const char *key =
+        request ? memmem(request, len - (size_t)(request - data), "\"uid\"", 5) : NULL;
     if (key) {
         const char *p = key + 5, *end = data + len;
         while (p < end && (*p == ' ' || *p == ':' || *p == '\n' || *p == '\t' || *p == '\r'))
@@ -683,7 +684,8 @@ int server_run(const struct server_options *opts)
                             "catalogRules", (json_int_t)config->cfg->catalog.count));
         config_ref_release(config);
         if (opts->bench_floor)
-            log_msgf(LOG_LEVEL_WARN, "--bench-floor: a benchmark aid; /mutate does not review pods");
+            log_msgf(LOG_LEVEL_WARN,
+                     "--bench-floor: a benchmark aid; /mutate does not review pods");
         int sig = wait_for_signal(&signals, opts);
         log_event(LOG_LEVEL_INFO, "signal received",
                   json_pack("{s:s}", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"));

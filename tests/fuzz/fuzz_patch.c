@@ -52,7 +52,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             char *want = json_dumps(result, JSON_COMPACT | JSON_ENCODE_ANY);
             struct buf got = BUF_INIT;
             if (want && json_write_compact(&got, result) == 0)
-                check(strcmp(got.data, want) == 0, "json_write_compact writes what json_dumps does");
+                check(strcmp(got.data, want) == 0,
+                      "json_write_compact writes what json_dumps does");
             buf_free(&got);
             free(want);
         } else {

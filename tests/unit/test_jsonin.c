@@ -5,7 +5,8 @@
 #include "jsonin.h"
 #include "testutil.h"
 
-/* Either both parsers accept text (fast must then, if want_fast) with equal values, or fast declines. */
+/* Either both parsers accept text (fast must then, if want_fast) with equal values, or fast
+ * declines. */
 static void expect_agree(const char *text, size_t len, int want_fast)
 {
     json_t *fast = json_parse_fast(text, len);
@@ -25,10 +26,13 @@ static void expect_agree(const char *text, size_t len, int want_fast)
 START_TEST(accepts_plain_documents)
 {
     static const char *const docs[] = {
-        "{}", "[]", " \t\r\n{ \"a\" : [ 1 , -2 , 0 , -0 , true , false , null ] } \n",
+        "{}",
+        "[]",
+        " \t\r\n{ \"a\" : [ 1 , -2 , 0 , -0 , true , false , null ] } \n",
         "{\"a\":\"x\",\"a\":\"y\"}", /* the last duplicate wins, in both */
         "[\"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\u20ac\\ud83d\\ude00\\u0000\"]",
-        "[\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \x7f\"]", "{\"\":{\"\":[]}}",
+        "[\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \x7f\"]",
+        "{\"\":{\"\":[]}}",
         "[123456789012345678,-123456789012345678]",
     };
     for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++)
@@ -39,11 +43,42 @@ END_TEST
 START_TEST(declines_what_jansson_must_judge)
 {
     static const char *const docs[] = {
-        "", " ", "1", "\"s\"", "true", "{", "[", "[1,]", "{\"a\"}", "{\"a\":}", "{,}", "[1 2]",
-        "{} x", "[] []", "[01]", "[-]", "[+1]", "[1.5]", "[1e5]", "[1234567890123456789]",
-        "[tru]", "[nul]", "[truex]", "[\"\\x\"]", "[\"\\u12\"]", "[\"\\ud800\"]", "[\"\\udc00\"]",
-        "[\"\\ud800\\u0041\"]", "[\"\x01\"]", "[\"\xc0\xaf\"]", "[\"\xed\xa0\x80\"]",
-        "[\"\xf4\x90\x80\x80\"]", "[\"\xe2\x82\"]", "[\"\x80\"]", "\xef\xbb\xbf{}", "[\"unterminated",
+        "",
+        " ",
+        "1",
+        "\"s\"",
+        "true",
+        "{",
+        "[",
+        "[1,]",
+        "{\"a\"}",
+        "{\"a\":}",
+        "{,}",
+        "[1 2]",
+        "{} x",
+        "[] []",
+        "[01]",
+        "[-]",
+        "[+1]",
+        "[1.5]",
+        "[1e5]",
+        "[1234567890123456789]",
+        "[tru]",
+        "[nul]",
+        "[truex]",
+        "[\"\\x\"]",
+        "[\"\\u12\"]",
+        "[\"\\ud800\"]",
+        "[\"\\udc00\"]",
+        "[\"\\ud800\\u0041\"]",
+        "[\"\x01\"]",
+        "[\"\xc0\xaf\"]",
+        "[\"\xed\xa0\x80\"]",
+        "[\"\xf4\x90\x80\x80\"]",
+        "[\"\xe2\x82\"]",
+        "[\"\x80\"]",
+        "\xef\xbb\xbf{}",
+        "[\"unterminated",
         "{\"a\\u0000b\":1}",
     };
     for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {

@@ -20,11 +20,25 @@ static void expect_same_as_jansson(const json_t *v)
 START_TEST(scalars_and_containers)
 {
     static const char *const docs[] = {
-        "null", "true", "false", "0", "-9223372036854775808", "9223372036854775807", "1.5",
-        "1e300", "-0.0", "0.1", "123456789.123456789", "\"\"", "{}", "[]", "[{}, [], [[]]]",
+        "null",
+        "true",
+        "false",
+        "0",
+        "-9223372036854775808",
+        "9223372036854775807",
+        "1.5",
+        "1e300",
+        "-0.0",
+        "0.1",
+        "123456789.123456789",
+        "\"\"",
+        "{}",
+        "[]",
+        "[{}, [], [[]]]",
         "{\"a\": {\"b\": [1, 2.5, \"x\", null, true]}, \"\": \"empty key\"}",
         "\"quote \\\" backslash \\\\ slash / tab \\t nl \\n cr \\r bs \\b ff \\f\"",
-        "\"\\u0000 nul \\u0001 \\u001f \\u007f del\"", "\"caf\\u00e9 \\u2028 \\ud83d\\ude00\"",
+        "\"\\u0000 nul \\u0001 \\u001f \\u007f del\"",
+        "\"caf\\u00e9 \\u2028 \\ud83d\\ude00\"",
         "{\"k\\\"ey\\n\": \"v\"}",
     };
     for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {

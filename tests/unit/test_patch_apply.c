@@ -744,10 +744,11 @@ START_TEST(untouched_subtrees_are_shared_and_the_original_is_kept)
     json_t *doc = json_lit("{\"metadata\": {\"labels\": {\"a\": \"1\"}},"
                            " \"spec\": {\"containers\": [{\"name\": \"x\", \"env\": [1]},"
                            " {\"name\": \"y\", \"env\": [2]}]}}");
-    json_t *patch = json_lit("[{\"op\": \"add\", \"path\": \"/spec/containers/1/env/-\", \"value\": 3},"
-                             " {\"op\": \"remove\", \"path\": \"/spec/containers/0/env/0\"},"
-                             " {\"op\": \"move\", \"from\": \"/metadata/labels\", \"path\": \"/l\"},"
-                             " {\"op\": \"add\", \"path\": \"/l/b\", \"value\": \"2\"}]");
+    json_t *patch =
+        json_lit("[{\"op\": \"add\", \"path\": \"/spec/containers/1/env/-\", \"value\": 3},"
+                 " {\"op\": \"remove\", \"path\": \"/spec/containers/0/env/0\"},"
+                 " {\"op\": \"move\", \"from\": \"/metadata/labels\", \"path\": \"/l\"},"
+                 " {\"op\": \"add\", \"path\": \"/l/b\", \"value\": \"2\"}]");
     char *before = snapshot(doc);
     char err[128];
     json_t *result = patch_apply(doc, patch, err, sizeof err);

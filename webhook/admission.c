@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
 #include "argv.h"
 #include "facts.h"
 #include "jsonin.h"
@@ -92,7 +93,7 @@ static void mutation_free(struct mutation *m)
 static void annotation_key(char *key, size_t len, const struct goinject_config *cfg,
                            const char *name)
 {
-    snprintf(key, len, "%s/%s", cfg->annotation_prefix, name);
+    str_join(key, len, cfg->annotation_prefix, "/", name, NULL);
 }
 
 static const char *pod_annotation(const struct pod_input *in, const char *name)
@@ -108,7 +109,7 @@ static const char *container_annotation(const struct pod_input *in, const char *
                                         const char *container)
 {
     char key[512];
-    snprintf(key, sizeof(key), "%s.%s/%s", fact, in->cfg->annotation_prefix, container);
+    str_join(key, sizeof(key), fact, ".", in->cfg->annotation_prefix, "/", container, NULL);
     const json_t *annotations =
         json_object_get(json_object_get(in->pod, "metadata"), "annotations");
     return json_string_value(json_object_get(annotations, key));
@@ -439,7 +440,7 @@ static int write_status(const struct pod_input *in, struct mutation *m)
     json_object_set_new(members, key, json_string(any_injected(m->done) ? "true" : "false"));
     annotation_key(key, sizeof(key), in->cfg, "reason");
     json_object_set_new(members, key, status_reason(m->done));
-    free(status_text);
+    json_text_free(status_text);
 
     const json_t *metadata = json_object_get(in->pod, "metadata");
     if (!json_is_object(metadata))
@@ -715,7 +716,7 @@ static void set_error_body(struct review_outcome *out, const char *fmt, ...)
     char *text = json_dumps(body, JSON_COMPACT);
     buf_truncate(&out->body, 0);
     buf_append_str(&out->body, text ? text : "{\"error\":\"out of memory\"}");
-    free(text);
+    json_text_free(text);
     json_decref(body);
     out->result = REVIEW_INVALID;
     out->http_status = 400;
@@ -888,11 +889,9 @@ static const char *review_problem(const json_t *doc)
     return NULL;
 }
 
-void admission_review(const struct goinject_config *cfg, const char *body, size_t len,
-                      const struct review_options *opts, struct review_outcome *out)
+static void review_body(const struct goinject_config *cfg, const char *body, size_t len,
+                        const struct review_options *opts, struct review_outcome *out)
 {
-    memset(out, 0, sizeof(*out));
-    out->log = json_object();
     json_error_t error;
     json_t *doc = json_parse_body(body, len, &error);
     if (!doc) {
@@ -909,7 +908,23 @@ void admission_review(const struct goinject_config *cfg, const char *body, size_
         set_error_body(out, "%s", problem);
     else
         review_request(cfg, review_api_version(doc), json_object_get(doc, "request"), opts, out);
-    json_decref(doc);
+    /*
+     * No json_decref(doc): the request's values are arena memory and refer only to each
+     * other, so ending the scope releases them without walking the tree.
+     */
+}
+
+void admission_review(const struct goinject_config *cfg, const char *body, size_t len,
+                      const struct review_options *opts, struct review_outcome *out)
+{
+    memset(out, 0, sizeof(*out));
+    json_arena_begin();
+    out->log = json_object();
+    review_body(cfg, body, len, opts, out);
+    /* The log fields outlive the review: the one value copied out of the arena. */
+    json_t *log = out->log;
+    out->log = json_arena_export(log);
+    json_arena_end();
 }
 
 void review_outcome_free(struct review_outcome *out)

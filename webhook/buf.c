@@ -101,3 +101,19 @@ void buf_free(struct buf *b)
     b->data = NULL;
     b->len = b->cap = 0;
 }
+
+void str_join(char *dst, size_t cap, ...)
+{
+    va_list ap;
+    size_t len = 0;
+    va_start(ap, cap);
+    for (const char *part = va_arg(ap, const char *); part; part = va_arg(ap, const char *)) {
+        size_t n = strlen(part);
+        if (n > cap - 1 - len)
+            n = cap - 1 - len;
+        memcpy(dst + len, part, n);
+        len += n;
+    }
+    va_end(ap);
+    dst[len] = '\0';
+}

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "validate.h"
 
 /* One annotation layer: where a fact's value is looked up, and how it is named in warnings. */
@@ -27,9 +28,9 @@ const char *libc_fact_name(enum libc_fact libc)
 static void annotation_key(const struct layer *layer, enum fact_kind kind, char *key, size_t len)
 {
     if (layer->container)
-        snprintf(key, len, "%s.%s/%s", fact_names[kind], layer->prefix, layer->container);
+        str_join(key, len, fact_names[kind], ".", layer->prefix, "/", layer->container, NULL);
     else
-        snprintf(key, len, "%s/%s", layer->prefix, fact_names[kind]);
+        str_join(key, len, layer->prefix, "/", fact_names[kind], NULL);
 }
 
 /* The annotation's string value for this fact, or NULL when the layer does not set it. */

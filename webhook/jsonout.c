@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
+
 /* jansson refuses to dump deeper than this; so do we. */
 #define MAX_DEPTH 2048
 
@@ -71,7 +73,7 @@ static int write_real(struct buf *out, const json_t *v)
     if (!text)
         return -1;
     int rc = buf_append_str(out, text);
-    free(text);
+    json_text_free(text);
     return rc;
 }
 

@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
+
 static atomic_int current_level = LOG_LEVEL_INFO;
 static pthread_mutex_t output_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -61,6 +63,11 @@ static void write_line(const char *line, size_t len)
     pthread_mutex_unlock(&output_lock);
 }
 
+static int append_to_buf(const char *data, size_t len, void *b)
+{
+    return buf_append(b, data, len);
+}
+
 void log_event(enum log_level level, const char *msg, json_t *fields)
 {
     if (!log_enabled(level)) {
@@ -77,20 +84,14 @@ void log_event(enum log_level level, const char *msg, json_t *fields)
         json_object_update_missing(line, fields);
     json_decref(fields);
 
-    char *text = json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(9));
+    /* Dumped into a buf, not json_dumps: inside a review that text would be arena memory. */
+    struct buf text = BUF_INIT;
+    int rc = json_dump_callback(line, append_to_buf, &text,
+                                JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(9));
     json_decref(line);
-    if (!text)
-        return;
-    size_t len = strlen(text);
-    text[len] = '\0';
-    char *with_newline = realloc(text, len + 2);
-    if (with_newline) {
-        with_newline[len] = '\n';
-        write_line(with_newline, len + 1);
-        free(with_newline);
-    } else {
-        free(text);
-    }
+    if (rc == 0 && buf_append_char(&text, '\n') == 0)
+        write_line(text.data, text.len);
+    buf_free(&text);
 }
 
 void log_msgf(enum log_level level, const char *fmt, ...)

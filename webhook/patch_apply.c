@@ -2,10 +2,11 @@
  * patch_apply.c - RFC 6902 JSON Patch; see patch_apply.h.
  *
  * Reference counting conventions: the document being patched (root) is owned
- * by patch_apply. Values taken from the patch are borrowed and never enter
- * the document directly; they are deep-copied first, so patching can never
- * alias or modify the caller's patch. json_*_new setters steal the reference
- * they are given, even when they fail.
+ * by patch_apply. Values taken from the patch enter the document by
+ * reference: they are then shared with the caller's patch (count of two or
+ * more), so the copy on write below copies them before any later operation
+ * edits inside them, and patching never modifies the caller's patch. json_*_new
+ * setters steal the reference they are given, even when they fail.
  *
  * Copy on write: the result starts as a reference to the caller's document,
  * and an edit first makes every container on its way private (a shallow
@@ -524,20 +525,9 @@ static int values_equal(const json_t *a, const json_t *b)
 
 /* ---- the six operations ------------------------------------------------ */
 
-/* A document-owned copy of the operation's value (the patch stays untouched). */
-static json_t *copy_of_value(const struct operation *op, struct buf *reason)
-{
-    json_t *copy = json_deep_copy(op->value);
-    if (!copy)
-        fail(reason, "out of memory copying \"value\"");
-    return copy;
-}
-
 static int apply_add(json_t **root, const struct operation *op, struct buf *reason)
 {
-    json_t *value = copy_of_value(op, reason); /* owned, consumed by insert_value */
-    if (!value)
-        return -1;
+    json_t *value = json_incref((json_t *)op->value); /* shared (count only); consumed */
     return insert_value(root, op->path, op->path_len, value, reason);
 }
 
@@ -554,9 +544,7 @@ static int apply_remove(json_t **root, const struct operation *op, struct buf *r
 
 static int apply_replace(json_t **root, const struct operation *op, struct buf *reason)
 {
-    json_t *value = copy_of_value(op, reason); /* owned, consumed by overwrite_value */
-    if (!value)
-        return -1;
+    json_t *value = json_incref((json_t *)op->value); /* shared (count only); consumed */
     return overwrite_value(root, op->path, op->path_len, value, reason);
 }
 

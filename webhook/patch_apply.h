@@ -14,8 +14,9 @@
 
 /*
  * Applies patch (a JSON array of operation objects) to doc, copy on write:
- * doc is never modified, and the result shares with it every container that
- * no operation changed (so an unchanged subtree is the same json_t in both).
+ * neither doc nor patch is ever modified, the result shares with doc every
+ * container that no operation changed (so an unchanged subtree is the same
+ * json_t in both), and holds the patch's values by reference.
  * Returns the patched document (a new reference the caller owns; treat it as
  * read-only, or json_deep_copy it before editing in place), or NULL with a
  * one-line reason in err (which names the failing operation index) when the

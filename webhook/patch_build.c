@@ -23,16 +23,33 @@ size_t patch_count(const struct patch *p)
     return json_array_size(p->ops);
 }
 
+/* {"op": name, "path": path} appended to the list; json_pack costs more than the rest. */
+static json_t *new_op(struct patch *p, const char *name, const char *path)
+{
+    json_t *op = json_object();
+    if (!op)
+        return NULL;
+    if (json_object_set_new_nocheck(op, "op", json_string_nocheck(name)) != 0 ||
+        json_object_set_new(op, "path", json_string(path)) != 0) {
+        json_decref(op);
+        return NULL;
+    }
+    return json_array_append_new(p->ops, op) == 0 ? op : NULL; /* borrowed: the list owns it */
+}
+
 int patch_add(struct patch *p, const char *path, json_t *value)
 {
-    json_t *op = json_pack("{s:s,s:s,s:o}", "op", "add", "path", path, "value", value);
-    return op ? json_array_append_new(p->ops, op) : -1;
+    json_t *op = new_op(p, "add", path);
+    if (!op) {
+        json_decref(value);
+        return -1;
+    }
+    return json_object_set_new_nocheck(op, "value", value);
 }
 
 int patch_remove(struct patch *p, const char *path)
 {
-    json_t *op = json_pack("{s:s,s:s}", "op", "remove", "path", path);
-    return op ? json_array_append_new(p->ops, op) : -1;
+    return new_op(p, "remove", path) ? 0 : -1;
 }
 
 static int append_key(struct buf *path, const char *key)

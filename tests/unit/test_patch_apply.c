@@ -305,18 +305,26 @@ START_TEST(add_into_scalar_rejected)
 }
 END_TEST
 
-START_TEST(add_value_is_copied_not_shared_with_patch)
+START_TEST(add_value_is_shared_and_copied_on_write)
 {
     json_t *doc = json_lit("{}");
-    json_t *patch = json_lit("[{\"op\": \"add\", \"path\": \"/a\", \"value\": {\"k\": 1}}]");
+    json_t *patch = json_lit("[{\"op\": \"add\", \"path\": \"/a\", \"value\": {\"k\": 1}},"
+                             " {\"op\": \"add\", \"path\": \"/a/k\", \"value\": 2}]");
     json_t *value = json_object_get(json_array_get(patch, 0), "value");
     char err[256];
     json_t *result = patch_apply(doc, patch, err, sizeof err);
     ck_assert_msg(result != NULL, "patch failed: %s", err);
+    /* The second operation edited a copy: the patch's value is as it was. */
     ck_assert_ptr_ne(json_object_get(result, "a"), value);
-    json_object_set_new(json_object_get(result, "a"), "k", json_integer(2));
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(result, "a"), "k")), 2);
     ck_assert_int_eq(json_integer_value(json_object_get(value, "k")), 1);
     json_decref(result);
+    /* One operation: the value is held by reference, not copied. */
+    json_t *one = json_lit("[{\"op\": \"add\", \"path\": \"/a\", \"value\": {\"k\": 1}}]");
+    result = patch_apply(doc, one, err, sizeof err);
+    ck_assert_ptr_eq(json_object_get(result, "a"), json_object_get(json_array_get(one, 0), "value"));
+    json_decref(result);
+    json_decref(one);
     json_decref(patch);
     json_decref(doc);
 }
@@ -826,7 +834,7 @@ static Suite *patch_apply_suite(void)
     tcase_add_test(add, add_leading_zero_index_rejected);
     tcase_add_test(add, add_index_beyond_size_rejected);
     tcase_add_test(add, add_into_scalar_rejected);
-    tcase_add_test(add, add_value_is_copied_not_shared_with_patch);
+    tcase_add_test(add, add_value_is_shared_and_copied_on_write);
     suite_add_tcase(s, add);
 
     TCase *remove = tcase_create("remove");

@@ -1,0 +1,39 @@
+/*
+ * arena.h - one review's JSON values, allocated from a per-thread arena.
+ *
+ * jansson allocates every value, object table and key with malloc and frees
+ * each one when the review is done: a third of a review's instructions. Between
+ * json_arena_begin() and json_arena_end() on a thread, jansson's allocations on
+ * that thread are carved from a bump arena instead, their frees cost nothing,
+ * and json_arena_end() releases them all at once (keeping one chunk for the
+ * next review, so an idle thread holds at most ARENA_KEEP bytes).
+ *
+ * Outside a scope, and on other threads, the allocator is plain malloc/free,
+ * so values that outlive a review (the configuration, the catalog) are
+ * untouched. The rule for callers: no JSON value made inside a scope may be
+ * used after its json_arena_end(). Text from json_dumps() inside a scope is
+ * arena memory too: release it with json_text_free(), never free().
+ * Under AddressSanitizer released chunks are poisoned, so a value used after
+ * its scope is reported as a use after free.
+ */
+#ifndef GOINJECT_ARENA_H
+#define GOINJECT_ARENA_H
+
+#include <jansson.h>
+
+/* What an idle thread keeps for its next review. */
+#define ARENA_KEEP (256 * 1024)
+
+/* Starts a scope on this thread (installs the allocator on first use). Scopes nest. */
+void json_arena_begin(void);
+
+/* Ends the innermost scope; the outermost one releases every value made in it. */
+void json_arena_end(void);
+
+/* A heap copy of value (NULL stays NULL), for a value that must outlive the scope. */
+json_t *json_arena_export(const json_t *value);
+
+/* Frees text returned by json_dumps(), inside a scope or not. */
+void json_text_free(char *text);
+
+#endif

@@ -889,11 +889,47 @@ static const char *review_problem(const json_t *doc)
     return NULL;
 }
 
+/*
+ * What a review reads of the request, and so all that is built of it: every member any
+ * function above looks at, and every member a patch operation may create or extend
+ * (which must be seen to exist). The rest of the pod (env values, probes, resources,
+ * volume sources, managedFields) is checked as JSON and skipped. The check of the
+ * patched pod still covers everything the patch can touch. A full parse (jansson's
+ * fallback, or review_options.full_parse) gives the same answer; the review fuzzer
+ * compares the two.
+ */
+#define LEAF(name) {name, NULL}
+static const struct json_shape NAME_ONLY[] = {LEAF("name"), {NULL, NULL}};
+static const struct json_shape MOUNT[] = {LEAF("name"), LEAF("mountPath"), {NULL, NULL}};
+static const struct json_shape CAPABILITIES[] = {LEAF("add"), LEAF("drop"), {NULL, NULL}};
+static const struct json_shape SECURITY_CONTEXT[] = {
+    LEAF("privileged"), {"capabilities", CAPABILITIES}, {NULL, NULL}};
+static const struct json_shape CONTAINER[] = {
+    LEAF("name"),   LEAF("image"),       LEAF("command"), LEAF("args"), {"securityContext", SECURITY_CONTEXT},
+    {"volumeMounts", MOUNT}, {"env", NAME_ONLY}, {NULL, NULL}};
+static const struct json_shape INIT_CONTAINER[] = {
+    LEAF("name"), {"volumeMounts", MOUNT}, {NULL, NULL}};
+static const struct json_shape SPEC[] = {{"containers", CONTAINER},
+                                         {"initContainers", INIT_CONTAINER},
+                                         {"volumes", NAME_ONLY},
+                                         {"os", NAME_ONLY},
+                                         {NULL, NULL}};
+static const struct json_shape METADATA[] = {LEAF("annotations"), LEAF("name"),
+                                             LEAF("generateName"), LEAF("namespace"), {NULL, NULL}};
+static const struct json_shape POD[] = {{"metadata", METADATA}, {"spec", SPEC}, {NULL, NULL}};
+static const struct json_shape RESOURCE[] = {LEAF("group"), LEAF("resource"), {NULL, NULL}};
+static const struct json_shape REQUEST[] = {
+    LEAF("uid"),         {"object", POD},     LEAF("namespace"), {"resource", RESOURCE},
+    LEAF("subResource"), LEAF("operation"), {NULL, NULL}};
+static const struct json_shape REVIEW[] = {
+    LEAF("apiVersion"), LEAF("kind"), {"request", REQUEST}, {NULL, NULL}};
+#undef LEAF
+
 static void review_body(const struct goinject_config *cfg, const char *body, size_t len,
                         const struct review_options *opts, struct review_outcome *out)
 {
     json_error_t error;
-    json_t *doc = json_parse_body(body, len, &error);
+    json_t *doc = json_parse_body(body, len, opts && opts->full_parse ? NULL : REVIEW, &error);
     if (!doc) {
         /* jansson quotes the input near the error: keep the message on one line. */
         struct buf text = BUF_INIT;

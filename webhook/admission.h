@@ -42,6 +42,8 @@ enum skip_reason {
 struct review_options {
     /* The namespace is known (from the request URL) to enforce baseline/restricted. */
     bool pod_security_enforced;
+    /* Build every value of the request, not only what the review reads (for tests). */
+    bool full_parse;
 };
 
 struct review_outcome {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "jsonplain.h"
 
 /* jansson's JSON_PARSER_MAX_DEPTH: deeper documents are errors there. */
 #define MAX_DEPTH 2048
@@ -18,7 +19,9 @@ struct parser {
 
 static void skip_space(struct parser *ps)
 {
-    while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\n' || *ps->p == '\r' || *ps->p == '\t'))
+    /* Compact JSON has none: one comparison decides the common case. */
+    while (ps->p < ps->end && *ps->p <= ' ' &&
+           (*ps->p == ' ' || *ps->p == '\n' || *ps->p == '\r' || *ps->p == '\t'))
         ps->p++;
 }
 
@@ -108,9 +111,7 @@ static int read_string(struct parser *ps, const char **s, size_t *len)
     const unsigned char *p = ps->p + 1, *run = p;
     bool escaped = false;
     for (;;) {
-        /* The fast path: plain printable ASCII. */
-        while (p < ps->end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
-            p++;
+        p += json_plain_len(p, (size_t)(ps->end - p));
         if (p >= ps->end)
             return -1;
         unsigned char c = *p;
@@ -199,8 +200,8 @@ static int read_string(struct parser *ps, const char **s, size_t *len)
     return 0;
 }
 
-/* Integers of at most 18 digits; anything else is for jansson. */
-static json_t *read_number(struct parser *ps)
+/* Integers of at most 18 digits; anything else is for jansson. Advances past it. */
+static bool scan_integer(struct parser *ps, json_int_t *out)
 {
     const unsigned char *p = ps->p;
     bool negative = p < ps->end && *p == '-';
@@ -211,14 +212,21 @@ static json_t *read_number(struct parser *ps)
         p++;
     size_t n = (size_t)(p - digits);
     if (n == 0 || n > 18 || (n > 1 && digits[0] == '0'))
-        return NULL;
+        return false;
     if (p < ps->end && (*p == '.' || *p == 'e' || *p == 'E'))
-        return NULL; /* a real: jansson converts it */
+        return false; /* a real: jansson converts it */
     json_int_t value = 0;
     for (const unsigned char *d = digits; d < p; d++)
         value = value * 10 + (*d - '0');
     ps->p = p;
-    return json_integer(negative ? -value : value);
+    *out = negative ? -value : value;
+    return true;
+}
+
+static json_t *read_number(struct parser *ps)
+{
+    json_int_t value;
+    return scan_integer(ps, &value) ? json_integer(value) : NULL;
 }
 
 static bool literal(struct parser *ps, const char *word, size_t len)
@@ -229,93 +237,131 @@ static bool literal(struct parser *ps, const char *word, size_t len)
     return true;
 }
 
-static json_t *read_value(struct parser *ps, int depth);
+static json_t *read_value(struct parser *ps, int depth, const struct json_shape *shape);
+static bool skip_value(struct parser *ps, int depth);
 
-static json_t *read_object(struct parser *ps, int depth)
+/* The shape for member key, or NULL when the shape leaves it out. */
+static const struct json_shape *member_shape(const struct json_shape *shape, const char *key,
+                                             size_t key_len)
+{
+    for (; shape->member; shape++)
+        if (strncmp(shape->member, key, key_len) == 0 && shape->member[key_len] == '\0')
+            return shape;
+    return NULL;
+}
+
+/*
+ * Reads the key and colon of a member (ps->p at the key's quote) into key, a
+ * NUL-terminated copy in small or on the heap (*owned), since the value may
+ * overwrite scratch. Returns -1 for what jansson would refuse.
+ */
+static int read_key(struct parser *ps, char *small, size_t small_size, char **owned,
+                    size_t *key_len)
+{
+    const char *key;
+    skip_space(ps);
+    if (ps->p >= ps->end || *ps->p != '"' || read_string(ps, &key, key_len) != 0)
+        return -1;
+    /* jansson refuses keys with a NUL in them; so must we. */
+    if (memchr(key, '\0', *key_len))
+        return -1;
+    *owned = *key_len < small_size ? small : malloc(*key_len + 1);
+    if (!*owned)
+        return -1;
+    memcpy(*owned, key, *key_len);
+    (*owned)[*key_len] = '\0';
+    skip_space(ps);
+    if (ps->p < ps->end && *ps->p == ':') {
+        ps->p++;
+        return 0;
+    }
+    if (*owned != small)
+        free(*owned);
+    return -1;
+}
+
+/* After a member or element: 1 at the closing byte (consumed), 0 after a comma, -1 else. */
+static int next_item(struct parser *ps, char close)
+{
+    skip_space(ps);
+    if (ps->p < ps->end && *ps->p == ',') {
+        ps->p++;
+        return 0;
+    }
+    if (ps->p < ps->end && *ps->p == close) {
+        ps->p++;
+        return 1;
+    }
+    return -1;
+}
+
+/* An empty object or array: the closing byte is consumed. */
+static bool at_empty_end(struct parser *ps, char close)
+{
+    ps->p++; /* the opening byte */
+    skip_space(ps);
+    if (ps->p < ps->end && *ps->p == close) {
+        ps->p++;
+        return true;
+    }
+    return false;
+}
+
+static json_t *read_object(struct parser *ps, int depth, const struct json_shape *shape)
 {
     json_t *object = json_object();
     if (!object)
         return NULL;
-    ps->p++; /* { */
-    skip_space(ps);
-    if (ps->p < ps->end && *ps->p == '}') {
-        ps->p++;
+    if (at_empty_end(ps, '}'))
         return object;
-    }
     for (;;) {
-        const char *key;
+        char small[128], *key;
         size_t key_len;
-        skip_space(ps);
-        if (ps->p >= ps->end || *ps->p != '"' || read_string(ps, &key, &key_len) != 0)
+        if (read_key(ps, small, sizeof(small), &key, &key_len) != 0)
             goto fail;
-        /* jansson refuses keys with a NUL in them; so must we. */
-        if (memchr(key, '\0', key_len))
-            goto fail;
-        /* The key may live in scratch, which the value can overwrite: copy it first. */
-        char small[128];
-        char *owned = key_len < sizeof(small) ? small : malloc(key_len + 1);
-        if (!owned)
-            goto fail;
-        memcpy(owned, key, key_len);
-        owned[key_len] = '\0';
-        skip_space(ps);
-        json_t *value = NULL;
-        if (ps->p < ps->end && *ps->p == ':') {
-            ps->p++;
-            value = read_value(ps, depth + 1);
+        const struct json_shape *kept = shape ? member_shape(shape, key, key_len) : NULL;
+        int rc = -1;
+        if (shape && !kept) {
+            rc = skip_value(ps, depth + 1) ? 0 : -1;
+        } else {
+            json_t *value = read_value(ps, depth + 1, kept ? kept->members : NULL);
+            rc = value ? json_object_setn_new_nocheck(object, key, key_len, value) : -1;
         }
-        int rc = value ? json_object_setn_new_nocheck(object, owned, key_len, value) : -1;
-        if (owned != small)
-            free(owned);
-        if (rc != 0)
+        if (key != small)
+            free(key);
+        int next = rc == 0 ? next_item(ps, '}') : -1;
+        if (next < 0)
             goto fail;
-        skip_space(ps);
-        if (ps->p < ps->end && *ps->p == ',') {
-            ps->p++;
-            continue;
-        }
-        if (ps->p < ps->end && *ps->p == '}') {
-            ps->p++;
+        if (next > 0)
             return object;
-        }
-        goto fail;
     }
 fail:
     json_decref(object);
     return NULL;
 }
 
-static json_t *read_array(struct parser *ps, int depth)
+static json_t *read_array(struct parser *ps, int depth, const struct json_shape *shape)
 {
     json_t *array = json_array();
     if (!array)
         return NULL;
-    ps->p++; /* [ */
-    skip_space(ps);
-    if (ps->p < ps->end && *ps->p == ']') {
-        ps->p++;
+    if (at_empty_end(ps, ']'))
         return array;
-    }
     for (;;) {
-        json_t *value = read_value(ps, depth + 1);
+        json_t *value = read_value(ps, depth + 1, shape);
         if (!value || json_array_append_new(array, value) != 0)
             break;
-        skip_space(ps);
-        if (ps->p < ps->end && *ps->p == ',') {
-            ps->p++;
-            continue;
-        }
-        if (ps->p < ps->end && *ps->p == ']') {
-            ps->p++;
+        int next = next_item(ps, ']');
+        if (next < 0)
+            break;
+        if (next > 0)
             return array;
-        }
-        break;
     }
     json_decref(array);
     return NULL;
 }
 
-static json_t *read_value(struct parser *ps, int depth)
+static json_t *read_value(struct parser *ps, int depth, const struct json_shape *shape)
 {
     if (depth > MAX_DEPTH)
         return NULL;
@@ -324,9 +370,9 @@ static json_t *read_value(struct parser *ps, int depth)
         return NULL;
     switch (*ps->p) {
     case '{':
-        return read_object(ps, depth);
+        return read_object(ps, depth, shape);
     case '[':
-        return read_array(ps, depth);
+        return read_array(ps, depth, shape);
     case '"': {
         const char *s;
         size_t len;
@@ -345,14 +391,60 @@ static json_t *read_value(struct parser *ps, int depth)
     }
 }
 
-json_t *json_parse_fast(const char *data, size_t len)
+/* Checks a value as read_value would and builds nothing. */
+static bool skip_value(struct parser *ps, int depth)
+{
+    if (depth > MAX_DEPTH)
+        return false;
+    skip_space(ps);
+    if (ps->p >= ps->end)
+        return false;
+    const char *s;
+    size_t len;
+    json_int_t number;
+    switch (*ps->p) {
+    case '{':
+        if (at_empty_end(ps, '}'))
+            return true;
+        for (;;) {
+            char small[128], *key;
+            if (read_key(ps, small, sizeof(small), &key, &len) != 0)
+                return false;
+            if (key != small)
+                free(key);
+            int next = skip_value(ps, depth + 1) ? next_item(ps, '}') : -1;
+            if (next != 0)
+                return next > 0;
+        }
+    case '[':
+        if (at_empty_end(ps, ']'))
+            return true;
+        for (;;) {
+            int next = skip_value(ps, depth + 1) ? next_item(ps, ']') : -1;
+            if (next != 0)
+                return next > 0;
+        }
+    case '"':
+        return read_string(ps, &s, &len) == 0;
+    case 't':
+        return literal(ps, "true", 4);
+    case 'f':
+        return literal(ps, "false", 5);
+    case 'n':
+        return literal(ps, "null", 4);
+    default:
+        return scan_integer(ps, &number);
+    }
+}
+
+json_t *json_parse_shaped(const char *data, size_t len, const struct json_shape *shape)
 {
     struct parser ps = {(const unsigned char *)data, (const unsigned char *)data + len, BUF_INIT};
     skip_space(&ps);
     json_t *doc = NULL;
     /* Like json_loadb without JSON_DECODE_ANY: only an object or an array. */
     if (ps.p < ps.end && (*ps.p == '{' || *ps.p == '['))
-        doc = read_value(&ps, 1);
+        doc = read_value(&ps, 1, shape);
     skip_space(&ps);
     if (doc && ps.p != ps.end) {
         json_decref(doc); /* trailing bytes: jansson says what is wrong */
@@ -362,8 +454,14 @@ json_t *json_parse_fast(const char *data, size_t len)
     return doc;
 }
 
-json_t *json_parse_body(const char *data, size_t len, json_error_t *error)
+json_t *json_parse_fast(const char *data, size_t len)
 {
-    json_t *doc = json_parse_fast(data, len);
+    return json_parse_shaped(data, len, NULL);
+}
+
+json_t *json_parse_body(const char *data, size_t len, const struct json_shape *shape,
+                        json_error_t *error)
+{
+    json_t *doc = json_parse_shaped(data, len, shape);
     return doc ? doc : json_loadb(data, len, JSON_ALLOW_NUL, error);
 }

@@ -18,10 +18,30 @@
 #include <jansson.h>
 #include <stddef.h>
 
+/*
+ * Which members of an object to build: a list ended by {NULL, NULL}. A listed
+ * member's value is built with its own shape (members NULL: the whole value);
+ * other members are checked as strictly as the rest and left out. A shape
+ * given for an array applies to each of its elements; scalars are built as
+ * they are. A review needs a few dozen values of a pod that has hundreds.
+ */
+struct json_shape {
+    const char *member;
+    const struct json_shape *members;
+};
+
 /* The object or array in data, or NULL when jansson must decide. */
 json_t *json_parse_fast(const char *data, size_t len);
 
-/* json_parse_fast, else json_loadb(data, len, JSON_ALLOW_NUL, error). */
-json_t *json_parse_body(const char *data, size_t len, json_error_t *error);
+/* json_parse_fast, building only what shape keeps (NULL: everything). */
+json_t *json_parse_shaped(const char *data, size_t len, const struct json_shape *shape);
+
+/*
+ * json_parse_shaped, else json_loadb(data, len, JSON_ALLOW_NUL, error), which
+ * builds everything: callers must read only what shape keeps, so that both
+ * give them the same answer.
+ */
+json_t *json_parse_body(const char *data, size_t len, const struct json_shape *shape,
+                        json_error_t *error);
 
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "jsonplain.h"
 
 /* jansson refuses to dump deeper than this; so do we. */
 #define MAX_DEPTH 2048
@@ -25,6 +26,9 @@ int json_write_string(struct buf *out, const char *s, size_t len)
         return -1;
     size_t run = 0;
     for (size_t i = 0; i < len; i++) {
+        i += json_plain_len((const unsigned char *)s + i, len - i);
+        if (i == len)
+            break;
         unsigned char c = (unsigned char)s[i];
         if (!needs_escape(c))
             continue;

@@ -162,7 +162,7 @@ static int parse_engine_flags(int argc, char **argv, const char *command,
 static int cmd_review(int argc, char **argv)
 {
     struct common_flags flags = {NULL, NULL};
-    struct review_options review = {false};
+    struct review_options review = {.pod_security_enforced = false};
     int rc = parse_engine_flags(argc, argv, "review", &flags, &review.pod_security_enforced);
     if (rc != 0)
         return rc;

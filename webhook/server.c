@@ -223,7 +223,8 @@ static enum MHD_Result serve_review(struct server *srv, struct MHD_Connection *c
 {
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
-    struct review_options options = {req->pod_security || pod_security_from_query(conn)};
+    struct review_options options = {.pod_security_enforced =
+                                         req->pod_security || pod_security_from_query(conn)};
     struct review_outcome outcome;
     struct config_ref *config = confstore_acquire(srv->opts->config);
     admission_review(config->cfg, req->body.data ? req->body.data : "", req->body.len, &options,

@@ -70,7 +70,7 @@ static void check_patch(const json_t *request, const char *patch_b64)
 static void review_once(const struct goinject_config *cfg, const uint8_t *data, size_t size,
                         bool pod_security)
 {
-    struct review_options opts = {pod_security};
+    struct review_options opts = {.pod_security_enforced = pod_security};
     struct review_outcome out;
     admission_review(cfg, (const char *)data, size, &opts, &out);
     check(out.http_status == 200 || out.http_status == 400, "status is 200 or 400");

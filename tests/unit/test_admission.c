@@ -1430,7 +1430,7 @@ END_TEST
 
 START_TEST(pod_security_enforced_namespace_gets_pod_security_action_with_a_warning)
 {
-    struct review_options opts = {true};
+    struct review_options opts = {.pod_security_enforced = true};
     json_t *pod = make_pod(static_go_shell, "[{'name': 'app', 'command': ['/app']}, {'name': "
                                             "'side', 'image': 'x'}]");
     /* The static Go decision applies to both: both are static Go by the pod-wide annotation. */

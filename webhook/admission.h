@@ -18,6 +18,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "jsonin.h"
 #include "rules.h"
 #include "warn.h"
 
@@ -54,6 +55,9 @@ struct review_outcome {
     unsigned containers[ACTION_COUNT]; /* containers planned in this review, by action */
     json_t *log;                       /* owned: fields for the review's log line */
 };
+
+/* What a review builds of the request it parses: all the rest is checked and skipped. */
+extern const struct json_shape admission_review_shape[];
 
 /* Reviews the AdmissionReview in body. Always fills out; free it with review_outcome_free. */
 void admission_review(const struct goinject_config *cfg, const char *body, size_t len,

@@ -38,9 +38,9 @@ int buf_append_str(struct buf *b, const char *s)
     return buf_append(b, s, strlen(s));
 }
 
-int buf_append_char(struct buf *b, char c)
+int buf_append_slow(struct buf *b, const void *data, size_t len)
 {
-    return buf_append(b, &c, 1);
+    return buf_append(b, data, len);
 }
 
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap)

@@ -25,7 +25,16 @@ struct buf {
 int buf_reserve(struct buf *b, size_t extra);
 int buf_append(struct buf *b, const void *data, size_t len);
 int buf_append_str(struct buf *b, const char *s);
-int buf_append_char(struct buf *b, char c);
+int buf_append_slow(struct buf *b, const void *data, size_t len);
+/* Inline: the JSON writers append a character at a time. */
+static inline int buf_append_char(struct buf *b, char c)
+{
+    if (b->len + 2 > b->cap)
+        return buf_append_slow(b, &c, 1);
+    b->data[b->len++] = c;
+    b->data[b->len] = '\0';
+    return 0;
+}
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap);
 /* Appends s with control characters as \xNN: quoted input keeps a message on one line. */

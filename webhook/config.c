@@ -104,6 +104,27 @@ static json_t *default_resources(void)
                      "limits", "cpu", "500m", "memory", "64Mi");
 }
 
+/* The agent's patch values; the init container passes the Pod Security restricted profile. */
+static int build_agent_values(struct agent_config *a)
+{
+    json_decref(a->init_container);
+    json_decref(a->mount);
+    json_decref(a->volume);
+    a->init_container = json_pack(
+        "{s:s,s:s,s:s,s:O,s:[s,s],s:O,s:{s:b,s:{s:[s]},s:b,s:b,s:b,s:I,s:I,s:{s:s}},s:[{s:s,s:s}]}",
+        "name", a->init_container_name, "image", a->image, "imagePullPolicy", a->pull_policy,
+        "command", a->command, "args", a->source_path, a->mount_path, "resources", a->resources,
+        "securityContext", "allowPrivilegeEscalation", 0, "capabilities", "drop", "ALL",
+        "privileged", 0, "readOnlyRootFilesystem", 1, "runAsNonRoot", 1, "runAsUser",
+        (json_int_t)a->run_as_user, "runAsGroup", (json_int_t)a->run_as_user, "seccompProfile",
+        "type", "RuntimeDefault", "volumeMounts", "name", a->volume_name, "mountPath",
+        a->mount_path);
+    a->mount = json_pack("{s:s,s:s,s:b}", "name", a->volume_name, "mountPath", a->mount_path,
+                         "readOnly", 1);
+    a->volume = json_pack("{s:s,s:{}}", "name", a->volume_name, "emptyDir");
+    return a->init_container && a->mount && a->volume ? 0 : -1;
+}
+
 struct goinject_config *config_new_default(void)
 {
     struct goinject_config *cfg = calloc(1, sizeof(*cfg));
@@ -130,7 +151,8 @@ struct goinject_config *config_new_default(void)
     rc |= set_string(&cfg->default_shell, "/bin/sh");
     for (size_t i = 0; i < sizeof(default_excluded_namespaces) / sizeof(char *); i++)
         rc |= string_list_add(&cfg->excluded_namespaces, default_excluded_namespaces[i]);
-    if (rc != 0 || !cfg->agent.command || !cfg->agent.resources || !cfg->agent.env) {
+    if (rc != 0 || !cfg->agent.command || !cfg->agent.resources || !cfg->agent.env ||
+        build_agent_values(&cfg->agent) != 0) {
         config_free(cfg);
         return NULL;
     }
@@ -151,6 +173,9 @@ void config_free(struct goinject_config *cfg)
     free(cfg->agent.mount_path);
     json_decref(cfg->agent.resources);
     json_decref(cfg->agent.env);
+    json_decref(cfg->agent.init_container);
+    json_decref(cfg->agent.mount);
+    json_decref(cfg->agent.volume);
     free(cfg->agent.init_container_name);
     free(cfg->agent.volume_name);
     free(cfg->tini_glibc);
@@ -519,7 +544,7 @@ struct goinject_config *config_parse(const char *text, size_t len, char *err, si
             return NULL;
         }
     }
-    if (exclude_own_namespace(cfg) != 0) {
+    if (exclude_own_namespace(cfg) != 0 || build_agent_values(&cfg->agent) != 0) {
         fail(err, errlen, "config: out of memory");
         config_free(cfg);
         return NULL;

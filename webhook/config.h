@@ -43,6 +43,13 @@ struct agent_config {
     char *init_container_name;
     char *volume_name;
     long long run_as_user;
+    /*
+     * The patch values made from the fields above, built with the configuration (by
+     * config_new_default and config_parse) and shared, read-only, by every review.
+     */
+    json_t *init_container; /* copies the bundle into the volume */
+    json_t *mount;          /* the volume, read-only at mount_path */
+    json_t *volume;         /* the emptyDir */
 };
 
 struct goinject_config {

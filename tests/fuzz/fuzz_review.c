@@ -11,7 +11,9 @@
  * a 200 answer is an AdmissionReview that echoes the uid and is allowed; its
  * patch (when there is one) is base64 of a JSON array that applies to the
  * pod; `goinject mutate`'s engine takes the same input without failing; the
- * fast body parser accepts only what jansson accepts, and builds the same value.
+ * fast body parser accepts only what jansson accepts, and builds the same value;
+ * its shaped parse builds exactly the members its shape keeps; and a review
+ * that builds the whole request answers byte for byte as the shaped one does.
  */
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -67,12 +69,29 @@ static void check_patch(const json_t *request, const char *patch_b64)
     free(raw);
 }
 
+/* The same review with every member of the request built: the answer must not change. */
+static void check_full_parse_agrees(const struct goinject_config *cfg, const uint8_t *data,
+                                    size_t size, bool pod_security,
+                                    const struct review_outcome *shaped)
+{
+    struct review_options opts = {.pod_security_enforced = pod_security, .full_parse = true};
+    struct review_outcome full;
+    admission_review(cfg, (const char *)data, size, &opts, &full);
+    check(full.result == shaped->result && full.http_status == shaped->http_status,
+          "a full parse gives the same result");
+    check(full.body.len == shaped->body.len &&
+              memcmp(full.body.data, shaped->body.data, full.body.len) == 0,
+          "a full parse gives the same answer, byte for byte");
+    review_outcome_free(&full);
+}
+
 static void review_once(const struct goinject_config *cfg, const uint8_t *data, size_t size,
                         bool pod_security)
 {
     struct review_options opts = {.pod_security_enforced = pod_security};
     struct review_outcome out;
     admission_review(cfg, (const char *)data, size, &opts, &out);
+    check_full_parse_agrees(cfg, data, size, pod_security, &out);
     check(out.http_status == 200 || out.http_status == 400, "status is 200 or 400");
     check((out.http_status == 400) == (out.result == REVIEW_INVALID), "400 exactly when invalid");
     json_t *body = json_loadb(out.body.data, out.body.len, 0, NULL);
@@ -97,9 +116,31 @@ static void review_once(const struct goinject_config *cfg, const uint8_t *data, 
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+/* value cut down to shape, as json_parse_shaped should build it (a new reference). */
+static json_t *pruned(json_t *value, const struct json_shape *shape)
+{
+    if (!shape || !(json_is_object(value) || json_is_array(value)))
+        return json_incref(value);
+    json_t *out = json_is_object(value) ? json_object() : json_array();
+    if (json_is_array(value)) {
+        size_t i;
+        json_t *item;
+        json_array_foreach(value, i, item) json_array_append_new(out, pruned(item, shape));
+        return out;
+    }
+    for (const struct json_shape *s = shape; s->member; s++) {
+        json_t *member = json_object_get(value, s->member);
+        if (member)
+            json_object_set_new(out, s->member, pruned(member, s->members));
+    }
+    return out;
+}
+
 static void check_parsers_agree(const uint8_t *data, size_t size)
 {
     json_t *fast = json_parse_fast((const char *)data, size);
+    json_t *shaped = json_parse_shaped((const char *)data, size, admission_review_shape);
+    check((fast != NULL) == (shaped != NULL), "shaped and full fast parses accept the same");
     if (!fast)
         return; /* jansson decides: nothing to compare */
     json_error_t error;
@@ -108,6 +149,10 @@ static void check_parsers_agree(const uint8_t *data, size_t size)
         fprintf(stderr, "fuzz_review: jansson refuses what the fast parser took: %s\n", error.text);
     check(slow != NULL, "the fast parser accepts only what jansson accepts");
     check(json_equal(fast, slow), "and builds the same value");
+    json_t *expected = pruned(slow, admission_review_shape);
+    check(json_equal(shaped, expected), "the shaped parse builds exactly what its shape keeps");
+    json_decref(expected);
+    json_decref(shaped);
     json_decref(slow);
     json_decref(fast);
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "jsonin.h"
+#include "jsonplain.h"
 #include "testutil.h"
 
 /* Either both parsers accept text (fast must then, if want_fast) with equal values, or fast
@@ -131,6 +132,110 @@ START_TEST(every_golden_review_takes_the_fast_path)
 }
 END_TEST
 
+/* ---- shapes ------------------------------------------------------------- */
+
+static const struct json_shape MOUNT[] = {{"name", NULL}, {"mountPath", NULL}, {NULL, NULL}};
+static const struct json_shape CONTAINER[] = {
+    {"name", NULL}, {"volumeMounts", MOUNT}, {NULL, NULL}};
+static const struct json_shape SPEC[] = {{"containers", CONTAINER}, {NULL, NULL}};
+
+static void expect_shaped(const char *text, const struct json_shape *shape, const char *want)
+{
+    json_t *got = json_parse_shaped(text, strlen(text), shape);
+    ck_assert_msg(got != NULL, "declined: %s", text);
+    json_t *expected = json_loads(want, 0, NULL);
+    ck_assert_ptr_nonnull(expected);
+    char *dump = json_dumps(got, JSON_COMPACT | JSON_SORT_KEYS);
+    ck_assert_msg(json_equal(got, expected), "built %s, want %s", dump, want);
+    free(dump);
+    json_decref(expected);
+    json_decref(got);
+}
+
+START_TEST(shape_keeps_listed_members_and_skips_the_rest)
+{
+    expect_shaped("{\"containers\":[{\"name\":\"app\",\"env\":[{\"name\":\"A\",\"value\":\"1\"}],"
+                  "\"volumeMounts\":[{\"name\":\"v\",\"mountPath\":\"/v\",\"readOnly\":true}],"
+                  "\"resources\":{\"limits\":{\"cpu\":\"1\"}}}],\"volumes\":[{\"name\":\"v\"}]}",
+                  SPEC,
+                  "{\"containers\":[{\"name\":\"app\",\"volumeMounts\":[{\"name\":\"v\","
+                  "\"mountPath\":\"/v\"}]}]}");
+}
+END_TEST
+
+START_TEST(shape_member_without_members_is_built_whole)
+{
+    expect_shaped("{\"containers\":[{\"name\":{\"deep\":[1,{\"x\":null}]}}]}", SPEC,
+                  "{\"containers\":[{\"name\":{\"deep\":[1,{\"x\":null}]}}]}");
+}
+END_TEST
+
+START_TEST(shape_keeps_values_of_unexpected_types)
+{
+    /* A string where an array is expected, arrays in arrays, a null: built as they are. */
+    expect_shaped("{\"containers\":\"oops\"}", SPEC, "{\"containers\":\"oops\"}");
+    expect_shaped("{\"containers\":[[{\"name\":\"a\",\"x\":1}],null,3]}", SPEC,
+                  "{\"containers\":[[{\"name\":\"a\"}],null,3]}");
+}
+END_TEST
+
+START_TEST(shape_last_duplicate_wins_like_jansson)
+{
+    expect_shaped("{\"containers\":[],\"x\":1,\"containers\":[{\"name\":\"b\"}]}", SPEC,
+                  "{\"containers\":[{\"name\":\"b\"}]}");
+}
+END_TEST
+
+START_TEST(skipped_members_are_checked_as_strictly)
+{
+    /* What the full parse declines, the shaped one declines too, even where it builds nothing. */
+    static const char *const bad[] = {
+        "{\"skipped\":[1,]}",         "{\"skipped\":\"\\x\"}",          "{\"skipped\":\"\xff\"}",
+        "{\"skipped\":{\"a\\u0000\":1}}", "{\"skipped\":1.5}",             "{\"skipped\":tru}",
+        "{\"skipped\":{\"a\" 1}}",      "{\"skipped\":123456789012345678901}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ck_assert_msg(json_parse_fast(bad[i], strlen(bad[i])) == NULL, "full took %s", bad[i]);
+        ck_assert_msg(json_parse_shaped(bad[i], strlen(bad[i]), SPEC) == NULL, "shaped took %s",
+                      bad[i]);
+    }
+    /* Depth counts inside skipped values as well: 2048 levels in all are fine, 2049 are not. */
+    for (int depth = 2047; depth <= 2049; depth++) {
+        size_t inner = (size_t)depth - 1;
+        char *text = malloc(inner * 2 + 16);
+        char *p = text + sprintf(text, "{\"s\":");
+        memset(p, '[', inner);
+        memset(p + inner, ']', inner);
+        strcpy(p + inner * 2, "}");
+        json_t *shaped = json_parse_shaped(text, strlen(text), SPEC);
+        json_t *full = json_parse_fast(text, strlen(text));
+        ck_assert_int_eq(shaped != NULL, full != NULL);
+        ck_assert_int_eq(shaped != NULL, depth <= 2048);
+        json_decref(shaped);
+        json_decref(full);
+        free(text);
+    }
+}
+END_TEST
+
+/* ---- plain bytes -------------------------------------------------------- */
+
+START_TEST(plain_len_finds_the_first_byte_needing_attention)
+{
+    unsigned char text[40];
+    /* Every byte value at every position of a word, and past the words. */
+    for (unsigned c = 0; c < 256; c++) {
+        for (size_t at = 0; at < 24; at++) {
+            memset(text, 'a', sizeof(text));
+            text[at] = (unsigned char)c;
+            size_t want = json_plain_byte((unsigned char)c) ? 24 : at;
+            ck_assert_uint_eq(json_plain_len(text, 24), want);
+        }
+    }
+    ck_assert_uint_eq(json_plain_len((const unsigned char *)"", 0), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("jsonin");
@@ -140,5 +245,15 @@ int main(void)
     tcase_add_test(tc, nesting_up_to_jansson_limit);
     tcase_add_test(tc, every_golden_review_takes_the_fast_path);
     suite_add_tcase(s, tc);
+    TCase *shapes = tcase_create("shapes");
+    tcase_add_test(shapes, shape_keeps_listed_members_and_skips_the_rest);
+    tcase_add_test(shapes, shape_member_without_members_is_built_whole);
+    tcase_add_test(shapes, shape_keeps_values_of_unexpected_types);
+    tcase_add_test(shapes, shape_last_duplicate_wins_like_jansson);
+    tcase_add_test(shapes, skipped_members_are_checked_as_strictly);
+    suite_add_tcase(s, shapes);
+    TCase *plain = tcase_create("plain bytes");
+    tcase_add_test(plain, plain_len_finds_the_first_byte_needing_attention);
+    suite_add_tcase(s, plain);
     return run_suite(s);
 }

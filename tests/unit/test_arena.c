@@ -1,0 +1,160 @@
+/* test_arena.c - a review's JSON values live in its thread's arena, and nothing else does. */
+#include <pthread.h>
+
+#include "arena.h"
+#include "testutil.h"
+
+/*
+ * json_equal against a literal; inside a scope the testutil macros cannot be used, since
+ * they free() what json_dumps() made there.
+ */
+static int equals_text(const json_t *value, const char *text)
+{
+    json_t *expected = json_lit(text);
+    int same = json_equal((json_t *)value, expected);
+    json_decref(expected);
+    return same;
+}
+
+START_TEST(values_made_in_a_scope_work_like_any_other)
+{
+    json_arena_begin();
+    json_t *pod = json_lit("{\"spec\":{\"containers\":[{\"name\":\"app\"}]}}");
+    json_t *copy = json_deep_copy(pod);
+    json_object_set_new(copy, "extra", json_string("x"));
+    ck_assert(json_equal(json_object_get(pod, "spec"), json_object_get(copy, "spec")));
+    ck_assert_str_eq(json_string_value(json_object_get(copy, "extra")), "x");
+    json_decref(copy);
+    json_decref(pod);
+    json_arena_end();
+}
+END_TEST
+
+START_TEST(heap_values_cross_a_scope_in_both_directions)
+{
+    json_t *before = json_lit("{\"kept\":[1,2,3]}"); /* heap: made outside any scope */
+    json_arena_begin();
+    json_t *inside = json_object();
+    json_object_set(inside, "shared", before); /* a reference to the heap value */
+    json_decref(inside);
+    json_arena_end();
+    ck_assert_int_eq(before->refcount, 1);
+    json_arena_begin();
+    json_decref(before); /* the last reference to a heap value, dropped inside a scope */
+    json_arena_end();
+}
+END_TEST
+
+START_TEST(export_copies_a_value_out_of_the_scope)
+{
+    json_arena_begin();
+    json_t *log = json_lit("{\"uid\":\"u\",\"actions\":{\"app\":\"shell-wrapper\"}}");
+    json_t *kept = json_arena_export(log);
+    json_arena_end();
+    /* Another review reuses the arena; the exported copy is untouched. */
+    json_arena_begin();
+    json_t *other = json_lit("{\"uid\":\"overwritten?\",\"actions\":{\"x\":\"y\"}}");
+    ck_assert(equals_text(kept, "{\"uid\":\"u\",\"actions\":{\"app\":\"shell-wrapper\"}}"));
+    json_decref(other);
+    json_arena_end();
+    json_decref(kept);
+    ck_assert_ptr_null(json_arena_export(NULL));
+}
+END_TEST
+
+START_TEST(scopes_nest_and_only_the_outermost_releases)
+{
+    json_arena_begin();
+    json_t *outer = json_lit("{\"a\":\"outer\"}");
+    json_arena_begin();
+    json_t *inner = json_lit("{\"b\":\"inner\"}");
+    json_arena_end();
+    ck_assert(equals_text(outer, "{\"a\":\"outer\"}"));
+    ck_assert(equals_text(inner, "{\"b\":\"inner\"}"));
+    json_arena_end();
+    json_arena_end(); /* unbalanced: ignored */
+}
+END_TEST
+
+START_TEST(dumped_text_is_released_with_json_text_free)
+{
+    json_t *v = json_lit("{\"a\":[1,\"two\"]}");
+    char *outside = json_dumps(v, JSON_COMPACT);
+    json_arena_begin();
+    char *inside = json_dumps(v, JSON_COMPACT);
+    ck_assert_str_eq(inside, outside);
+    json_text_free(inside);
+    json_arena_end();
+    json_text_free(outside);
+    json_decref(v);
+}
+END_TEST
+
+START_TEST(large_reviews_grow_the_arena_and_give_it_back)
+{
+    for (int round = 0; round < 3; round++) {
+        json_arena_begin();
+        json_t *big = json_array();
+        /* Well past ARENA_KEEP, with one value larger than a whole chunk. */
+        for (int i = 0; i < 20000; i++)
+            json_array_append_new(big, json_pack("{s:i,s:s}", "i", i, "s", "some text"));
+        char *huge = calloc(1, 3 * ARENA_KEEP);
+        memset(huge, 'x', 3 * ARENA_KEEP - 1);
+        json_array_append_new(big, json_string(huge));
+        free(huge);
+        ck_assert_uint_eq(json_array_size(big), 20001);
+        ck_assert_uint_eq(json_string_length(json_array_get(big, 20000)), 3 * ARENA_KEEP - 1);
+        ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(big, 19999), "i")),
+                         19999);
+        json_decref(big);
+        json_arena_end();
+    }
+}
+END_TEST
+
+static void *review_on_a_thread(void *arg)
+{
+    int id = *(int *)arg;
+    for (int n = 0; n < 200; n++) {
+        json_arena_begin();
+        json_t *v = json_pack("{s:i,s:[s,s]}", "thread", id, "list", "a", "b");
+        if (json_integer_value(json_object_get(v, "thread")) != id) {
+            json_arena_end();
+            return (void *)1;
+        }
+        json_decref(v);
+        json_arena_end();
+    }
+    return NULL; /* the thread's kept chunk is freed as it exits */
+}
+
+START_TEST(threads_have_arenas_of_their_own)
+{
+    pthread_t threads[4];
+    int ids[4];
+    for (int i = 0; i < 4; i++) {
+        ids[i] = i;
+        ck_assert_int_eq(pthread_create(&threads[i], NULL, review_on_a_thread, &ids[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        void *result;
+        ck_assert_int_eq(pthread_join(threads[i], &result), 0);
+        ck_assert_ptr_null(result);
+    }
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("arena");
+    TCase *tc = tcase_create("scopes");
+    tcase_add_test(tc, values_made_in_a_scope_work_like_any_other);
+    tcase_add_test(tc, heap_values_cross_a_scope_in_both_directions);
+    tcase_add_test(tc, export_copies_a_value_out_of_the_scope);
+    tcase_add_test(tc, scopes_nest_and_only_the_outermost_releases);
+    tcase_add_test(tc, dumped_text_is_released_with_json_text_free);
+    tcase_add_test(tc, large_reviews_grow_the_arena_and_give_it_back);
+    tcase_add_test(tc, threads_have_arenas_of_their_own);
+    suite_add_tcase(s, tc);
+    return run_suite(s);
+}

@@ -3,6 +3,7 @@
 
 #include <inttypes.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,61 +20,111 @@ static bool needs_escape(unsigned char c)
     return c < 0x20 || c == '"' || c == '\\';
 }
 
-int json_write_string(struct buf *out, const char *s, size_t len)
+/* The code point of the UTF-8 sequence at s (valid: jansson's strings are), and its length. */
+static size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
+{
+    size_t n = s[0] >= 0xF0 ? 4 : s[0] >= 0xE0 ? 3 : 2;
+    if (n > len)
+        n = len;
+    uint32_t v = s[0] & (n == 4 ? 0x07 : n == 3 ? 0x0F : 0x1F);
+    for (size_t i = 1; i < n; i++)
+        v = (v << 6) | (s[i] & 0x3F);
+    *cp = v;
+    return n;
+}
+
+/* \uXXXX for a code point, as a UTF-16 surrogate pair beyond the BMP (jansson's spelling). */
+static int append_unicode_escape(struct buf *out, uint32_t cp)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    char seq[12];
+    size_t n = 0;
+    uint32_t units[2] = {cp, 0};
+    size_t count = 1;
+    if (cp >= 0x10000) {
+        cp -= 0x10000;
+        units[0] = 0xD800 | (cp >> 10);
+        units[1] = 0xDC00 | (cp & 0x3FF);
+        count = 2;
+    }
+    for (size_t u = 0; u < count; u++) {
+        seq[n++] = '\\';
+        seq[n++] = 'u';
+        for (int shift = 12; shift >= 0; shift -= 4)
+            seq[n++] = hex[(units[u] >> shift) & 0xF];
+    }
+    return buf_append(out, seq, n);
+}
+
+static int append_escape(struct buf *out, unsigned char c)
+{
+    switch (c) {
+    case '"':
+        return buf_append(out, "\\\"", 2);
+    case '\\':
+        return buf_append(out, "\\\\", 2);
+    case '\b':
+        return buf_append(out, "\\b", 2);
+    case '\f':
+        return buf_append(out, "\\f", 2);
+    case '\n':
+        return buf_append(out, "\\n", 2);
+    case '\r':
+        return buf_append(out, "\\r", 2);
+    case '\t':
+        return buf_append(out, "\\t", 2);
+    default:
+        return append_unicode_escape(out, c);
+    }
+}
+
+/* A string literal; with ascii, every code point above 0x7F escaped (JSON_ENSURE_ASCII). */
+static int write_string(struct buf *out, const char *s, size_t len, bool ascii)
 {
     /* Worst case \u00XX for every byte, plus the quotes: reserve for the common case only. */
     if (buf_reserve(out, len + 2) != 0 || buf_append_char(out, '"') != 0)
         return -1;
+    const unsigned char *u = (const unsigned char *)s;
     size_t run = 0;
-    for (size_t i = 0; i < len; i++) {
-        i += json_plain_len((const unsigned char *)s + i, len - i);
+    for (size_t i = 0; i < len;) {
+        i += json_plain_len(u + i, len - i);
         if (i == len)
             break;
-        unsigned char c = (unsigned char)s[i];
-        if (!needs_escape(c))
+        if (!needs_escape(u[i]) && !(ascii && u[i] >= 0x80)) {
+            i++;
             continue;
+        }
         if (buf_append(out, s + run, i - run) != 0)
             return -1;
-        char escaped[8];
-        switch (c) {
-        case '"':
-            memcpy(escaped, "\\\"", 3);
-            break;
-        case '\\':
-            memcpy(escaped, "\\\\", 3);
-            break;
-        case '\b':
-            memcpy(escaped, "\\b", 3);
-            break;
-        case '\f':
-            memcpy(escaped, "\\f", 3);
-            break;
-        case '\n':
-            memcpy(escaped, "\\n", 3);
-            break;
-        case '\r':
-            memcpy(escaped, "\\r", 3);
-            break;
-        case '\t':
-            memcpy(escaped, "\\t", 3);
-            break;
-        default:
-            snprintf(escaped, sizeof(escaped), "\\u%04X", c);
-            break;
-        }
-        if (buf_append_str(out, escaped) != 0)
+        if (u[i] >= 0x80) {
+            uint32_t cp;
+            i += utf8_decode(u + i, len - i, &cp);
+            if (append_unicode_escape(out, cp) != 0)
+                return -1;
+        } else if (append_escape(out, u[i++]) != 0) {
             return -1;
-        run = i + 1;
+        }
+        run = i;
     }
     if (buf_append(out, s + run, len - run) != 0)
         return -1;
     return buf_append_char(out, '"');
 }
 
-/* Reals: exactly what jansson writes, from jansson. */
-static int write_real(struct buf *out, const json_t *v)
+int json_write_string(struct buf *out, const char *s, size_t len)
 {
-    char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    return write_string(out, s, len, false);
+}
+
+int json_write_string_ascii(struct buf *out, const char *s, size_t len)
+{
+    return write_string(out, s, len, true);
+}
+
+/* Reals: exactly what jansson writes, from jansson. */
+static int write_real(struct buf *out, const json_t *v, size_t flags)
+{
+    char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | flags);
     if (!text)
         return -1;
     int rc = buf_append_str(out, text);
@@ -98,8 +149,10 @@ static int write_integer(struct buf *out, json_int_t value)
     return buf_append(out, digits + n, sizeof(digits) - n);
 }
 
-static int write_value(struct buf *out, const json_t *v, int depth)
+/* flags: 0, or JSON_ENSURE_ASCII | JSON_REAL_PRECISION(9) for the log. */
+static int write_value(struct buf *out, const json_t *v, int depth, size_t flags)
 {
+    bool ascii = flags & JSON_ENSURE_ASCII;
     if (depth > MAX_DEPTH)
         return -1;
     switch (json_typeof(v)) {
@@ -113,8 +166,8 @@ static int write_value(struct buf *out, const json_t *v, int depth)
         json_object_keylen_foreach((json_t *)v, key, key_len, member)
         {
             if ((!first && buf_append_char(out, ',') != 0) ||
-                json_write_string(out, key, key_len) != 0 || buf_append_char(out, ':') != 0 ||
-                write_value(out, member, depth + 1) != 0)
+                write_string(out, key, key_len, ascii) != 0 || buf_append_char(out, ':') != 0 ||
+                write_value(out, member, depth + 1, flags) != 0)
                 return -1;
             first = false;
         }
@@ -125,17 +178,17 @@ static int write_value(struct buf *out, const json_t *v, int depth)
             return -1;
         for (size_t i = 0; i < json_array_size(v); i++) {
             if ((i > 0 && buf_append_char(out, ',') != 0) ||
-                write_value(out, json_array_get(v, i), depth + 1) != 0)
+                write_value(out, json_array_get(v, i), depth + 1, flags) != 0)
                 return -1;
         }
         return buf_append_char(out, ']');
     }
     case JSON_STRING:
-        return json_write_string(out, json_string_value(v), json_string_length(v));
+        return write_string(out, json_string_value(v), json_string_length(v), ascii);
     case JSON_INTEGER:
         return write_integer(out, json_integer_value(v));
     case JSON_REAL:
-        return write_real(out, v);
+        return write_real(out, v, flags & ~(size_t)JSON_ENSURE_ASCII);
     case JSON_TRUE:
         return buf_append(out, "true", 4);
     case JSON_FALSE:
@@ -146,13 +199,23 @@ static int write_value(struct buf *out, const json_t *v, int depth)
     return -1;
 }
 
-int json_write_compact(struct buf *out, const json_t *v)
+static int write_top(struct buf *out, const json_t *v, size_t flags)
 {
     size_t start = out->len;
-    if (!v || write_value(out, v, 0) != 0) {
+    if (!v || write_value(out, v, 0, flags) != 0) {
         if (out->data)
             buf_truncate(out, start);
         return -1;
     }
     return 0;
+}
+
+int json_write_compact(struct buf *out, const json_t *v)
+{
+    return write_top(out, v, 0);
+}
+
+int json_write_log(struct buf *out, const json_t *v)
+{
+    return write_top(out, v, JSON_ENSURE_ASCII | JSON_REAL_PRECISION(9));
 }

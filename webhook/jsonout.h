@@ -1,5 +1,6 @@
 /*
- * jsonout.h - compact JSON output, byte for byte what json_dumps(v, JSON_COMPACT) writes.
+ * jsonout.h - compact JSON output, byte for byte what json_dumps(v, JSON_COMPACT) writes
+ * (or, for the log, with JSON_ENSURE_ASCII | JSON_REAL_PRECISION(9)).
  *
  * jansson's writer escapes every string one character at a time through a
  * callback; the answers goinject writes are mostly long runs of plain text (a
@@ -19,5 +20,12 @@
 int json_write_compact(struct buf *out, const json_t *v);
 /* Appends s (len bytes of UTF-8) as a JSON string literal, escaped as jansson escapes it. */
 int json_write_string(struct buf *out, const char *s, size_t len);
+
+/*
+ * The log's spelling: what json_dumps(v, JSON_COMPACT | JSON_ENSURE_ASCII |
+ * JSON_REAL_PRECISION(9)) writes, every code point above 0x7F escaped.
+ */
+int json_write_log(struct buf *out, const json_t *v);
+int json_write_string_ascii(struct buf *out, const char *s, size_t len);
 
 #endif

@@ -15,6 +15,13 @@ static void expect_same_as_jansson(const json_t *v)
     ck_assert_str_eq(got.data, want);
     free(want);
     buf_free(&got);
+    /* And the log's spelling. */
+    want = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(9));
+    ck_assert_ptr_nonnull(want);
+    ck_assert_int_eq(json_write_log(&got, v), 0);
+    ck_assert_str_eq(got.data, want);
+    free(want);
+    buf_free(&got);
 }
 
 START_TEST(scalars_and_containers)
@@ -39,6 +46,8 @@ START_TEST(scalars_and_containers)
         "\"quote \\\" backslash \\\\ slash / tab \\t nl \\n cr \\r bs \\b ff \\f\"",
         "\"\\u0000 nul \\u0001 \\u001f \\u007f del\"",
         "\"caf\\u00e9 \\u2028 \\ud83d\\ude00\"",
+        "{\"caf\\u00e9\": [\"\\u00ff\\u0100\\u07ff\\u0800\\uffff\\ud800\\udc00\\udbff\\udfff\"], \"ms\": 0.123456789012}",
+        "[0.1, 1e-7, 123456789.5, -2.5e300, 100.0]",
         "{\"k\\\"ey\\n\": \"v\"}",
     };
     for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {

@@ -430,18 +430,27 @@ static bool any_injected(const json_t *done)
 static int write_status(const struct pod_input *in, struct mutation *m)
 {
     char key[300];
-    json_t *status = json_pack("{s:s,s:s,s:O}", "version", GOINJECT_VERSION, "mode",
-                               config_mode_name(in->cfg->mode), "containers", m->done);
-    char *status_text = json_dumps(status, JSON_COMPACT);
-    json_decref(status);
+    /* {"version","mode","containers"}, compact, as json_dumps would write it. */
+    struct buf status = BUF_INIT;
+    const char *mode = config_mode_name(in->cfg->mode);
+    int rc = buf_append_str(&status, "{\"version\":") ||
+             json_write_string(&status, GOINJECT_VERSION, strlen(GOINJECT_VERSION)) ||
+             buf_append_str(&status, ",\"mode\":") ||
+             json_write_string(&status, mode, strlen(mode)) ||
+             buf_append_str(&status, ",\"containers\":") || json_write_compact(&status, m->done) ||
+             buf_append_char(&status, '}');
+    if (rc) {
+        buf_free(&status);
+        return -1;
+    }
     json_t *members = json_object();
     annotation_key(key, sizeof(key), in->cfg, "status");
-    json_object_set_new(members, key, json_string(status_text));
+    json_object_set_new(members, key, json_stringn(status.data, status.len));
+    buf_free(&status);
     annotation_key(key, sizeof(key), in->cfg, "injected");
     json_object_set_new(members, key, json_string(any_injected(m->done) ? "true" : "false"));
     annotation_key(key, sizeof(key), in->cfg, "reason");
     json_object_set_new(members, key, status_reason(m->done));
-    json_text_free(status_text);
 
     const json_t *metadata = json_object_get(in->pod, "metadata");
     if (!json_is_object(metadata))

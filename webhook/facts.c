@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "jsonin.h"
 #include "validate.h"
 
 /* One annotation layer: where a fact's value is looked up, and how it is named in warnings. */
@@ -96,7 +97,7 @@ static void fill_libc(enum libc_fact *slot, const char *value, const char *key,
 static void fill_argv(json_t **slot, const char *value, const char *key, const char *container,
                       struct warnings *w)
 {
-    json_t *array = json_loads(value, JSON_ALLOW_NUL, NULL);
+    json_t *array = json_parse_body(value, strlen(value), NULL, NULL);
     size_t i;
     json_t *item;
     int ok = json_is_array(array);

@@ -191,16 +191,27 @@ static void location_free(struct location *loc)
 }
 
 /*
- * Resolves everything but the last token of ptr (non-empty, well-formed) and
- * checks that the last token can address the parent. Whether the target
- * itself must exist is for the operation to decide.
+ * Checks that the last token of ptr (non-empty, well-formed) can address parent,
+ * the container make_way_private() reached (NULL: the way ended before it).
+ * Whether the target itself must exist is for the operation to decide.
  */
-static int locate(json_t *root, const char *label, const char *ptr, size_t len,
+static int locate(json_t *parent, const char *label, const char *ptr, size_t len,
                   struct location *loc, struct buf *reason)
 {
     memset(loc, 0, sizeof *loc);
-    if (pointer_parentn(root, ptr, len, &loc->parent, &loc->key, &loc->key_len) != 0)
+    if (!parent)
         return fail_at(reason, label, ptr, len, "parent does not exist");
+    const char *last = (const char *)memrchr(ptr, '/', len) + 1;
+    struct buf key = BUF_INIT;
+    if (pointer_unescape_token(last, (size_t)(ptr + len - last), &key) != 0) {
+        buf_free(&key);
+        return fail_at(reason, label, ptr, len, "parent does not exist");
+    }
+    loc->parent = parent;
+    loc->key_len = key.len;
+    loc->key = buf_steal(&key);
+    if (!loc->key)
+        return fail(reason, "out of memory");
     if (json_is_object(loc->parent))
         return 0;
     if (!json_is_array(loc->parent)) {
@@ -217,6 +228,19 @@ static int locate(json_t *root, const char *label, const char *ptr, size_t len,
         return fail_at(reason, label, ptr, len, "not a valid array index");
     }
     return 0;
+}
+
+static int make_way_private(json_t **root, const char *ptr, size_t len, json_t **parent);
+
+/* make_way_private() then locate(): the walk to the edit, done once. */
+static int prepare_edit(json_t **root, const char *label, const char *ptr, size_t len,
+                        struct location *loc, struct buf *reason)
+{
+    json_t *parent;
+    memset(loc, 0, sizeof *loc);
+    if (make_way_private(root, ptr, len, &parent) != 0)
+        return fail(reason, "out of memory copying the document");
+    return locate(parent, label, ptr, len, loc, reason);
 }
 
 /* The value currently at loc (borrowed), or NULL when nothing is there. */
@@ -236,41 +260,33 @@ static bool is_shared(const json_t *node)
     return (json_is_object(node) || json_is_array(node)) && node->refcount > 1;
 }
 
-/* Puts value (owned) at the existing location named by the first len bytes of ptr. */
-static int replace_at(json_t **root, const char *ptr, size_t len, json_t *value)
+/* Sets the existing child of node named by one escaped token to value (owned, consumed). */
+static int set_child(json_t *node, const char *token, size_t len, json_t *value,
+                     struct buf *scratch)
 {
-    if (len == 0) {
-        json_decref(*root);
-        *root = value;
-        return 0;
+    size_t index;
+    if (json_is_object(node)) {
+        if (!memchr(token, '~', len))
+            return json_object_setn_new(node, token, len, value);
+        if (pointer_unescape_token(token, len, scratch) == 0)
+            return json_object_setn_new(node, scratch->data, scratch->len, value);
+    } else if (json_is_array(node) && pointer_array_index(token, len, &index)) {
+        return json_array_set_new(node, index, value);
     }
-    json_t *parent;
-    char *key;
-    size_t key_len, index;
-    if (pointer_parentn(*root, ptr, len, &parent, &key, &key_len) != 0) {
-        json_decref(value);
-        return -1;
-    }
-    int rc = -1;
-    if (json_is_object(parent))
-        rc = json_object_setn_new(parent, key, key_len, value);
-    else if (pointer_array_index(key, key_len, &index))
-        rc = json_array_set_new(parent, index, value);
-    else
-        json_decref(value);
-    free(key);
-    return rc;
+    json_decref(value);
+    return -1;
 }
 
 /*
  * Makes the root and every container on the way to the parent of ptr private
  * to the result, top down, so the edit that follows touches nothing shared.
  * One walk: each token is looked up once, and only a shared container costs
- * a copy. Stops quietly where the way ends: locate() then reports what is
- * missing.
+ * a copy. *parent is then the parent of the last token (private), or NULL
+ * where the way ends early, for locate() to report.
  */
-static int make_way_private(json_t **root, const char *ptr, size_t len)
+static int make_way_private(json_t **root, const char *ptr, size_t len, json_t **parent)
 {
+    *parent = NULL;
     if (is_shared(*root)) {
         json_t *copy = json_copy(*root);
         if (!copy)
@@ -278,26 +294,34 @@ static int make_way_private(json_t **root, const char *ptr, size_t len)
         json_decref(*root);
         *root = copy;
     }
+    struct buf scratch = BUF_INIT;
+    int rc = 0;
     json_t *node = *root;                      /* private */
     const char *end = ptr + len, *token = ptr; /* token points at its "/" */
     for (;;) {
         const char *next =
             token + 1 < end ? memchr(token + 1, '/', (size_t)(end - token - 1)) : NULL;
-        if (!next)
-            return 0; /* token is the last one: node, its parent, is private */
-        size_t segment = (size_t)(next - token);
-        json_t *child = pointer_getn(node, token, segment); /* borrowed */
+        if (!next) {
+            *parent = node; /* token is the last one: node, its parent, is private */
+            break;
+        }
+        size_t segment = (size_t)(next - token - 1);
+        json_t *child = pointer_child(node, token + 1, segment, &scratch); /* borrowed */
         if (!child)
-            return 0;
+            break;
         if (is_shared(child)) {
             json_t *copy = json_copy(child);
-            if (!copy || replace_at(&node, token, segment, copy) != 0)
-                return -1;
+            if (!copy || set_child(node, token + 1, segment, copy, &scratch) != 0) {
+                rc = -1;
+                break;
+            }
             child = copy;
         }
         node = child;
         token = next;
     }
+    buf_free(&scratch);
+    return rc;
 }
 
 /* ---- the primitive edits ----------------------------------------------- */
@@ -322,11 +346,7 @@ static int insert_value(json_t **root, const char *path, size_t path_len, json_t
         return 0;
     }
     struct location loc;
-    if (make_way_private(root, path, path_len) != 0) {
-        json_decref(value);
-        return fail(reason, "out of memory copying the document");
-    }
-    if (locate(*root, "path", path, path_len, &loc, reason) != 0) {
+    if (prepare_edit(root, "path", path, path_len, &loc, reason) != 0) {
         json_decref(value);
         return -1;
     }
@@ -353,11 +373,7 @@ static json_t *detach_value(json_t **root, const char *label, const char *path, 
                             struct buf *reason)
 {
     struct location loc;
-    if (make_way_private(root, path, path_len) != 0) {
-        fail(reason, "out of memory copying the document");
-        return NULL;
-    }
-    if (locate(*root, label, path, path_len, &loc, reason) != 0)
+    if (prepare_edit(root, label, path, path_len, &loc, reason) != 0)
         return NULL;
     json_t *value = location_value(&loc); /* borrowed from the parent until incref */
     if (!value) {
@@ -383,11 +399,7 @@ static int overwrite_value(json_t **root, const char *path, size_t path_len, jso
         return 0;
     }
     struct location loc;
-    if (make_way_private(root, path, path_len) != 0) {
-        json_decref(value);
-        return fail(reason, "out of memory copying the document");
-    }
-    if (locate(*root, "path", path, path_len, &loc, reason) != 0) {
+    if (prepare_edit(root, "path", path, path_len, &loc, reason) != 0) {
         json_decref(value);
         return -1;
     }

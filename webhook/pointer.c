@@ -81,7 +81,7 @@ bool pointer_array_index(const char *token, size_t len, size_t *index)
  * "~0" become "~" in a single left-to-right pass, so that "~01" yields "~1"
  * rather than "/". Returns -1 on a malformed escape or allocation failure.
  */
-static int unescape_token(const char *token, size_t len, struct buf *out)
+int pointer_unescape_token(const char *token, size_t len, struct buf *out)
 {
     buf_truncate(out, 0);
     /* Reserve up front so the empty token still gets a "" to point at. */
@@ -108,13 +108,13 @@ static int unescape_token(const char *token, size_t len, struct buf *out)
  * The child of container named by one escaped token: borrowed, or NULL when
  * there is none. scratch holds the unescaped key when the token has escapes.
  */
-static json_t *child_by_token(json_t *container, const char *token, size_t len, struct buf *scratch)
+json_t *pointer_child(json_t *container, const char *token, size_t len, struct buf *scratch)
 {
     if (json_is_object(container)) {
         /* Most keys have no "~", and then the escaped token is the key itself. */
         if (!memchr(token, '~', len))
             return json_object_getn(container, token, len);
-        if (unescape_token(token, len, scratch) != 0)
+        if (pointer_unescape_token(token, len, scratch) != 0)
             return NULL;
         return json_object_getn(container, scratch->data, scratch->len);
     }
@@ -137,7 +137,7 @@ static json_t *walk(json_t *node, const char *ptr, size_t len)
         const char *token = slash + 1;
         const char *next = memchr(token, '/', (size_t)(end - token));
         const char *token_end = next ? next : end;
-        node = child_by_token(node, token, (size_t)(token_end - token), &scratch);
+        node = pointer_child(node, token, (size_t)(token_end - token), &scratch);
         slash = token_end;
     }
     buf_free(&scratch);
@@ -170,7 +170,7 @@ int pointer_parentn(json_t *doc, const char *ptr, size_t len, json_t **parent, c
         return -1;
 
     struct buf unescaped = BUF_INIT;
-    if (unescape_token(last_slash + 1, len - parent_len - 1, &unescaped) != 0) {
+    if (pointer_unescape_token(last_slash + 1, len - parent_len - 1, &unescaped) != 0) {
         buf_free(&unescaped);
         return -1;
     }

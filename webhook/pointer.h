@@ -56,4 +56,13 @@ int pointer_parentn(json_t *doc, const char *ptr, size_t len, json_t **parent, c
  */
 bool pointer_array_index(const char *token, size_t len, size_t *index);
 
+/*
+ * One step, for callers that walk a pointer themselves: token is one escaped
+ * token without its "/". pointer_child returns the child it names (borrowed)
+ * or NULL; pointer_unescape_token replaces out with the unescaped token. Both
+ * use out/scratch only for tokens holding "~" escapes, and fail on bad ones.
+ */
+json_t *pointer_child(json_t *container, const char *token, size_t len, struct buf *scratch);
+int pointer_unescape_token(const char *token, size_t len, struct buf *out);
+
 #endif

@@ -270,10 +270,10 @@ static int emit_wrapper(const json_t *container, const char *path, struct contai
                         struct mutation *m)
 {
     struct buf field = BUF_INIT;
-    int rc = buf_printf(&field, "%s/command", path) ||
+    int rc = buf_append_str(&field, path) || buf_append_str(&field, "/command") ||
              patch_add(&m->patch, field.data, json_incref(plan->command));
     buf_truncate(&field, 0);
-    rc = rc || buf_printf(&field, "%s/args", path);
+    rc = rc || buf_append_str(&field, path) || buf_append_str(&field, "/args");
     if (!rc && plan->args)
         rc = patch_add(&m->patch, field.data, json_incref(plan->args));
     else if (!rc && json_object_get(container, "args"))
@@ -405,11 +405,13 @@ static json_t *status_reason(const json_t *done)
     struct buf text = BUF_INIT;
     const char *name;
     json_t *action;
+    int rc = 0;
     json_object_foreach((json_t *)done, name, action)
     {
-        buf_printf(&text, "%s%s: %s", text.len ? ", " : "", name, json_string_value(action));
+        rc = rc || buf_append_str(&text, text.len ? ", " : "") || buf_append_str(&text, name) ||
+             buf_append_str(&text, ": ") || buf_append_str(&text, json_string_value(action));
     }
-    json_t *reason = json_string(text.len ? text.data : "no containers");
+    json_t *reason = rc ? NULL : json_string(text.len ? text.data : "no containers");
     buf_free(&text);
     return reason;
 }

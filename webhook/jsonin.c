@@ -245,38 +245,45 @@ static const struct json_shape *member_shape(const struct json_shape *shape, con
                                              size_t key_len)
 {
     for (; shape->member; shape++)
-        if (strncmp(shape->member, key, key_len) == 0 && shape->member[key_len] == '\0')
+        if (shape->member[0] == key[0] && strncmp(shape->member, key, key_len) == 0 &&
+            shape->member[key_len] == '\0')
             return shape;
     return NULL;
 }
 
 /*
- * Reads the key and colon of a member (ps->p at the key's quote) into key, a
- * NUL-terminated copy in small or on the heap (*owned), since the value may
- * overwrite scratch. Returns -1 for what jansson would refuse.
+ * Reads the key and colon of a member (ps->p at the key's quote). *key points
+ * into the input, or, for a key with escapes (which the value may overwrite
+ * in scratch), to a copy in small or on the heap (*owned, to free). Returns -1
+ * for what jansson would refuse.
  */
-static int read_key(struct parser *ps, char *small, size_t small_size, char **owned,
-                    size_t *key_len)
+static int read_key(struct parser *ps, char *small, size_t small_size, const char **key,
+                    size_t *key_len, char **owned)
 {
-    const char *key;
+    *owned = NULL;
     skip_space(ps);
-    if (ps->p >= ps->end || *ps->p != '"' || read_string(ps, &key, key_len) != 0)
+    if (ps->p >= ps->end || *ps->p != '"' || read_string(ps, key, key_len) != 0)
         return -1;
-    /* jansson refuses keys with a NUL in them; so must we. */
-    if (memchr(key, '\0', *key_len))
-        return -1;
-    *owned = *key_len < small_size ? small : malloc(*key_len + 1);
-    if (!*owned)
-        return -1;
-    memcpy(*owned, key, *key_len);
-    (*owned)[*key_len] = '\0';
+    if (*key == ps->scratch.data) {
+        /* Only an escape can put a NUL in a key, and jansson refuses one; so must we. */
+        if (memchr(*key, '\0', *key_len))
+            return -1;
+        char *copy = *key_len < small_size ? small : malloc(*key_len + 1);
+        if (!copy)
+            return -1;
+        memcpy(copy, *key, *key_len);
+        copy[*key_len] = '\0';
+        *key = copy;
+        if (copy != small)
+            *owned = copy;
+    }
     skip_space(ps);
     if (ps->p < ps->end && *ps->p == ':') {
         ps->p++;
         return 0;
     }
-    if (*owned != small)
-        free(*owned);
+    free(*owned);
+    *owned = NULL;
     return -1;
 }
 
@@ -315,9 +322,10 @@ static json_t *read_object(struct parser *ps, int depth, const struct json_shape
     if (at_empty_end(ps, '}'))
         return object;
     for (;;) {
-        char small[128], *key;
+        char small[128], *owned;
+        const char *key;
         size_t key_len;
-        if (read_key(ps, small, sizeof(small), &key, &key_len) != 0)
+        if (read_key(ps, small, sizeof(small), &key, &key_len, &owned) != 0)
             goto fail;
         const struct json_shape *kept = shape ? member_shape(shape, key, key_len) : NULL;
         int rc = -1;
@@ -327,8 +335,7 @@ static json_t *read_object(struct parser *ps, int depth, const struct json_shape
             json_t *value = read_value(ps, depth + 1, kept ? kept->members : NULL);
             rc = value ? json_object_setn_new_nocheck(object, key, key_len, value) : -1;
         }
-        if (key != small)
-            free(key);
+        free(owned);
         int next = rc == 0 ? next_item(ps, '}') : -1;
         if (next < 0)
             goto fail;
@@ -407,11 +414,10 @@ static bool skip_value(struct parser *ps, int depth)
         if (at_empty_end(ps, '}'))
             return true;
         for (;;) {
-            char small[128], *key;
-            if (read_key(ps, small, sizeof(small), &key, &len) != 0)
+            char small[128], *owned;
+            if (read_key(ps, small, sizeof(small), &s, &len, &owned) != 0)
                 return false;
-            if (key != small)
-                free(key);
+            free(owned);
             int next = skip_value(ps, depth + 1) ? next_item(ps, '}') : -1;
             if (next != 0)
                 return next > 0;

@@ -39,7 +39,14 @@ int pointer_append_token(struct buf *b, const char *token, size_t len)
 
 int pointer_append_index(struct buf *b, size_t index)
 {
-    return buf_printf(b, "/%zu", index);
+    char text[24];
+    size_t n = sizeof(text);
+    do {
+        text[--n] = (char)('0' + index % 10);
+        index /= 10;
+    } while (index);
+    text[--n] = '/';
+    return buf_append(b, text + n, sizeof(text) - n);
 }
 
 bool pointer_is_wellformed(const char *ptr, size_t len)

@@ -770,12 +770,13 @@ static int append_base64(struct buf *out, const char *data, size_t len)
  * Written straight into the body, with the members in the order they always had:
  * {"apiVersion","kind","response":{"uid","allowed","patchType","patch","warnings"}}.
  */
-static void write_answer(struct review_outcome *out, const char *api_version, const char *uid,
-                         const json_t *ops, const struct warnings *w)
+static void write_answer(struct review_outcome *out, const struct goinject_config *cfg,
+                         const char *api_version, const char *uid, const json_t *ops,
+                         const struct warnings *w)
 {
     struct buf *b = &out->body;
     struct buf patch = BUF_INIT;
-    int rc = ops ? json_write_compact(&patch, ops) : 0;
+    int rc = ops ? json_write_compact_known(&patch, ops, cfg->agent.texts, 3) : 0;
     buf_truncate(b, 0);
     rc = rc || buf_append_str(b, "{\"apiVersion\":") ||
          json_write_string(b, api_version, strlen(api_version)) ||
@@ -836,8 +837,8 @@ static void log_mutation(struct review_outcome *out, const struct mutation *m)
         json_object_set_new(out->log, "patchOps", json_integer((json_int_t)patch_count(&m->patch)));
 }
 
-static void answer_mutation(struct review_outcome *out, const char *api_version, const char *uid,
-                            struct mutation *m)
+static void answer_mutation(struct review_outcome *out, const struct goinject_config *cfg,
+                            const char *api_version, const char *uid, struct mutation *m)
 {
     out->result = m->result;
     out->skip = m->skip;
@@ -846,11 +847,11 @@ static void answer_mutation(struct review_outcome *out, const char *api_version,
     if (m->result == REVIEW_FAILED_OPEN) {
         struct warnings only = {NULL, 0};
         warnings_addf(&only, "pod admitted unchanged: %s", m->error);
-        write_answer(out, api_version, uid, NULL, &only);
+        write_answer(out, cfg, api_version, uid, NULL, &only);
         warnings_free(&only);
         return;
     }
-    write_answer(out, api_version, uid, m->result == REVIEW_PATCHED ? m->patch.ops : NULL,
+    write_answer(out, cfg, api_version, uid, m->result == REVIEW_PATCHED ? m->patch.ops : NULL,
                  &m->warnings);
 }
 
@@ -879,7 +880,7 @@ static void review_request(const struct goinject_config *cfg, const char *api_ve
         out->result = REVIEW_SKIPPED;
         out->skip = SKIP_NOT_POD_CREATE;
         json_object_set_new(out->log, "skip", json_string(skip_reason_name(out->skip)));
-        write_answer(out, api_version, uid, NULL, &none);
+        write_answer(out, cfg, api_version, uid, NULL, &none);
         return;
     }
     struct pod_input in = {cfg, pod, ns,
@@ -887,7 +888,7 @@ static void review_request(const struct goinject_config *cfg, const char *api_ve
                                config_namespace_enforces_pod_security(cfg, ns)};
     struct mutation m;
     mutate_pod(&in, &m);
-    answer_mutation(out, api_version, uid, &m);
+    answer_mutation(out, cfg, api_version, uid, &m);
     mutation_free(&m);
 }
 

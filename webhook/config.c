@@ -105,11 +105,21 @@ static json_t *default_resources(void)
 }
 
 /* The agent's patch values; the init container passes the Pod Security restricted profile. */
-static int build_agent_values(struct agent_config *a)
+static void free_agent_values(struct agent_config *a)
 {
     json_decref(a->init_container);
     json_decref(a->mount);
     json_decref(a->volume);
+    a->init_container = a->mount = a->volume = NULL;
+    for (size_t i = 0; i < 3; i++) {
+        free(a->texts[i].text);
+        a->texts[i] = (struct json_known){NULL, NULL, 0};
+    }
+}
+
+static int build_agent_values(struct agent_config *a)
+{
+    free_agent_values(a);
     a->init_container = json_pack(
         "{s:s,s:s,s:s,s:O,s:[s,s],s:O,s:{s:b,s:{s:[s]},s:b,s:b,s:b,s:I,s:I,s:{s:s}},s:[{s:s,s:s}]}",
         "name", a->init_container_name, "image", a->image, "imagePullPolicy", a->pull_policy,
@@ -122,7 +132,18 @@ static int build_agent_values(struct agent_config *a)
     a->mount = json_pack("{s:s,s:s,s:b}", "name", a->volume_name, "mountPath", a->mount_path,
                          "readOnly", 1);
     a->volume = json_pack("{s:s,s:{}}", "name", a->volume_name, "emptyDir");
-    return a->init_container && a->mount && a->volume ? 0 : -1;
+    const json_t *values[3] = {a->init_container, a->mount, a->volume};
+    for (size_t i = 0; i < 3; i++) {
+        struct buf text = BUF_INIT;
+        if (!values[i] || json_write_compact(&text, values[i]) != 0) {
+            buf_free(&text);
+            return -1;
+        }
+        a->texts[i].len = text.len;
+        a->texts[i].text = buf_steal(&text);
+        a->texts[i].value = values[i];
+    }
+    return 0;
 }
 
 struct goinject_config *config_new_default(void)
@@ -173,9 +194,7 @@ void config_free(struct goinject_config *cfg)
     free(cfg->agent.mount_path);
     json_decref(cfg->agent.resources);
     json_decref(cfg->agent.env);
-    json_decref(cfg->agent.init_container);
-    json_decref(cfg->agent.mount);
-    json_decref(cfg->agent.volume);
+    free_agent_values(&cfg->agent);
     free(cfg->agent.init_container_name);
     free(cfg->agent.volume_name);
     free(cfg->tini_glibc);

@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "catalog.h"
+#include "jsonout.h"
 
 /* A config file larger than this is refused (a catalog of thousands of images fits). */
 #define CONFIG_MAX_BYTES (4 * 1024 * 1024)
@@ -50,6 +51,8 @@ struct agent_config {
     json_t *init_container; /* copies the bundle into the volume */
     json_t *mount;          /* the volume, read-only at mount_path */
     json_t *volume;         /* the emptyDir */
+    /* The three as compact JSON, which an answer copies instead of writing them again. */
+    struct json_known texts[3];
 };
 
 struct goinject_config {

@@ -149,10 +149,19 @@ static int write_integer(struct buf *out, json_int_t value)
     return buf_append(out, digits + n, sizeof(digits) - n);
 }
 
-/* flags: 0, or JSON_ENSURE_ASCII | JSON_REAL_PRECISION(9) for the log. */
-static int write_value(struct buf *out, const json_t *v, int depth, size_t flags)
+struct writer {
+    size_t flags; /* 0, or JSON_ENSURE_ASCII | JSON_REAL_PRECISION(9) for the log */
+    const struct json_known *known;
+    size_t known_count;
+};
+
+static int write_value(struct buf *out, const json_t *v, int depth, const struct writer *w)
 {
+    size_t flags = w->flags;
     bool ascii = flags & JSON_ENSURE_ASCII;
+    for (size_t i = 0; i < w->known_count; i++)
+        if (w->known[i].value == v)
+            return buf_append(out, w->known[i].text, w->known[i].len);
     if (depth > MAX_DEPTH)
         return -1;
     switch (json_typeof(v)) {
@@ -167,7 +176,7 @@ static int write_value(struct buf *out, const json_t *v, int depth, size_t flags
         {
             if ((!first && buf_append_char(out, ',') != 0) ||
                 write_string(out, key, key_len, ascii) != 0 || buf_append_char(out, ':') != 0 ||
-                write_value(out, member, depth + 1, flags) != 0)
+                write_value(out, member, depth + 1, w) != 0)
                 return -1;
             first = false;
         }
@@ -178,7 +187,7 @@ static int write_value(struct buf *out, const json_t *v, int depth, size_t flags
             return -1;
         for (size_t i = 0; i < json_array_size(v); i++) {
             if ((i > 0 && buf_append_char(out, ',') != 0) ||
-                write_value(out, json_array_get(v, i), depth + 1, flags) != 0)
+                write_value(out, json_array_get(v, i), depth + 1, w) != 0)
                 return -1;
         }
         return buf_append_char(out, ']');
@@ -199,10 +208,10 @@ static int write_value(struct buf *out, const json_t *v, int depth, size_t flags
     return -1;
 }
 
-static int write_top(struct buf *out, const json_t *v, size_t flags)
+static int write_top(struct buf *out, const json_t *v, const struct writer *w)
 {
     size_t start = out->len;
-    if (!v || write_value(out, v, 0, flags) != 0) {
+    if (!v || write_value(out, v, 0, w) != 0) {
         if (out->data)
             buf_truncate(out, start);
         return -1;
@@ -212,10 +221,19 @@ static int write_top(struct buf *out, const json_t *v, size_t flags)
 
 int json_write_compact(struct buf *out, const json_t *v)
 {
-    return write_top(out, v, 0);
+    const struct writer w = {0, NULL, 0};
+    return write_top(out, v, &w);
+}
+
+int json_write_compact_known(struct buf *out, const json_t *v, const struct json_known *known,
+                             size_t count)
+{
+    const struct writer w = {0, known, count};
+    return write_top(out, v, &w);
 }
 
 int json_write_log(struct buf *out, const json_t *v)
 {
-    return write_top(out, v, JSON_ENSURE_ASCII | JSON_REAL_PRECISION(9));
+    const struct writer w = {JSON_ENSURE_ASCII | JSON_REAL_PRECISION(9), NULL, 0};
+    return write_top(out, v, &w);
 }

@@ -21,6 +21,17 @@ int json_write_compact(struct buf *out, const json_t *v);
 /* Appends s (len bytes of UTF-8) as a JSON string literal, escaped as jansson escapes it. */
 int json_write_string(struct buf *out, const char *s, size_t len);
 
+/* A value whose compact text is known already (the configuration's prebuilt values). */
+struct json_known {
+    const json_t *value;
+    char *text; /* owned by whoever owns the list */
+    size_t len;
+};
+
+/* json_write_compact, copying the known text wherever one of the known values appears. */
+int json_write_compact_known(struct buf *out, const json_t *v, const struct json_known *known,
+                             size_t count);
+
 /*
  * The log's spelling: what json_dumps(v, JSON_COMPACT | JSON_ENSURE_ASCII |
  * JSON_REAL_PRECISION(9)) writes, every code point above 0x7F escaped.

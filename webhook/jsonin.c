@@ -17,7 +17,7 @@ struct parser {
     struct buf scratch; /* strings with escapes are unescaped here */
 };
 
-static void skip_space(struct parser *ps)
+static inline void skip_space(struct parser *ps)
 {
     /* Compact JSON has none: one comparison decides the common case. */
     while (ps->p < ps->end && *ps->p <= ' ' &&
@@ -106,7 +106,7 @@ static int append_utf8(struct buf *b, uint32_t cp)
  * *len name the text: inside the input when it has no escapes, else in
  * ps->scratch. Returns -1 for anything jansson would refuse.
  */
-static int read_string(struct parser *ps, const char **s, size_t *len)
+static int read_string_slow(struct parser *ps, const char **s, size_t *len)
 {
     const unsigned char *p = ps->p + 1, *run = p;
     bool escaped = false;
@@ -198,6 +198,20 @@ static int read_string(struct parser *ps, const char **s, size_t *len)
     }
     ps->p = p + 1;
     return 0;
+}
+
+/* Most strings are plain text up to their closing quote: that case costs one scan. */
+static inline int read_string(struct parser *ps, const char **s, size_t *len)
+{
+    const unsigned char *text = ps->p + 1;
+    size_t n = json_plain_len(text, (size_t)(ps->end - text));
+    if (text + n < ps->end && text[n] == '"') {
+        *s = (const char *)text;
+        *len = n;
+        ps->p = text + n + 1;
+        return 0;
+    }
+    return read_string_slow(ps, s, len);
 }
 
 /* Integers of at most 18 digits; anything else is for jansson. Advances past it. */

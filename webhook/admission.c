@@ -600,20 +600,36 @@ static bool wrapper_runs_argv(const json_t *patched, const struct wrapped *w)
     return ok;
 }
 
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * No two objects in list and also (arrays) have the same string in member. Sorted rather
+ * than compared pair by pair, so a pod with many containers costs n log n, not n squared.
+ * Out of memory counts as not unique: the review then fails open.
+ */
 static bool names_unique(const json_t *list, const char *member, const json_t *also)
 {
-    size_t n = json_array_size(list), m = json_array_size(also);
-    for (size_t i = 0; i < n + m; i++) {
-        const json_t *a = i < n ? json_array_get(list, i) : json_array_get(also, i - n);
-        const char *name = json_string_value(json_object_get(a, member));
-        for (size_t j = i + 1; name && j < n + m; j++) {
-            const json_t *b = j < n ? json_array_get(list, j) : json_array_get(also, j - n);
-            const char *other = json_string_value(json_object_get(b, member));
-            if (other && strcmp(name, other) == 0)
-                return false;
-        }
+    size_t n = json_array_size(list), total = n + json_array_size(also), count = 0;
+    const char *small[32];
+    const char **names = total <= 32 ? small : malloc(total * sizeof(*names));
+    if (!names)
+        return false;
+    for (size_t i = 0; i < total; i++) {
+        const json_t *item = i < n ? json_array_get(list, i) : json_array_get(also, i - n);
+        const char *name = json_string_value(json_object_get(item, member));
+        if (name)
+            names[count++] = name;
     }
-    return true;
+    qsort(names, count, sizeof(*names), compare_names);
+    bool unique = true;
+    for (size_t i = 1; unique && i < count; i++)
+        unique = strcmp(names[i - 1], names[i]) != 0;
+    if (names != small)
+        free(names);
+    return unique;
 }
 
 static bool mounts_unique(const json_t *containers)
@@ -651,7 +667,7 @@ static const char *check_result(const struct pod_input *in, const struct mutatio
 static void apply_and_check(const struct pod_input *in, struct mutation *m)
 {
     char err[256];
-    json_t *patched = patch_apply(in->pod, m->patch.ops, err, sizeof(err));
+    json_t *patched = patch_apply_built(in->pod, &m->patch, err, sizeof(err));
     if (!patched) {
         mutation_fail(m, "applying the patch failed: %s", err);
         return;
@@ -771,12 +787,12 @@ static int append_base64(struct buf *out, const char *data, size_t len)
  * {"apiVersion","kind","response":{"uid","allowed","patchType","patch","warnings"}}.
  */
 static void write_answer(struct review_outcome *out, const struct goinject_config *cfg,
-                         const char *api_version, const char *uid, const json_t *ops,
+                         const char *api_version, const char *uid, const struct patch *ops,
                          const struct warnings *w)
 {
     struct buf *b = &out->body;
     struct buf patch = BUF_INIT;
-    int rc = ops ? json_write_compact_known(&patch, ops, cfg->agent.texts, 3) : 0;
+    int rc = ops ? patch_write(&patch, ops, cfg->agent.texts, 3) : 0;
     buf_truncate(b, 0);
     rc = rc || buf_append_str(b, "{\"apiVersion\":") ||
          json_write_string(b, api_version, strlen(api_version)) ||
@@ -851,7 +867,7 @@ static void answer_mutation(struct review_outcome *out, const struct goinject_co
         warnings_free(&only);
         return;
     }
-    write_answer(out, cfg, api_version, uid, m->result == REVIEW_PATCHED ? m->patch.ops : NULL,
+    write_answer(out, cfg, api_version, uid, m->result == REVIEW_PATCHED ? &m->patch : NULL,
                  &m->warnings);
 }
 

@@ -630,11 +630,41 @@ static int apply_operation(json_t **root, const struct operation *op, struct buf
 
 /* ---- entry point ------------------------------------------------------- */
 
-json_t *patch_apply(const json_t *doc, const json_t *patch, char *err, size_t errlen)
+/* The operations to apply: a JSON patch, or the builder's list. */
+struct op_source {
+    const json_t *json;
+    const struct patch *built;
+};
+
+static size_t source_count(const struct op_source *src)
+{
+    return src->json ? json_array_size(src->json) : patch_count(src->built);
+}
+
+/* Operation i of the source, checked as strictly either way. */
+static int read_operation(const struct op_source *src, size_t i, struct operation *op,
+                          struct buf *reason)
+{
+    if (src->json)
+        return parse_operation(json_array_get(src->json, i), op, reason);
+    const struct patch_op *built = &src->built->ops[i];
+    op->name = built->value ? "add" : "remove";
+    op->name_len = strlen(op->name);
+    op->spec = find_spec(op->name, op->name_len);
+    op->path = built->path;
+    op->path_len = built->path_len;
+    op->value = built->value;
+    if (!pointer_is_wellformed(op->path, op->path_len))
+        return fail_at(reason, "path", op->path, op->path_len, "not a valid JSON pointer");
+    return 0;
+}
+
+static json_t *apply_source(const json_t *doc, const struct op_source *src, char *err,
+                            size_t errlen)
 {
     if (err && errlen > 0)
         err[0] = '\0';
-    if (!doc || !json_is_array(patch)) {
+    if (!doc || (src->json && !json_is_array(src->json))) {
         if (err && errlen > 0)
             snprintf(err, errlen, "%s", doc ? "patch is not a JSON array" : "no document");
         return NULL;
@@ -645,9 +675,9 @@ json_t *patch_apply(const json_t *doc, const json_t *patch, char *err, size_t er
      */
     json_t *result = json_incref((json_t *)doc); /* owned */
     struct buf reason = BUF_INIT;
-    for (size_t i = 0; i < json_array_size(patch); i++) {
+    for (size_t i = 0; i < source_count(src); i++) {
         struct operation op = {0};
-        if (parse_operation(json_array_get(patch, i), &op, &reason) != 0 ||
+        if (read_operation(src, i, &op, &reason) != 0 ||
             apply_operation(&result, &op, &reason) != 0) {
             report_failure(err, errlen, i, &op, &reason);
             json_decref(result);
@@ -665,4 +695,21 @@ json_t *patch_apply(const json_t *doc, const json_t *patch, char *err, size_t er
             snprintf(err, errlen, "out of memory copying the document");
     }
     return result;
+}
+
+json_t *patch_apply(const json_t *doc, const json_t *patch, char *err, size_t errlen)
+{
+    const struct op_source src = {patch, NULL};
+    if (!patch) {
+        if (err && errlen > 0)
+            snprintf(err, errlen, "%s", doc ? "patch is not a JSON array" : "no document");
+        return NULL;
+    }
+    return apply_source(doc, &src, err, errlen);
+}
+
+json_t *patch_apply_built(const json_t *doc, const struct patch *patch, char *err, size_t errlen)
+{
+    const struct op_source src = {NULL, patch};
+    return apply_source(doc, &src, err, errlen);
 }

@@ -12,6 +12,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "patch_build.h"
+
 /*
  * Applies patch (a JSON array of operation objects) to doc, copy on write:
  * neither doc nor patch is ever modified, the result shares with doc every
@@ -23,5 +25,8 @@
  * patch is malformed or an operation cannot be applied.
  */
 json_t *patch_apply(const json_t *doc, const json_t *patch, char *err, size_t errlen);
+
+/* patch_apply for the builder's list (patch_build.h), without a JSON round trip. */
+json_t *patch_apply_built(const json_t *doc, const struct patch *patch, char *err, size_t errlen);
 
 #endif

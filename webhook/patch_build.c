@@ -1,55 +1,109 @@
 /* patch_build.c - explicit RFC 6902 operations; see patch_build.h. */
 #include "patch_build.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
 #include "pointer.h"
 
+static int grow(struct patch *p)
+{
+    size_t cap = p->cap ? p->cap * 2 : 16;
+    struct patch_op *ops = realloc(p->ops, cap * sizeof(*ops));
+    if (!ops)
+        return -1;
+    p->ops = ops;
+    p->cap = cap;
+    return 0;
+}
+
 int patch_init(struct patch *p)
 {
-    p->ops = json_array();
-    return p->ops ? 0 : -1;
+    p->ops = NULL;
+    p->count = p->cap = 0;
+    return 0;
 }
 
 void patch_free(struct patch *p)
 {
-    json_decref(p->ops);
-    p->ops = NULL;
+    for (size_t i = 0; i < p->count; i++) {
+        free(p->ops[i].path);
+        json_decref(p->ops[i].value);
+    }
+    free(p->ops);
+    patch_init(p);
 }
 
 size_t patch_count(const struct patch *p)
 {
-    return json_array_size(p->ops);
+    return p->count;
 }
 
-/* {"op": name, "path": path} appended to the list; json_pack costs more than the rest. */
-static json_t *new_op(struct patch *p, const char *name, const char *path)
+/* Appends an operation; value (may be NULL for "remove") is stolen, on failure too. */
+static int push_op(struct patch *p, const char *path, json_t *value, bool remove)
 {
-    json_t *op = json_object();
-    if (!op)
-        return NULL;
-    if (json_object_set_new_nocheck(op, "op", json_string_nocheck(name)) != 0 ||
-        json_object_set_new(op, "path", json_string(path)) != 0) {
-        json_decref(op);
-        return NULL;
+    if ((!remove && !value) || (p->count == p->cap && grow(p) != 0)) {
+        json_decref(value);
+        return -1;
     }
-    return json_array_append_new(p->ops, op) == 0 ? op : NULL; /* borrowed: the list owns it */
+    size_t len = strlen(path);
+    char *copy = malloc(len + 1);
+    if (!copy) {
+        json_decref(value);
+        return -1;
+    }
+    memcpy(copy, path, len + 1);
+    p->ops[p->count++] = (struct patch_op){copy, len, value};
+    return 0;
 }
 
 int patch_add(struct patch *p, const char *path, json_t *value)
 {
-    json_t *op = new_op(p, "add", path);
-    if (!op) {
-        json_decref(value);
-        return -1;
-    }
-    return json_object_set_new_nocheck(op, "value", value);
+    return push_op(p, path, value, false);
 }
 
 int patch_remove(struct patch *p, const char *path)
 {
-    return new_op(p, "remove", path) ? 0 : -1;
+    return push_op(p, path, NULL, true);
+}
+
+json_t *patch_to_json(const struct patch *p)
+{
+    json_t *ops = json_array();
+    for (size_t i = 0; ops && i < p->count; i++) {
+        const struct patch_op *op = &p->ops[i];
+        json_t *object = op->value ? json_pack("{s:s,s:s%,s:O}", "op", "add", "path", op->path,
+                                               op->path_len, "value", op->value)
+                                   : json_pack("{s:s,s:s%}", "op", "remove", "path", op->path,
+                                               op->path_len);
+        if (json_array_append_new(ops, object) != 0) {
+            json_decref(ops);
+            ops = NULL;
+        }
+    }
+    return ops;
+}
+
+int patch_write(struct buf *out, const struct patch *p, const struct json_known *known,
+                size_t known_count)
+{
+    size_t start = out->len;
+    int rc = buf_append_char(out, '[');
+    for (size_t i = 0; rc == 0 && i < p->count; i++) {
+        const struct patch_op *op = &p->ops[i];
+        rc = buf_append_str(out, i ? ",{\"op\":" : "{\"op\":") ||
+             buf_append_str(out, op->value ? "\"add\",\"path\":" : "\"remove\",\"path\":") ||
+             json_write_string(out, op->path, op->path_len);
+        if (rc == 0 && op->value)
+            rc = buf_append_str(out, ",\"value\":") ||
+                 json_write_compact_known(out, op->value, known, known_count);
+        rc = rc || buf_append_char(out, '}');
+    }
+    rc = rc || buf_append_char(out, ']');
+    if (rc != 0 && out->data)
+        buf_truncate(out, start);
+    return rc;
 }
 
 static int append_key(struct buf *path, const char *key)

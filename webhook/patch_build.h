@@ -11,15 +11,41 @@
 #define GOINJECT_PATCH_BUILD_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
+#include "buf.h"
+#include "jsonout.h"
+
+/* One operation: "add" of value at path, or, with no value, "remove" of path. */
+struct patch_op {
+    char *path; /* owned, escaped per RFC 6901 */
+    size_t path_len;
+    json_t *value; /* owned reference; NULL for "remove" */
+};
+
+/*
+ * The list is kept as C structs, not JSON objects: a review builds, applies
+ * and writes it once, and JSON objects for it cost more than the rest.
+ */
 struct patch {
-    json_t *ops; /* owned JSON array of operation objects */
+    struct patch_op *ops; /* owned */
+    size_t count, cap;
 };
 
 int patch_init(struct patch *p);
 void patch_free(struct patch *p);
 size_t patch_count(const struct patch *p);
+
+/* The RFC 6902 document: [{"op","path"[,"value"]}...] (a new reference), or NULL. */
+json_t *patch_to_json(const struct patch *p);
+
+/*
+ * Appends the document compact, byte for byte what json_dumps(patch_to_json(p),
+ * JSON_COMPACT) writes, copying the known values' text (jsonout.h).
+ */
+int patch_write(struct buf *out, const struct patch *p, const struct json_known *known,
+                size_t known_count);
 
 /* {"op":"add","path":path,"value":value}; value stolen. */
 int patch_add(struct patch *p, const char *path, json_t *value);

@@ -1,7 +1,17 @@
 /* test_patch_build.c - explicit RFC 6902 operations, checked by applying them. */
+#include "buf.h"
 #include "patch_apply.h"
 #include "patch_build.h"
 #include "testutil.h"
+
+/* The patch as its RFC 6902 JSON, kept until the next call (the tests compare it). */
+static json_t *ops_of(const struct patch *p)
+{
+    static json_t *last;
+    json_decref(last);
+    last = patch_to_json(p);
+    return last;
+}
 
 /* ---- fixture ----------------------------------------------------------- */
 
@@ -31,7 +41,7 @@ static void set_doc(const char *text)
 static void expect_applied(const char *want)
 {
     char err[256] = "";
-    json_t *result = patch_apply(doc, patch.ops, err, sizeof(err));
+    json_t *result = patch_apply_built(doc, &patch, err, sizeof(err));
     ck_assert_msg(result != NULL, "patch does not apply: %s", err);
     ck_assert_json_eq(result, want);
     json_decref(result);
@@ -54,7 +64,7 @@ START_TEST(patch_add_writes_one_add_operation)
     ck_assert_int_eq(patch_add(&patch, "/metadata/labels", json_pack("{s:s}", "a", "b")), 0);
     ck_assert_uint_eq(patch_count(&patch), 1);
     ck_assert_json_eq(
-        patch.ops,
+        ops_of(&patch),
         "[{\"op\": \"add\", \"path\": \"/metadata/labels\", \"value\": {\"a\": \"b\"}}]");
     set_doc("{\"metadata\": {}}");
     expect_applied("{\"metadata\": {\"labels\": {\"a\": \"b\"}}}");
@@ -64,7 +74,7 @@ END_TEST
 START_TEST(patch_remove_writes_one_remove_operation)
 {
     ck_assert_int_eq(patch_remove(&patch, "/spec/containers/0/args"), 0);
-    ck_assert_json_eq(patch.ops, "[{\"op\": \"remove\", \"path\": \"/spec/containers/0/args\"}]");
+    ck_assert_json_eq(ops_of(&patch), "[{\"op\": \"remove\", \"path\": \"/spec/containers/0/args\"}]");
     set_doc("{\"spec\": {\"containers\": [{\"name\": \"app\", \"args\": [\"x\"]}]}}");
     expect_applied("{\"spec\": {\"containers\": [{\"name\": \"app\"}]}}");
 }
@@ -76,7 +86,7 @@ START_TEST(operations_keep_their_order)
     patch_remove(&patch, "/b");
     patch_add(&patch, "/c", json_null());
     ck_assert_uint_eq(patch_count(&patch), 3);
-    ck_assert_json_eq(patch.ops, "[{\"op\": \"add\", \"path\": \"/a\", \"value\": 1},"
+    ck_assert_json_eq(ops_of(&patch), "[{\"op\": \"add\", \"path\": \"/a\", \"value\": 1},"
                                  " {\"op\": \"remove\", \"path\": \"/b\"},"
                                  " {\"op\": \"add\", \"path\": \"/c\", \"value\": null}]");
     set_doc("{\"b\": true}");
@@ -90,7 +100,7 @@ START_TEST(append_nested_security_context_missing)
 {
     set_doc("{\"spec\": {\"containers\": [{\"name\": \"app\"}]}}");
     ck_assert_int_eq(append_caps(json_pack("[s]", "SYS_PTRACE")), 0);
-    ck_assert_json_eq(patch.ops,
+    ck_assert_json_eq(ops_of(&patch),
                       "[{\"op\": \"add\", \"path\": \"/spec/containers/0/securityContext\","
                       " \"value\": {\"capabilities\": {\"add\": [\"SYS_PTRACE\"]}}}]");
     expect_applied("{\"spec\": {\"containers\": [{\"name\": \"app\", \"securityContext\":"
@@ -104,7 +114,7 @@ START_TEST(append_nested_capabilities_missing)
             " {\"runAsUser\": 1000}}]}}");
     ck_assert_int_eq(append_caps(json_pack("[s]", "SYS_PTRACE")), 0);
     ck_assert_json_eq(
-        patch.ops,
+        ops_of(&patch),
         "[{\"op\": \"add\", \"path\": \"/spec/containers/0/securityContext/capabilities\","
         " \"value\": {\"add\": [\"SYS_PTRACE\"]}}]");
     expect_applied("{\"spec\": {\"containers\": [{\"name\": \"app\", \"securityContext\":"
@@ -118,7 +128,7 @@ START_TEST(append_nested_add_missing)
             " {\"capabilities\": {\"drop\": [\"NET_RAW\"]}}}]}}");
     ck_assert_int_eq(append_caps(json_pack("[s]", "SYS_PTRACE")), 0);
     ck_assert_json_eq(
-        patch.ops,
+        ops_of(&patch),
         "[{\"op\": \"add\", \"path\": \"/spec/containers/0/securityContext/capabilities/add\","
         " \"value\": [\"SYS_PTRACE\"]}]");
     expect_applied("{\"spec\": {\"containers\": [{\"name\": \"app\", \"securityContext\":"
@@ -132,7 +142,7 @@ START_TEST(append_nested_add_exists_appends_with_dash)
             " {\"capabilities\": {\"add\": [\"NET_ADMIN\"]}}}]}}");
     ck_assert_int_eq(append_caps(json_pack("[s]", "SYS_PTRACE")), 0);
     ck_assert_json_eq(
-        patch.ops,
+        ops_of(&patch),
         "[{\"op\": \"add\", \"path\": \"/spec/containers/0/securityContext/capabilities/add/-\","
         " \"value\": \"SYS_PTRACE\"}]");
     expect_applied("{\"spec\": {\"containers\": [{\"name\": \"app\", \"securityContext\":"
@@ -155,7 +165,7 @@ START_TEST(append_nested_null_security_context_is_treated_as_missing)
 {
     set_doc("{\"spec\": {\"containers\": [{\"name\": \"app\", \"securityContext\": null}]}}");
     ck_assert_int_eq(append_caps(json_pack("[s]", "SYS_PTRACE")), 0);
-    ck_assert_json_eq(patch.ops,
+    ck_assert_json_eq(ops_of(&patch),
                       "[{\"op\": \"add\", \"path\": \"/spec/containers/0/securityContext\","
                       " \"value\": {\"capabilities\": {\"add\": [\"SYS_PTRACE\"]}}}]");
     expect_applied("{\"spec\": {\"containers\": [{\"name\": \"app\", \"securityContext\":"
@@ -179,7 +189,7 @@ START_TEST(append_nested_null_add_is_treated_as_missing)
             " {\"capabilities\": {\"add\": null}}}]}}");
     ck_assert_int_eq(append_caps(json_pack("[s]", "SYS_PTRACE")), 0);
     ck_assert_json_eq(
-        patch.ops,
+        ops_of(&patch),
         "[{\"op\": \"add\", \"path\": \"/spec/containers/0/securityContext/capabilities/add\","
         " \"value\": [\"SYS_PTRACE\"]}]");
     expect_applied("{\"spec\": {\"containers\": [{\"name\": \"app\", \"securityContext\":"
@@ -217,7 +227,7 @@ START_TEST(append_nested_many_values_to_a_missing_array_is_one_add)
     ck_assert_int_eq(patch_append_nested(&patch, container, "/spec/containers/0", keys, 1, values),
                      0);
     ck_assert_uint_eq(patch_count(&patch), 1);
-    ck_assert_json_eq(patch.ops,
+    ck_assert_json_eq(ops_of(&patch),
                       "[{\"op\": \"add\", \"path\": \"/spec/containers/0/env\", \"value\":"
                       " [{\"name\": \"A\", \"value\": \"1\"}, {\"name\": \"B\", \"value\": "
                       "\"2\"}, {\"name\": \"C\", \"value\": \"3\"}]}]");
@@ -245,7 +255,7 @@ START_TEST(append_nested_many_values_to_an_existing_array_appends_each)
     json_t *spec = json_object_get(doc, "spec");
     json_t *values = json_lit("[{\"name\": \"a\"}, {\"name\": \"b\"}]");
     ck_assert_int_eq(patch_append_nested(&patch, spec, "/spec", keys, 1, values), 0);
-    ck_assert_json_eq(patch.ops,
+    ck_assert_json_eq(ops_of(&patch),
                       "[{\"op\": \"add\", \"path\": \"/spec/volumes/-\", \"value\": {\"name\": "
                       "\"a\"}}, {\"op\": \"add\", \"path\": \"/spec/volumes/-\", \"value\":"
                       " {\"name\": \"b\"}}]");
@@ -260,7 +270,7 @@ START_TEST(append_nested_keys_are_escaped)
     set_doc("{\"x\": {}}");
     json_t *x = json_object_get(doc, "x");
     ck_assert_int_eq(patch_append_nested(&patch, x, "/x", keys, 2, json_pack("[i]", 1)), 0);
-    ck_assert_json_eq(patch.ops,
+    ck_assert_json_eq(ops_of(&patch),
                       "[{\"op\": \"add\", \"path\": \"/x/a~1b\", \"value\": {\"c~d\": [1]}}]");
     expect_applied("{\"x\": {\"a/b\": {\"c~d\": [1]}}}");
     patch_free(&patch);
@@ -268,7 +278,7 @@ START_TEST(append_nested_keys_are_escaped)
     set_doc("{\"x\": {\"a/b\": {\"c~d\": [0]}}}");
     x = json_object_get(doc, "x");
     ck_assert_int_eq(patch_append_nested(&patch, x, "/x", keys, 2, json_pack("[i]", 1)), 0);
-    ck_assert_json_eq(patch.ops, "[{\"op\": \"add\", \"path\": \"/x/a~1b/c~0d/-\", \"value\": 1}]");
+    ck_assert_json_eq(ops_of(&patch), "[{\"op\": \"add\", \"path\": \"/x/a~1b/c~0d/-\", \"value\": 1}]");
     expect_applied("{\"x\": {\"a/b\": {\"c~d\": [0, 1]}}}");
 }
 END_TEST
@@ -295,7 +305,7 @@ START_TEST(set_members_annotations_missing_creates_the_object)
         json_pack("{s:s,s:s}", "goinject.io/status", "{}", "goinject.io/injected", "true");
     ck_assert_int_eq(patch_set_members(&patch, metadata, "/metadata", "annotations", members), 0);
     ck_assert_uint_eq(patch_count(&patch), 1);
-    ck_assert_json_eq(patch.ops,
+    ck_assert_json_eq(ops_of(&patch),
                       "[{\"op\": \"add\", \"path\": \"/metadata/annotations\", \"value\":"
                       " {\"goinject.io/status\": \"{}\", \"goinject.io/injected\": \"true\"}}]");
     expect_applied("{\"metadata\": {\"name\": \"p\", \"annotations\": {\"goinject.io/status\":"
@@ -324,7 +334,7 @@ START_TEST(set_members_annotations_existing_adds_each_member_escaped)
         json_pack("{s:s,s:s}", "goinject.io/status", "{\"x\":1}", "goinject.io/injected", "true");
     ck_assert_int_eq(patch_set_members(&patch, metadata, "/metadata", "annotations", members), 0);
     ck_assert_json_eq(
-        patch.ops, "[{\"op\": \"add\", \"path\": \"/metadata/annotations/goinject.io~1status\","
+        ops_of(&patch), "[{\"op\": \"add\", \"path\": \"/metadata/annotations/goinject.io~1status\","
                    " \"value\": \"{\\\"x\\\":1}\"},"
                    " {\"op\": \"add\", \"path\": \"/metadata/annotations/goinject.io~1injected\","
                    " \"value\": \"true\"}]");
@@ -340,7 +350,7 @@ START_TEST(set_members_escapes_tilde_before_slash)
     json_t *members = json_pack("{s:s,s:s,s:s}", "a~b/c", "1", "~1", "2", "/~0", "3");
     ck_assert_int_eq(patch_set_members(&patch, metadata, "/metadata", "annotations", members), 0);
     ck_assert_json_eq(
-        patch.ops,
+        ops_of(&patch),
         "[{\"op\": \"add\", \"path\": \"/metadata/annotations/a~0b~1c\", \"value\": \"1\"},"
         " {\"op\": \"add\", \"path\": \"/metadata/annotations/~01\", \"value\": \"2\"},"
         " {\"op\": \"add\", \"path\": \"/metadata/annotations/~1~00\", \"value\": \"3\"}]");
@@ -356,7 +366,7 @@ START_TEST(set_members_escapes_the_key_itself)
     ck_assert_int_eq(
         patch_set_members(&patch, metadata, "/metadata", "a/b~c", json_pack("{s:i}", "x", 1)), 0);
     ck_assert_json_eq(
-        patch.ops, "[{\"op\": \"add\", \"path\": \"/metadata/a~1b~0c\", \"value\": {\"x\": 1}}]");
+        ops_of(&patch), "[{\"op\": \"add\", \"path\": \"/metadata/a~1b~0c\", \"value\": {\"x\": 1}}]");
     expect_applied("{\"metadata\": {\"a/b~c\": {\"x\": 1}}}");
 }
 END_TEST
@@ -422,6 +432,36 @@ START_TEST(every_builder_together_gives_the_expected_pod)
 }
 END_TEST
 
+/* ---- the written document ---------------------------------------------- */
+
+START_TEST(patch_write_is_what_jansson_writes_of_the_document)
+{
+    json_t *known_value = json_lit("{\"name\":\"known\",\"list\":[1,\"caf\\u00e9\"]}");
+    ck_assert_int_eq(patch_add(&patch, "/a~1b/c~0d/-", json_lit("[\"x\", {\"q\": \"\\\"\"}]")), 0);
+    ck_assert_int_eq(patch_remove(&patch, "/spec/containers/0/args"), 0);
+    ck_assert_int_eq(patch_add(&patch, "/known", json_incref(known_value)), 0);
+    ck_assert_int_eq(patch_add(&patch, "/null", json_null()), 0);
+    char *want = json_dumps(ops_of(&patch), JSON_COMPACT);
+    struct buf plain = BUF_INIT, with_known = BUF_INIT;
+    ck_assert_int_eq(patch_write(&plain, &patch, NULL, 0), 0);
+    ck_assert_str_eq(plain.data, want);
+    /* A known value's text is copied as given, wherever the value appears. */
+    struct json_known known = {known_value, "\"KNOWN\"", 7};
+    ck_assert_int_eq(patch_write(&with_known, &patch, &known, 1), 0);
+    ck_assert_ptr_nonnull(strstr(with_known.data, "{\"op\":\"add\",\"path\":\"/known\",\"value\":\"KNOWN\"}"));
+    struct buf empty = BUF_INIT;
+    struct patch none;
+    patch_init(&none);
+    ck_assert_int_eq(patch_write(&empty, &none, NULL, 0), 0);
+    ck_assert_str_eq(empty.data, "[]");
+    buf_free(&empty);
+    buf_free(&plain);
+    buf_free(&with_known);
+    free(want);
+    json_decref(known_value);
+}
+END_TEST
+
 static Suite *patch_build_suite(void)
 {
     Suite *s = suite_create("patch_build");
@@ -464,6 +504,7 @@ static Suite *patch_build_suite(void)
     TCase *pod = tcase_create("pod");
     tcase_add_checked_fixture(pod, setup, teardown);
     tcase_add_test(pod, every_builder_together_gives_the_expected_pod);
+    tcase_add_test(pod, patch_write_is_what_jansson_writes_of_the_document);
     suite_add_tcase(s, pod);
 
     return s;

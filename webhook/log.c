@@ -1,6 +1,7 @@
 /* log.c - structured JSON logging; see log.h. */
 #include "log.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdarg.h>
@@ -51,9 +52,22 @@ static void format_time(char *out, size_t len)
     snprintf(out, len, "%s.%03ldZ", seconds, now.tv_nsec / 1000000);
 }
 
-/* Writes all of line, retrying short writes; logging must never fail loudly. */
+/*
+ * Writes all of line, retrying short writes; logging must never fail loudly. A line of at
+ * most PIPE_BUF bytes goes out in one write(), which a pipe (a container's stderr) keeps
+ * whole and a file appends whole, so the reviews' threads need no lock for it. A longer
+ * line takes the lock so that long lines never interleave; so does the rest of a short
+ * write (a full disk), which may then split that one line.
+ */
 static void write_line(const char *line, size_t len)
 {
+    if (len <= PIPE_BUF) {
+        ssize_t n = write(STDERR_FILENO, line, len);
+        if (n < 0 || (size_t)n == len)
+            return;
+        line += n;
+        len -= (size_t)n;
+    }
     pthread_mutex_lock(&output_lock);
     while (len > 0) {
         ssize_t n = write(STDERR_FILENO, line, len);

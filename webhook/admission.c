@@ -951,33 +951,49 @@ static const struct json_shape MOUNT[] = {LEAF("name"), LEAF("mountPath"), {NULL
 static const struct json_shape CAPABILITIES[] = {LEAF("add"), LEAF("drop"), {NULL, NULL}};
 static const struct json_shape SECURITY_CONTEXT[] = {
     LEAF("privileged"), {"capabilities", CAPABILITIES}, {NULL, NULL}};
-static const struct json_shape CONTAINER[] = {
-    LEAF("name"),   LEAF("image"),       LEAF("command"), LEAF("args"), {"securityContext", SECURITY_CONTEXT},
-    {"volumeMounts", MOUNT}, {"env", NAME_ONLY}, {NULL, NULL}};
+#define CONTAINER_MEMBERS                                                                          \
+    LEAF("name"), LEAF("image"), LEAF("command"), LEAF("args"),                                    \
+        {"securityContext", SECURITY_CONTEXT}, {"volumeMounts", MOUNT}
+/* env is read only to add the configured agent env; without any, it is skipped too. */
+static const struct json_shape CONTAINER_WITH_ENV[] = {
+    CONTAINER_MEMBERS, {"env", NAME_ONLY}, {NULL, NULL}};
+static const struct json_shape CONTAINER_WITHOUT_ENV[] = {CONTAINER_MEMBERS, {NULL, NULL}};
 static const struct json_shape INIT_CONTAINER[] = {
     LEAF("name"), {"volumeMounts", MOUNT}, {NULL, NULL}};
-static const struct json_shape SPEC[] = {{"containers", CONTAINER},
-                                         {"initContainers", INIT_CONTAINER},
-                                         {"volumes", NAME_ONLY},
-                                         {"os", NAME_ONLY},
-                                         {NULL, NULL}};
 static const struct json_shape METADATA[] = {LEAF("annotations"), LEAF("name"),
                                              LEAF("generateName"), LEAF("namespace"), {NULL, NULL}};
-static const struct json_shape POD[] = {{"metadata", METADATA}, {"spec", SPEC}, {NULL, NULL}};
 static const struct json_shape RESOURCE[] = {LEAF("group"), LEAF("resource"), {NULL, NULL}};
-static const struct json_shape REQUEST[] = {
-    LEAF("uid"),         {"object", POD},     LEAF("namespace"), {"resource", RESOURCE},
-    LEAF("subResource"), LEAF("operation"), {NULL, NULL}};
-const struct json_shape admission_review_shape[] = {
-    LEAF("apiVersion"), LEAF("kind"), {"request", REQUEST}, {NULL, NULL}};
+/* The review's shape, from the containers' down. */
+#define REVIEW_SHAPE(name, container)                                                              \
+    static const struct json_shape name##_SPEC[] = {{"containers", container},                     \
+                                                    {"initContainers", INIT_CONTAINER},            \
+                                                    {"volumes", NAME_ONLY},                        \
+                                                    {"os", NAME_ONLY},                             \
+                                                    {NULL, NULL}};                                 \
+    static const struct json_shape name##_POD[] = {                                                \
+        {"metadata", METADATA}, {"spec", name##_SPEC}, {NULL, NULL}};                              \
+    static const struct json_shape name##_REQUEST[] = {                                            \
+        LEAF("uid"),         {"object", name##_POD}, LEAF("namespace"), {"resource", RESOURCE},    \
+        LEAF("subResource"), LEAF("operation"),      {NULL, NULL}};                                \
+    static const struct json_shape name[] = {                                                      \
+        LEAF("apiVersion"), LEAF("kind"), {"request", name##_REQUEST}, {NULL, NULL}}
+REVIEW_SHAPE(REVIEW_WITH_ENV, CONTAINER_WITH_ENV);
+REVIEW_SHAPE(REVIEW_WITHOUT_ENV, CONTAINER_WITHOUT_ENV);
+#undef REVIEW_SHAPE
+#undef CONTAINER_MEMBERS
 #undef LEAF
+
+const struct json_shape *admission_review_shape(const struct goinject_config *cfg)
+{
+    return json_array_size(cfg->agent.env) ? REVIEW_WITH_ENV : REVIEW_WITHOUT_ENV;
+}
 
 static void review_body(const struct goinject_config *cfg, const char *body, size_t len,
                         const struct review_options *opts, struct review_outcome *out)
 {
     json_error_t error;
-    json_t *doc = json_parse_body(body, len, opts && opts->full_parse ? NULL : admission_review_shape,
-                                  &error);
+    json_t *doc = json_parse_body(
+        body, len, opts && opts->full_parse ? NULL : admission_review_shape(cfg), &error);
     if (!doc) {
         /* jansson quotes the input near the error: keep the message on one line. */
         struct buf text = BUF_INIT;

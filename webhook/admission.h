@@ -57,7 +57,7 @@ struct review_outcome {
 };
 
 /* What a review builds of the request it parses: all the rest is checked and skipped. */
-extern const struct json_shape admission_review_shape[];
+const struct json_shape *admission_review_shape(const struct goinject_config *cfg);
 
 /* Reviews the AdmissionReview in body. Always fills out; free it with review_outcome_free. */
 void admission_review(const struct goinject_config *cfg, const char *body, size_t len,

@@ -27,7 +27,8 @@
 #include "jsonin.h"
 #include "patch_apply.h"
 
-static struct goinject_config *configs[2];
+/* classic, cloud-native, and cloud-native with agent env (which reads each container's env) */
+static struct goinject_config *configs[3];
 
 static void check(int ok, const char *what)
 {
@@ -44,6 +45,11 @@ static void setup(void)
     configs[0] = config_new_default();
     configs[1] = config_new_default();
     configs[0]->mode = MODE_CLASSIC;
+    static const char with_env[] =
+        "{\"agent\":{\"env\":[{\"name\":\"LD_PRELOAD\",\"value\":\"/goinject-agent/probe.so\"}]}}";
+    char err[256];
+    configs[2] = config_parse(with_env, sizeof(with_env) - 1, err, sizeof(err));
+    check(configs[2] != NULL, err);
     /* Process-wide and deterministic, so a crash replays. */
     json_object_seed(1);
 }
@@ -136,10 +142,12 @@ static json_t *pruned(json_t *value, const struct json_shape *shape)
     return out;
 }
 
-static void check_parsers_agree(const uint8_t *data, size_t size)
+static void check_parsers_agree(const struct goinject_config *cfg, const uint8_t *data,
+                                size_t size)
 {
+    const struct json_shape *shape = admission_review_shape(cfg);
     json_t *fast = json_parse_fast((const char *)data, size);
-    json_t *shaped = json_parse_shaped((const char *)data, size, admission_review_shape);
+    json_t *shaped = json_parse_shaped((const char *)data, size, shape);
     check((fast != NULL) == (shaped != NULL), "shaped and full fast parses accept the same");
     if (!fast)
         return; /* jansson decides: nothing to compare */
@@ -149,7 +157,7 @@ static void check_parsers_agree(const uint8_t *data, size_t size)
         fprintf(stderr, "fuzz_review: jansson refuses what the fast parser took: %s\n", error.text);
     check(slow != NULL, "the fast parser accepts only what jansson accepts");
     check(json_equal(fast, slow), "and builds the same value");
-    json_t *expected = pruned(slow, admission_review_shape);
+    json_t *expected = pruned(slow, shape);
     check(json_equal(shaped, expected), "the shaped parse builds exactly what its shape keeps");
     json_decref(expected);
     json_decref(shaped);
@@ -160,9 +168,10 @@ static void check_parsers_agree(const uint8_t *data, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     setup();
-    check_parsers_agree(data, size);
+    check_parsers_agree(configs[size % 3], data, size);
     review_once(configs[1], data, size, false);
     review_once(configs[0], data, size, size % 2 == 1);
+    review_once(configs[2], data, size, false);
 
     json_t *doc = json_loadb((const char *)data, size, JSON_ALLOW_NUL, NULL);
     if (doc) {

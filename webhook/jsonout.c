@@ -2,13 +2,13 @@
 #include "jsonout.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "arena.h"
 #include "jsonplain.h"
 
 /* jansson refuses to dump deeper than this; so do we. */
@@ -121,15 +121,40 @@ int json_write_string_ascii(struct buf *out, const char *s, size_t len)
     return write_string(out, s, len, true);
 }
 
-/* Reals: exactly what jansson writes, from jansson. */
-static int write_real(struct buf *out, const json_t *v, size_t flags)
+/*
+ * Reals as jansson writes them (its jsonp_dtostr): "%.*g" (17 digits unless the flags ask
+ * for fewer), ".0" added when that reads like an integer, and the exponent written without
+ * "+" or leading zeros. goinject never changes the locale, so the decimal point is ".".
+ * Infinities and NaN are refused, as jansson refuses them.
+ */
+static int write_real(struct buf *out, double value, size_t flags)
 {
-    char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | flags);
-    if (!text)
+    if (!isfinite(value))
         return -1;
-    int rc = buf_append_str(out, text);
-    json_text_free(text);
-    return rc;
+    int precision = (int)((flags >> 11) & 0x1F);
+    char text[64];
+    int n = snprintf(text, sizeof(text), "%.*g", precision ? precision : 17, value);
+    if (n < 0 || (size_t)n + 3 > sizeof(text))
+        return -1;
+    size_t length = (size_t)n;
+    if (!strchr(text, '.') && !strchr(text, 'e')) {
+        memcpy(text + length, ".0", 3);
+        length += 2;
+    }
+    char *start = strchr(text, 'e');
+    if (start) {
+        start++;
+        char *end = start + 1;
+        if (*start == '-')
+            start++;
+        while (*end == '0')
+            end++;
+        if (end != start) {
+            memmove(start, end, length - (size_t)(end - text));
+            length -= (size_t)(end - start);
+        }
+    }
+    return buf_append(out, text, length);
 }
 
 /* What "%" JSON_INTEGER_FORMAT prints, without printf's cost. */
@@ -197,7 +222,7 @@ static int write_value(struct buf *out, const json_t *v, int depth, const struct
     case JSON_INTEGER:
         return write_integer(out, json_integer_value(v));
     case JSON_REAL:
-        return write_real(out, v, flags & ~(size_t)JSON_ENSURE_ASCII);
+        return write_real(out, json_real_value(v), flags);
     case JSON_TRUE:
         return buf_append(out, "true", 4);
     case JSON_FALSE:

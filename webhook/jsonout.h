@@ -6,7 +6,7 @@
  * callback; the answers goinject writes are mostly long runs of plain text (a
  * base64 patch, container specs), which this writer copies in runs. Objects
  * are written in insertion order, like jansson without JSON_SORT_KEYS; reals
- * are handed to jansson itself, so the output is identical for every value.
+ * follow jansson's formatting rules, so the output is identical for every value.
  */
 #ifndef GOINJECT_JSONOUT_H
 #define GOINJECT_JSONOUT_H

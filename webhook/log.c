@@ -41,15 +41,23 @@ int log_enabled(enum log_level level)
     return (int)level >= atomic_load(&current_level);
 }
 
+/* "2026-11-26T10:00:00.123Z". The seconds are formatted once per second and thread. */
 static void format_time(char *out, size_t len)
 {
+    static _Thread_local time_t cached_second = -1;
+    static _Thread_local char cached[32];
     struct timespec now;
-    struct tm tm;
     clock_gettime(CLOCK_REALTIME, &now);
-    gmtime_r(&now.tv_sec, &tm);
-    char seconds[32];
-    strftime(seconds, sizeof(seconds), "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, len, "%s.%03ldZ", seconds, now.tv_nsec / 1000000);
+    if (now.tv_sec != cached_second) {
+        struct tm tm;
+        gmtime_r(&now.tv_sec, &tm);
+        strftime(cached, sizeof(cached), "%Y-%m-%dT%H:%M:%S", &tm);
+        cached_second = now.tv_sec;
+    }
+    unsigned ms = (unsigned)(now.tv_nsec / 1000000);
+    char fraction[6] = {'.', (char)('0' + ms / 100), (char)('0' + ms / 10 % 10),
+                        (char)('0' + ms % 10), 'Z', '\0'};
+    str_join(out, len, cached, fraction, NULL);
 }
 
 /*

@@ -1,5 +1,6 @@
 /* test_jsonout.c - the compact writer writes exactly what json_dumps(JSON_COMPACT) writes. */
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 
 #include "buf.h"
@@ -70,6 +71,27 @@ START_TEST(every_byte_value_in_a_string)
 }
 END_TEST
 
+START_TEST(reals_of_every_magnitude)
+{
+    /* Integers and fractions, tiny and huge, both signs: jansson's %.17g and %.9g rules. */
+    double seeds[] = {0.0, -0.0, 1.0, 0.5, 1.0 / 3, 2.0 / 3, 123.456, 1e-300, 5e-324, 1e21, 1e22,
+                      123456789012345680.0, 0.000123, 1e-5, 99999.5, 1234567.0};
+    for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
+        for (int scale = -12; scale <= 12; scale++) {
+            double x = seeds[i] * pow(10, scale);
+            for (int sign = 0; sign < 2; sign++) {
+                json_t *v = json_real(sign ? -x : x);
+                expect_same_as_jansson(v);
+                json_decref(v);
+            }
+        }
+    }
+    json_t *ms = json_real(round(0.0001234567 * 1e6) / 1e3); /* a log line's durationMs */
+    expect_same_as_jansson(ms);
+    json_decref(ms);
+}
+END_TEST
+
 /* Member order is insertion order, as in jansson without JSON_SORT_KEYS. */
 START_TEST(insertion_order_is_kept)
 {
@@ -111,6 +133,7 @@ int main(void)
     Suite *s = suite_create("jsonout");
     TCase *tc = tcase_create("same as jansson");
     tcase_add_test(tc, scalars_and_containers);
+    tcase_add_test(tc, reals_of_every_magnitude);
     tcase_add_test(tc, every_byte_value_in_a_string);
     tcase_add_test(tc, insertion_order_is_kept);
     tcase_add_test(tc, every_golden_review);

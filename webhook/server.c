@@ -235,7 +235,9 @@ static enum MHD_Result serve_review(struct server *srv, struct MHD_Connection *c
 
     json_t *fields = json_incref(outcome.log);
     json_object_set_new(fields, "result", json_string(review_result_name(outcome.result)));
-    json_object_set_new(fields, "durationMs", json_real(round(seconds * 1e6) / 1e3));
+    /* Microsecond resolution; rounded by hand, which spares loading libm for one call. */
+    json_object_set_new(fields, "durationMs",
+                        json_real((double)(long long)(seconds * 1e6 + 0.5) / 1e3));
     log_event(outcome.result == REVIEW_INVALID || outcome.result == REVIEW_FAILED_OPEN
                   ? LOG_LEVEL_WARN
                   : LOG_LEVEL_INFO,

@@ -1,7 +1,6 @@
 /* facts.c - image facts from annotations and the catalog, by precedence; see facts.h. */
 #include "facts.h"
 
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,43 +154,10 @@ static int fact_known(const struct container_facts *facts, enum fact_kind kind)
     return 0;
 }
 
-/*
- * Whether any annotation could be one of this layer's: "<fact>.<prefix>/<container>" or
- * "<prefix>/<fact>". One pass over the keys spares a lookup per fact for the containers
- * (and pods) that have none, which are most.
- */
-static bool layer_may_have_keys(const struct layer *layer)
-{
-    size_t prefix_len = strlen(layer->prefix);
-    size_t container_len = layer->container ? strlen(layer->container) : 0;
-    const char *key;
-    size_t key_len;
-    json_t *value;
-    json_object_keylen_foreach((json_t *)layer->annotations, key, key_len, value)
-    {
-        if (!layer->container) {
-            if (key_len > prefix_len + 1 && memcmp(key, layer->prefix, prefix_len) == 0 &&
-                key[prefix_len] == '/')
-                return true;
-            continue;
-        }
-        /* ...".<prefix>/<container>" at the end of the key */
-        size_t tail = prefix_len + container_len + 2;
-        if (key_len > tail && key[key_len - tail] == '.' &&
-            memcmp(key + key_len - tail + 1, layer->prefix, prefix_len) == 0 &&
-            key[key_len - container_len - 1] == '/' &&
-            memcmp(key + key_len - container_len, layer->container, container_len) == 0)
-            return true;
-    }
-    return false;
-}
-
 /* Fills every fact this layer sets and an earlier layer did not. */
 static void fill_from_layer(struct container_facts *facts, const struct layer *layer,
                             struct warnings *w)
 {
-    if (!layer_may_have_keys(layer))
-        return;
     char key[512];
     for (int kind = FACT_STATIC_GO; kind <= FACT_CMD; kind++) {
         /* The image's argv differs per container: a pod-wide value would be a guess. */

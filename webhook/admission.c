@@ -392,8 +392,8 @@ static int ensure_agent_volume(const struct pod_input *in, struct mutation *m)
     const json_t *spec = json_object_get(in->pod, "spec");
     int rc = 0;
     if (!find_by_member(json_object_get(spec, "initContainers"), "name", a->init_container_name))
-        rc = patch_append_nested(&m->patch, spec, "/spec", init_keys, 1,
-                                 list_of(a->init_container));
+        rc =
+            patch_append_nested(&m->patch, spec, "/spec", init_keys, 1, list_of(a->init_container));
     if (!rc && !find_by_member(json_object_get(spec, "volumes"), "name", a->volume_name))
         rc = patch_append_nested(&m->patch, spec, "/spec", volume_keys, 1, list_of(a->volume));
     return rc;
@@ -755,6 +755,7 @@ static void set_error_body(struct review_outcome *out, const char *fmt, ...)
  * Base64 (RFC 4648): every 12 bits of input as its two output characters, a table
  * computed by the compiler, so a patch costs half the lookups of a 6-bit alphabet.
  */
+/* clang-format off */
 #define B64_CHAR(x)                                                                                \
     ((x) < 26 ? 'A' + (x) : (x) < 52 ? 'a' + (x)-26 : (x) < 62 ? '0' + (x)-52 : (x) == 62 ? '+' : '/')
 #define B64_PAIR(v) {(char)B64_CHAR((v) >> 6), (char)B64_CHAR((v)&63)}
@@ -765,6 +766,7 @@ static void set_error_body(struct review_outcome *out, const char *fmt, ...)
 #define B64_1024(v) B64_256(v), B64_256((v) + 256), B64_256((v) + 512), B64_256((v) + 768)
 static const char base64_pairs[4096][2] = {B64_1024(0), B64_1024(1024), B64_1024(2048),
                                            B64_1024(3072)};
+/* clang-format on */
 
 /* Appends the base64 (padded) of data to out. */
 static int append_base64(struct buf *out, const char *data, size_t len)
@@ -956,6 +958,8 @@ static const char *review_problem(const json_t *doc)
  * fallback, or review_options.full_parse) gives the same answer; the review fuzzer
  * compares the two.
  */
+/* The shapes read best as tables. */
+/* clang-format off */
 #define LEAF(name) {name, NULL}
 static const struct json_shape NAME_ONLY[] = {LEAF("name"), {NULL, NULL}};
 static const struct json_shape MOUNT[] = {LEAF("name"), LEAF("mountPath"), {NULL, NULL}};
@@ -993,6 +997,7 @@ REVIEW_SHAPE(REVIEW_WITHOUT_ENV, CONTAINER_WITHOUT_ENV);
 #undef REVIEW_SHAPE
 #undef CONTAINER_MEMBERS
 #undef LEAF
+/* clang-format on */
 
 const struct json_shape *admission_review_shape(const struct goinject_config *cfg)
 {

@@ -55,8 +55,8 @@ static void format_time(char *out, size_t len)
         cached_second = now.tv_sec;
     }
     unsigned ms = (unsigned)(now.tv_nsec / 1000000);
-    char fraction[6] = {'.', (char)('0' + ms / 100), (char)('0' + ms / 10 % 10),
-                        (char)('0' + ms % 10), 'Z', '\0'};
+    char fraction[6] = {
+        '.', (char)('0' + ms / 100), (char)('0' + ms / 10 % 10), (char)('0' + ms % 10), 'Z', '\0'};
     str_join(out, len, cached, fraction, NULL);
 }
 
@@ -100,7 +100,8 @@ static bool is_line_key(const char *key)
 static int write_event(struct buf *text, const char *when, enum log_level level, const char *msg,
                        const json_t *fields)
 {
-    int rc = buf_append_str(text, "{\"time\":") || json_write_string_ascii(text, when, strlen(when)) ||
+    int rc = buf_append_str(text, "{\"time\":") ||
+             json_write_string_ascii(text, when, strlen(when)) ||
              buf_append_str(text, ",\"level\":") ||
              json_write_string_ascii(text, level_names[level], strlen(level_names[level])) ||
              buf_append_str(text, ",\"msg\":") ||

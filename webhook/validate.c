@@ -191,10 +191,10 @@ static bool parse_exponent(const char *s, long double *factor)
         if (!isdigit((unsigned char)s[j]))
             return false;
     /* 10^-9 .. 10^18, as literals: exact where representable, and no libm. */
-    static const long double powers_of_ten[] = {
-        1e-9L, 1e-8L, 1e-7L, 1e-6L, 1e-5L, 1e-4L, 1e-3L, 1e-2L, 1e-1L, 1e0L,
-        1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,  1e7L,  1e8L,  1e9L,  1e10L,
-        1e11L, 1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L};
+    static const long double powers_of_ten[] = {1e-9L, 1e-8L, 1e-7L, 1e-6L, 1e-5L, 1e-4L, 1e-3L,
+                                                1e-2L, 1e-1L, 1e0L,  1e1L,  1e2L,  1e3L,  1e4L,
+                                                1e5L,  1e6L,  1e7L,  1e8L,  1e9L,  1e10L, 1e11L,
+                                                1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L};
     long exponent = strtol(s + 1, NULL, 10);
     if (exponent > 18 || exponent < -9)
         return false;

@@ -142,8 +142,7 @@ static json_t *pruned(json_t *value, const struct json_shape *shape)
     return out;
 }
 
-static void check_parsers_agree(const struct goinject_config *cfg, const uint8_t *data,
-                                size_t size)
+static void check_parsers_agree(const struct goinject_config *cfg, const uint8_t *data, size_t size)
 {
     const struct json_shape *shape = admission_review_shape(cfg);
     json_t *fast = json_parse_fast((const char *)data, size);

@@ -190,9 +190,10 @@ START_TEST(skipped_members_are_checked_as_strictly)
 {
     /* What the full parse declines, the shaped one declines too, even where it builds nothing. */
     static const char *const bad[] = {
-        "{\"skipped\":[1,]}",         "{\"skipped\":\"\\x\"}",          "{\"skipped\":\"\xff\"}",
-        "{\"skipped\":{\"a\\u0000\":1}}", "{\"skipped\":1.5}",             "{\"skipped\":tru}",
-        "{\"skipped\":{\"a\" 1}}",      "{\"skipped\":123456789012345678901}",
+        "{\"skipped\":[1,]}",      "{\"skipped\":\"\\x\"}",
+        "{\"skipped\":\"\xff\"}",  "{\"skipped\":{\"a\\u0000\":1}}",
+        "{\"skipped\":1.5}",       "{\"skipped\":tru}",
+        "{\"skipped\":{\"a\" 1}}", "{\"skipped\":123456789012345678901}",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         ck_assert_msg(json_parse_fast(bad[i], strlen(bad[i])) == NULL, "full took %s", bad[i]);

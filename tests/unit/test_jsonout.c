@@ -17,7 +17,8 @@ static void expect_same_as_jansson(const json_t *v)
     free(want);
     buf_free(&got);
     /* And the log's spelling. */
-    want = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(9));
+    want =
+        json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(9));
     ck_assert_ptr_nonnull(want);
     ck_assert_int_eq(json_write_log(&got, v), 0);
     ck_assert_str_eq(got.data, want);
@@ -47,7 +48,8 @@ START_TEST(scalars_and_containers)
         "\"quote \\\" backslash \\\\ slash / tab \\t nl \\n cr \\r bs \\b ff \\f\"",
         "\"\\u0000 nul \\u0001 \\u001f \\u007f del\"",
         "\"caf\\u00e9 \\u2028 \\ud83d\\ude00\"",
-        "{\"caf\\u00e9\": [\"\\u00ff\\u0100\\u07ff\\u0800\\uffff\\ud800\\udc00\\udbff\\udfff\"], \"ms\": 0.123456789012}",
+        "{\"caf\\u00e9\": [\"\\u00ff\\u0100\\u07ff\\u0800\\uffff\\ud800\\udc00\\udbff\\udfff\"], "
+        "\"ms\": 0.123456789012}",
         "[0.1, 1e-7, 123456789.5, -2.5e300, 100.0]",
         "{\"k\\\"ey\\n\": \"v\"}",
     };
@@ -74,8 +76,9 @@ END_TEST
 START_TEST(reals_of_every_magnitude)
 {
     /* Integers and fractions, tiny and huge, both signs: jansson's %.17g and %.9g rules. */
-    double seeds[] = {0.0, -0.0, 1.0, 0.5, 1.0 / 3, 2.0 / 3, 123.456, 1e-300, 5e-324, 1e21, 1e22,
-                      123456789012345680.0, 0.000123, 1e-5, 99999.5, 1234567.0};
+    double seeds[] = {0.0,      -0.0,   1.0,     0.5,      1.0 / 3, 2.0 / 3,
+                      123.456,  1e-300, 5e-324,  1e21,     1e22,    123456789012345680.0,
+                      0.000123, 1e-5,   99999.5, 1234567.0};
     for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
         for (int scale = -12; scale <= 12; scale++) {
             double x = seeds[i] * pow(10, scale);

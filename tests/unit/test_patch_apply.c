@@ -322,7 +322,8 @@ START_TEST(add_value_is_shared_and_copied_on_write)
     /* One operation: the value is held by reference, not copied. */
     json_t *one = json_lit("[{\"op\": \"add\", \"path\": \"/a\", \"value\": {\"k\": 1}}]");
     result = patch_apply(doc, one, err, sizeof err);
-    ck_assert_ptr_eq(json_object_get(result, "a"), json_object_get(json_array_get(one, 0), "value"));
+    ck_assert_ptr_eq(json_object_get(result, "a"),
+                     json_object_get(json_array_get(one, 0), "value"));
     json_decref(result);
     json_decref(one);
     json_decref(patch);

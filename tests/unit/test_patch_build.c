@@ -74,7 +74,8 @@ END_TEST
 START_TEST(patch_remove_writes_one_remove_operation)
 {
     ck_assert_int_eq(patch_remove(&patch, "/spec/containers/0/args"), 0);
-    ck_assert_json_eq(ops_of(&patch), "[{\"op\": \"remove\", \"path\": \"/spec/containers/0/args\"}]");
+    ck_assert_json_eq(ops_of(&patch),
+                      "[{\"op\": \"remove\", \"path\": \"/spec/containers/0/args\"}]");
     set_doc("{\"spec\": {\"containers\": [{\"name\": \"app\", \"args\": [\"x\"]}]}}");
     expect_applied("{\"spec\": {\"containers\": [{\"name\": \"app\"}]}}");
 }
@@ -87,8 +88,8 @@ START_TEST(operations_keep_their_order)
     patch_add(&patch, "/c", json_null());
     ck_assert_uint_eq(patch_count(&patch), 3);
     ck_assert_json_eq(ops_of(&patch), "[{\"op\": \"add\", \"path\": \"/a\", \"value\": 1},"
-                                 " {\"op\": \"remove\", \"path\": \"/b\"},"
-                                 " {\"op\": \"add\", \"path\": \"/c\", \"value\": null}]");
+                                      " {\"op\": \"remove\", \"path\": \"/b\"},"
+                                      " {\"op\": \"add\", \"path\": \"/c\", \"value\": null}]");
     set_doc("{\"b\": true}");
     expect_applied("{\"a\": 1, \"c\": null}");
 }
@@ -278,7 +279,8 @@ START_TEST(append_nested_keys_are_escaped)
     set_doc("{\"x\": {\"a/b\": {\"c~d\": [0]}}}");
     x = json_object_get(doc, "x");
     ck_assert_int_eq(patch_append_nested(&patch, x, "/x", keys, 2, json_pack("[i]", 1)), 0);
-    ck_assert_json_eq(ops_of(&patch), "[{\"op\": \"add\", \"path\": \"/x/a~1b/c~0d/-\", \"value\": 1}]");
+    ck_assert_json_eq(ops_of(&patch),
+                      "[{\"op\": \"add\", \"path\": \"/x/a~1b/c~0d/-\", \"value\": 1}]");
     expect_applied("{\"x\": {\"a/b\": {\"c~d\": [0, 1]}}}");
 }
 END_TEST
@@ -334,10 +336,11 @@ START_TEST(set_members_annotations_existing_adds_each_member_escaped)
         json_pack("{s:s,s:s}", "goinject.io/status", "{\"x\":1}", "goinject.io/injected", "true");
     ck_assert_int_eq(patch_set_members(&patch, metadata, "/metadata", "annotations", members), 0);
     ck_assert_json_eq(
-        ops_of(&patch), "[{\"op\": \"add\", \"path\": \"/metadata/annotations/goinject.io~1status\","
-                   " \"value\": \"{\\\"x\\\":1}\"},"
-                   " {\"op\": \"add\", \"path\": \"/metadata/annotations/goinject.io~1injected\","
-                   " \"value\": \"true\"}]");
+        ops_of(&patch),
+        "[{\"op\": \"add\", \"path\": \"/metadata/annotations/goinject.io~1status\","
+        " \"value\": \"{\\\"x\\\":1}\"},"
+        " {\"op\": \"add\", \"path\": \"/metadata/annotations/goinject.io~1injected\","
+        " \"value\": \"true\"}]");
     expect_applied("{\"metadata\": {\"annotations\": {\"team\": \"a\", \"goinject.io/status\":"
                    " \"{\\\"x\\\":1}\", \"goinject.io/injected\": \"true\"}}}");
 }
@@ -366,7 +369,8 @@ START_TEST(set_members_escapes_the_key_itself)
     ck_assert_int_eq(
         patch_set_members(&patch, metadata, "/metadata", "a/b~c", json_pack("{s:i}", "x", 1)), 0);
     ck_assert_json_eq(
-        ops_of(&patch), "[{\"op\": \"add\", \"path\": \"/metadata/a~1b~0c\", \"value\": {\"x\": 1}}]");
+        ops_of(&patch),
+        "[{\"op\": \"add\", \"path\": \"/metadata/a~1b~0c\", \"value\": {\"x\": 1}}]");
     expect_applied("{\"metadata\": {\"a/b~c\": {\"x\": 1}}}");
 }
 END_TEST
@@ -448,7 +452,8 @@ START_TEST(patch_write_is_what_jansson_writes_of_the_document)
     /* A known value's text is copied as given, wherever the value appears. */
     struct json_known known = {known_value, "\"KNOWN\"", 7};
     ck_assert_int_eq(patch_write(&with_known, &patch, &known, 1), 0);
-    ck_assert_ptr_nonnull(strstr(with_known.data, "{\"op\":\"add\",\"path\":\"/known\",\"value\":\"KNOWN\"}"));
+    ck_assert_ptr_nonnull(
+        strstr(with_known.data, "{\"op\":\"add\",\"path\":\"/known\",\"value\":\"KNOWN\"}"));
     struct buf empty = BUF_INIT;
     struct patch none;
     patch_init(&none);

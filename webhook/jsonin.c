@@ -266,39 +266,47 @@ static const struct json_shape *member_shape(const struct json_shape *shape, con
 }
 
 /*
- * Reads the key and colon of a member (ps->p at the key's quote). *key points
- * into the input, or, for a key with escapes (which the value may overwrite
- * in scratch), to a copy in small or on the heap (*owned, to free). Returns -1
- * for what jansson would refuse.
+ * Reads the key and colon of a member (ps->p at the key's quote), checked as
+ * jansson checks keys. *key points into the input, or, for a key with escapes,
+ * into scratch, which the member's value may overwrite.
+ */
+static inline bool read_raw_key(struct parser *ps, const char **key, size_t *key_len)
+{
+    skip_space(ps);
+    if (ps->p >= ps->end || *ps->p != '"' || read_string(ps, key, key_len) != 0)
+        return false;
+    /* Only an escape can put a NUL in a key, and jansson refuses one; so must we. */
+    if (*key == ps->scratch.data && memchr(*key, '\0', *key_len))
+        return false;
+    skip_space(ps);
+    if (ps->p >= ps->end || *ps->p != ':')
+        return false;
+    ps->p++;
+    return true;
+}
+
+/*
+ * read_raw_key for a member that is kept: a key in scratch is copied to small
+ * or to the heap (*owned, to free) before the value is read. Returns -1 for
+ * what jansson would refuse.
  */
 static int read_key(struct parser *ps, char *small, size_t small_size, const char **key,
                     size_t *key_len, char **owned)
 {
     *owned = NULL;
-    skip_space(ps);
-    if (ps->p >= ps->end || *ps->p != '"' || read_string(ps, key, key_len) != 0)
+    if (!read_raw_key(ps, key, key_len))
         return -1;
-    if (*key == ps->scratch.data) {
-        /* Only an escape can put a NUL in a key, and jansson refuses one; so must we. */
-        if (memchr(*key, '\0', *key_len))
-            return -1;
-        char *copy = *key_len < small_size ? small : malloc(*key_len + 1);
-        if (!copy)
-            return -1;
-        memcpy(copy, *key, *key_len);
-        copy[*key_len] = '\0';
-        *key = copy;
-        if (copy != small)
-            *owned = copy;
-    }
-    skip_space(ps);
-    if (ps->p < ps->end && *ps->p == ':') {
-        ps->p++;
+    if (*key != ps->scratch.data)
         return 0;
-    }
-    free(*owned);
-    *owned = NULL;
-    return -1;
+    char *copy = *key_len < small_size ? small : malloc(*key_len + 1);
+    if (!copy)
+        return -1;
+    memcpy(copy, *key, *key_len);
+    copy[*key_len] = '\0';
+    *key = copy;
+    if (copy != small)
+        *owned = copy;
+    return 0;
 }
 
 /* After a member or element: 1 at the closing byte (consumed), 0 after a comma, -1 else. */
@@ -412,24 +420,6 @@ static json_t *read_value(struct parser *ps, int depth, const struct json_shape 
     }
 }
 
-/* A key and its colon in a skipped object: checked like read_key's, and not kept. */
-static bool skip_key(struct parser *ps)
-{
-    const char *key;
-    size_t len;
-    skip_space(ps);
-    if (ps->p >= ps->end || *ps->p != '"' || read_string(ps, &key, &len) != 0)
-        return false;
-    if (key == ps->scratch.data && memchr(key, '\0', len))
-        return false; /* only an escape can put a NUL in a key */
-    skip_space(ps);
-    if (ps->p < ps->end && *ps->p == ':') {
-        ps->p++;
-        return true;
-    }
-    return false;
-}
-
 /* Checks a value as read_value would and builds nothing. */
 static bool skip_value(struct parser *ps, int depth)
 {
@@ -446,7 +436,11 @@ static bool skip_value(struct parser *ps, int depth)
         if (at_empty_end(ps, '}'))
             return true;
         for (;;) {
-            int next = skip_key(ps) && skip_value(ps, depth + 1) ? next_item(ps, '}') : -1;
+            const char *key;
+            size_t key_len;
+            int next = read_raw_key(ps, &key, &key_len) && skip_value(ps, depth + 1)
+                           ? next_item(ps, '}')
+                           : -1;
             if (next != 0)
                 return next > 0;
         }

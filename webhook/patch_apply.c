@@ -638,14 +638,14 @@ struct op_source {
 
 static size_t source_count(const struct op_source *src)
 {
-    return src->json ? json_array_size(src->json) : patch_count(src->built);
+    return src->built ? patch_count(src->built) : json_array_size(src->json);
 }
 
 /* Operation i of the source, checked as strictly either way. */
 static int read_operation(const struct op_source *src, size_t i, struct operation *op,
                           struct buf *reason)
 {
-    if (src->json)
+    if (!src->built)
         return parse_operation(json_array_get(src->json, i), op, reason);
     const struct patch_op *built = &src->built->ops[i];
     op->name = built->value ? "add" : "remove";
@@ -664,7 +664,7 @@ static json_t *apply_source(const json_t *doc, const struct op_source *src, char
 {
     if (err && errlen > 0)
         err[0] = '\0';
-    if (!doc || (src->json && !json_is_array(src->json))) {
+    if (!doc || (!src->built && !json_is_array(src->json))) {
         if (err && errlen > 0)
             snprintf(err, errlen, "%s", doc ? "patch is not a JSON array" : "no document");
         return NULL;
@@ -700,11 +700,6 @@ static json_t *apply_source(const json_t *doc, const struct op_source *src, char
 json_t *patch_apply(const json_t *doc, const json_t *patch, char *err, size_t errlen)
 {
     const struct op_source src = {patch, NULL};
-    if (!patch) {
-        if (err && errlen > 0)
-            snprintf(err, errlen, "%s", doc ? "patch is not a JSON array" : "no document");
-        return NULL;
-    }
     return apply_source(doc, &src, err, errlen);
 }
 

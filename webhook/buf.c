@@ -117,3 +117,14 @@ void str_join(char *dst, size_t cap, ...)
     va_end(ap);
     dst[len] = '\0';
 }
+
+int errorf(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err && errlen > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}

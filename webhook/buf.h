@@ -45,6 +45,13 @@ char *buf_steal(struct buf *b);
 void buf_free(struct buf *b);
 
 /*
+ * Writes a one-line error into err (errlen bytes; err may be NULL when errlen is 0) and
+ * returns -1, for `return errorf(err, errlen, ...)` in functions that report through a
+ * caller's buffer.
+ */
+int errorf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/*
  * Joins the NULL-terminated strings into dst (size cap > 0), cut to fit like snprintf.
  * For the annotation keys built several times per container: snprintf costs ten times more.
  */

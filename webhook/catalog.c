@@ -7,20 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "validate.h"
 
 #define REF_MAX 1024
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* ---- references --------------------------------------------------------------- */
 
@@ -111,7 +101,7 @@ static int check_members(const json_t *object, const char *field, const char *co
         for (const char *const *k = known; *k; k++)
             found = found || strcmp(key, *k) == 0;
         if (!found)
-            return fail(err, errlen, "%s.%.80s: unknown field", field, key);
+            return errorf(err, errlen, "%s.%.80s: unknown field", field, key);
     }
     return 0;
 }
@@ -138,33 +128,35 @@ static int parse_match(const json_t *match, const char *field, struct catalog_ru
     static const char *const known[] = {"image", "glob", "digest", NULL};
     char normalized[REF_MAX];
     if (!json_is_object(match) || json_object_size(match) != 1)
-        return fail(err, errlen, "%s.match: must have exactly one of image, glob or digest", field);
+        return errorf(err, errlen, "%s.match: must have exactly one of image, glob or digest",
+                      field);
     if (check_members(match, field, known, err, errlen) != 0)
-        return fail(err, errlen, "%s.match: must have exactly one of image, glob or digest", field);
+        return errorf(err, errlen, "%s.match: must have exactly one of image, glob or digest",
+                      field);
     const char *key = json_object_iter_key(json_object_iter((json_t *)match));
     const char *value =
         json_string_value(json_object_iter_value(json_object_iter((json_t *)match)));
     if (!value || !valid_image_ref(value) || strlen(value) >= REF_MAX)
-        return fail(err, errlen, "%s.match.%s: must be %s", field, key,
-                    strcmp(key, "digest") == 0 ? "a digest such as sha256:<64 hex digits>"
-                                               : "an image reference");
+        return errorf(err, errlen, "%s.match.%s: must be %s", field, key,
+                      strcmp(key, "digest") == 0 ? "a digest such as sha256:<64 hex digits>"
+                                                 : "an image reference");
     if (strcmp(key, "image") == 0) {
         if (catalog_normalize(value, normalized, sizeof(normalized)) != 0)
-            return fail(err, errlen, "%s.match.image: \"%.80s\" is not an image reference", field,
-                        value);
+            return errorf(err, errlen, "%s.match.image: \"%.80s\" is not an image reference", field,
+                          value);
         rule->kind = CATALOG_IMAGE;
         value = normalized;
     } else if (strcmp(key, "glob") == 0) {
         rule->kind = CATALOG_GLOB;
     } else {
         if (!valid_digest(value))
-            return fail(err, errlen,
-                        "%s.match.digest: \"%.80s\" is not sha256:<64 lowercase hex digits>", field,
-                        value);
+            return errorf(err, errlen,
+                          "%s.match.digest: \"%.80s\" is not sha256:<64 lowercase hex digits>",
+                          field, value);
         rule->kind = CATALOG_DIGEST;
     }
     rule->pattern = strdup(value);
-    return rule->pattern ? 0 : fail(err, errlen, "%s: out of memory", field);
+    return rule->pattern ? 0 : errorf(err, errlen, "%s: out of memory", field);
 }
 
 static int parse_tristate(const json_t *v, const char *field, const char *name, int *slot,
@@ -173,7 +165,7 @@ static int parse_tristate(const json_t *v, const char *field, const char *name, 
     if (!v)
         return 0;
     if (!json_is_boolean(v))
-        return fail(err, errlen, "%s.facts.%s: must be true or false", field, name);
+        return errorf(err, errlen, "%s.facts.%s: must be true or false", field, name);
     *slot = json_is_true(v);
     return 0;
 }
@@ -186,11 +178,11 @@ static int parse_argv(const json_t *v, const char *field, const char *name, json
     if (!v)
         return 0;
     if (!json_is_array(v))
-        return fail(err, errlen, "%s.facts.%s: must be an array of strings", field, name);
+        return errorf(err, errlen, "%s.facts.%s: must be an array of strings", field, name);
     json_array_foreach(v, i, item)
     {
         if (!json_is_string(item))
-            return fail(err, errlen, "%s.facts.%s[%zu]: must be a string", field, name, i);
+            return errorf(err, errlen, "%s.facts.%s[%zu]: must be a string", field, name, i);
     }
     *slot = json_deep_copy(v);
     return 0;
@@ -202,7 +194,7 @@ static int parse_shell(const json_t *v, const char *field, char **slot, char *er
     if (!v)
         return 0;
     if (!s || (strcmp(s, "none") != 0 && (!valid_absolute_path(s) || strcmp(s, "/") == 0)))
-        return fail(err, errlen, "%s.facts.shell: must be an absolute path or \"none\"", field);
+        return errorf(err, errlen, "%s.facts.shell: must be an absolute path or \"none\"", field);
     *slot = strdup(s);
     return 0;
 }
@@ -213,7 +205,7 @@ static int parse_libc(const json_t *v, const char *field, char **slot, char *err
     if (!v)
         return 0;
     if (!s || (strcmp(s, "glibc") != 0 && strcmp(s, "musl") != 0 && strcmp(s, "none") != 0))
-        return fail(err, errlen, "%s.facts.libc: must be \"glibc\", \"musl\" or \"none\"", field);
+        return errorf(err, errlen, "%s.facts.libc: must be \"glibc\", \"musl\" or \"none\"", field);
     *slot = strdup(s);
     return 0;
 }
@@ -226,7 +218,7 @@ static int parse_facts(const json_t *facts, const char *field, struct catalog_fa
     char sub[64];
     snprintf(sub, sizeof(sub), "%s.facts", field);
     if (!json_is_object(facts) || json_object_size(facts) == 0)
-        return fail(err, errlen, "%s.facts: must be an object with at least one fact", field);
+        return errorf(err, errlen, "%s.facts: must be an object with at least one fact", field);
     if (check_members(facts, sub, known, err, errlen) != 0)
         return -1;
     if (parse_tristate(json_object_get(facts, "staticGo"), field, "staticGo", &out->static_go, err,
@@ -259,14 +251,14 @@ static int parse_rule(const json_t *item, size_t index, struct catalog_rule *rul
     memset(rule, 0, sizeof(*rule));
     rule->facts.static_go = rule->facts.cgo = -1;
     if (!json_is_object(item))
-        return fail(err, errlen, "%s: must be an object with match and facts", field);
+        return errorf(err, errlen, "%s: must be an object with match and facts", field);
     if (check_members(item, field, known, err, errlen) != 0)
         return -1;
     const json_t *note = json_object_get(item, "note");
     if (note && !json_is_string(note))
-        return fail(err, errlen, "%s.note: must be a string", field);
+        return errorf(err, errlen, "%s.note: must be a string", field);
     if (!json_object_get(item, "match"))
-        return fail(err, errlen, "%s.match: missing", field);
+        return errorf(err, errlen, "%s.match: missing", field);
     if (parse_match(json_object_get(item, "match"), field, rule, err, errlen) != 0)
         return -1;
     return parse_facts(json_object_get(item, "facts"), field, &rule->facts, err, errlen);
@@ -277,11 +269,11 @@ int catalog_parse(const json_t *array, struct catalog *out, char *err, size_t er
     struct catalog parsed = {NULL, 0, NULL};
     size_t n = json_array_size(array);
     if (!json_is_array(array))
-        return fail(err, errlen, "catalog: must be an array of rules");
+        return errorf(err, errlen, "catalog: must be an array of rules");
     if (n > CATALOG_MAX_RULES)
-        return fail(err, errlen, "catalog: more than %d rules", CATALOG_MAX_RULES);
+        return errorf(err, errlen, "catalog: more than %d rules", CATALOG_MAX_RULES);
     if (n && !(parsed.rules = calloc(n, sizeof(*parsed.rules))))
-        return fail(err, errlen, "catalog: out of memory");
+        return errorf(err, errlen, "catalog: out of memory");
     for (size_t i = 0; i < n; i++) {
         int rc = parse_rule(json_array_get(array, i), i, &parsed.rules[i], err, errlen);
         parsed.count = i + 1; /* the rule is freed with the rest, parsed or not */

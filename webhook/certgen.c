@@ -20,6 +20,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "buf.h"
+
 #define CURVE            "P-256"
 #define CA_CN            "goinject-ca"
 #define CA_DAYS          3650     /* ten years */
@@ -38,23 +40,10 @@ struct pki {
     X509 *leaf;
 };
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 static int ossl_fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
-/* Like fail(), with the reason OpenSSL queued for the failed call appended. */
+/* Like errorf(), with the reason OpenSSL queued for the failed call appended. */
 static int ossl_fail(char *err, size_t errlen, const char *fmt, ...)
 {
     char what[256];
@@ -64,7 +53,7 @@ static int ossl_fail(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
     unsigned long code = ERR_peek_last_error();
     const char *reason = code ? ERR_reason_error_string(code) : NULL;
-    return fail(err, errlen, "%s: %s", what, reason ? reason : "OpenSSL error");
+    return errorf(err, errlen, "%s: %s", what, reason ? reason : "OpenSSL error");
 }
 
 /* ---- option checks ---- */
@@ -140,24 +129,24 @@ static int check_host(const char *host, char *err, size_t errlen)
     unsigned char addr[16];
     char shown[SHOWN_HOST_MAX];
     if (!host)
-        return fail(err, errlen, "host is NULL");
+        return errorf(err, errlen, "host is NULL");
     if (parse_ip(host, addr) > 0)
         return 0;
     const char *problem = dns_name_problem(host);
     if (!problem)
         return 0;
-    return fail(err, errlen, "invalid host \"%s\": %s", printable(host, shown, sizeof shown),
-                problem);
+    return errorf(err, errlen, "invalid host \"%s\": %s", printable(host, shown, sizeof shown),
+                  problem);
 }
 
 static int check_options(const struct certgen_options *opts, char *err, size_t errlen)
 {
     if (!opts || !opts->out_dir || opts->out_dir[0] == '\0')
-        return fail(err, errlen, "no output directory given");
+        return errorf(err, errlen, "no output directory given");
     if (!opts->hosts || opts->nhosts == 0)
-        return fail(err, errlen, "no hosts given");
+        return errorf(err, errlen, "no hosts given");
     if (opts->days < 1 || opts->days > MAX_DAYS)
-        return fail(err, errlen, "validity of %d days is outside 1..%d", opts->days, MAX_DAYS);
+        return errorf(err, errlen, "validity of %d days is outside 1..%d", opts->days, MAX_DAYS);
     for (size_t i = 0; i < opts->nhosts; i++) {
         if (check_host(opts->hosts[i], err, errlen) != 0)
             return -1;
@@ -332,11 +321,11 @@ static int make_dir(const char *dir, char *err, size_t errlen)
     if (mkdir(dir, 0755) == 0)
         return 0;
     if (errno != EEXIST)
-        return fail(err, errlen, "creating directory %s: %s", dir, strerror(errno));
+        return errorf(err, errlen, "creating directory %s: %s", dir, strerror(errno));
     if (stat(dir, &st) != 0)
-        return fail(err, errlen, "checking directory %s: %s", dir, strerror(errno));
+        return errorf(err, errlen, "checking directory %s: %s", dir, strerror(errno));
     if (!S_ISDIR(st.st_mode))
-        return fail(err, errlen, "%s exists and is not a directory", dir);
+        return errorf(err, errlen, "%s exists and is not a directory", dir);
     return 0;
 }
 
@@ -363,10 +352,10 @@ static int write_new_file(const char *path, mode_t mode, const char *data, size_
                           size_t errlen)
 {
     if (unlink(path) != 0 && errno != ENOENT)
-        return fail(err, errlen, "removing stale %s: %s", path, strerror(errno));
+        return errorf(err, errlen, "removing stale %s: %s", path, strerror(errno));
     int fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd < 0)
-        return fail(err, errlen, "creating %s: %s", path, strerror(errno));
+        return errorf(err, errlen, "creating %s: %s", path, strerror(errno));
     /* fsync so a crash right after the rename cannot leave an empty file under the real name. */
     int ok = fchmod(fd, mode) == 0 && write_all(fd, data, len) == 0 && fsync(fd) == 0;
     int saved = errno;
@@ -377,7 +366,7 @@ static int write_new_file(const char *path, mode_t mode, const char *data, size_
     if (ok)
         return 0;
     unlink(path);
-    return fail(err, errlen, "writing %s: %s", path, strerror(saved));
+    return errorf(err, errlen, "writing %s: %s", path, strerror(saved));
 }
 
 /* A reader of dir/name sees the old file or the complete new one, never a partial write. */
@@ -389,13 +378,13 @@ static int replace_file(const char *dir, const char *name, mode_t mode, const ch
     int n = snprintf(path, sizeof path, "%s/%s", dir, name);
     int m = snprintf(tmp, sizeof tmp, "%s/.%s.%ld.tmp", dir, name, (long)getpid());
     if (n < 0 || m < 0 || (size_t)n >= sizeof path || (size_t)m >= sizeof tmp)
-        return fail(err, errlen, "path too long: %s/%s", dir, name);
+        return errorf(err, errlen, "path too long: %s/%s", dir, name);
     if (write_new_file(tmp, mode, data, len, err, errlen) != 0)
         return -1;
     if (rename(tmp, path) != 0) {
         int saved = errno;
         unlink(tmp);
-        return fail(err, errlen, "renaming %s to %s: %s", tmp, path, strerror(saved));
+        return errorf(err, errlen, "renaming %s to %s: %s", tmp, path, strerror(saved));
     }
     return 0;
 }

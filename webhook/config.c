@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "validate.h"
 #include "version.h"
 
@@ -20,17 +21,6 @@ static const char *const default_excluded_namespaces[] = {
 };
 
 /* ---- small helpers ------------------------------------------------------ */
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /*
  * Text from the file, fit to quote in a one-line error: at most 80 bytes, with
@@ -111,7 +101,7 @@ static void free_agent_values(struct agent_config *a)
     json_decref(a->mount);
     json_decref(a->volume);
     a->init_container = a->mount = a->volume = NULL;
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t i = 0; i < AGENT_TEXTS; i++) {
         free(a->texts[i].text);
         a->texts[i] = (struct json_known){NULL, NULL, 0};
     }
@@ -132,8 +122,8 @@ static int build_agent_values(struct agent_config *a)
     a->mount = json_pack("{s:s,s:s,s:b}", "name", a->volume_name, "mountPath", a->mount_path,
                          "readOnly", 1);
     a->volume = json_pack("{s:s,s:{}}", "name", a->volume_name, "emptyDir");
-    const json_t *values[3] = {a->init_container, a->mount, a->volume};
-    for (size_t i = 0; i < 3; i++) {
+    const json_t *values[AGENT_TEXTS] = {a->init_container, a->mount, a->volume};
+    for (size_t i = 0; i < AGENT_TEXTS; i++) {
         struct buf text = BUF_INIT;
         if (!values[i] || json_write_compact(&text, values[i]) != 0) {
             buf_free(&text);
@@ -212,20 +202,20 @@ static int parse_string(json_t *value, const char *field, string_check check, co
                         char **slot, char *err, size_t errlen)
 {
     if (!json_is_string(value))
-        return fail(err, errlen, "%s: must be a string", field);
+        return errorf(err, errlen, "%s: must be a string", field);
     const char *s = json_string_value(value);
     if (strlen(s) != json_string_length(value) || (check && !check(s)))
-        return fail(err, errlen, "%s: \"%s\" is not %s", field, shown(&(struct shown){0}, s),
-                    expect);
+        return errorf(err, errlen, "%s: \"%s\" is not %s", field, shown(&(struct shown){0}, s),
+                      expect);
     if (set_string(slot, s) != 0)
-        return fail(err, errlen, "%s: out of memory", field);
+        return errorf(err, errlen, "%s: out of memory", field);
     return 0;
 }
 
 static int parse_bool(json_t *value, const char *field, bool *slot, char *err, size_t errlen)
 {
     if (!json_is_boolean(value))
-        return fail(err, errlen, "%s: must be true or false", field);
+        return errorf(err, errlen, "%s: must be true or false", field);
     *slot = json_is_true(value);
     return 0;
 }
@@ -234,7 +224,7 @@ static int parse_string_list(json_t *value, const char *field, string_check chec
                              const char *expect, struct string_list *slot, char *err, size_t errlen)
 {
     if (!json_is_array(value))
-        return fail(err, errlen, "%s: must be an array of strings", field);
+        return errorf(err, errlen, "%s: must be an array of strings", field);
     struct string_list list = {NULL, 0};
     size_t i;
     json_t *item;
@@ -243,11 +233,11 @@ static int parse_string_list(json_t *value, const char *field, string_check chec
         const char *s = json_string_value(item);
         if (!s || (check && !check(s))) {
             string_list_free(&list);
-            return fail(err, errlen, "%s[%zu]: must be %s", field, i, expect);
+            return errorf(err, errlen, "%s[%zu]: must be %s", field, i, expect);
         }
         if (string_list_add(&list, s) != 0) {
             string_list_free(&list);
-            return fail(err, errlen, "%s: out of memory", field);
+            return errorf(err, errlen, "%s: out of memory", field);
         }
     }
     string_list_free(slot);
@@ -267,8 +257,8 @@ static int check_known_members(json_t *object, const char *field, const char *co
         for (const char *const *k = known; *k; k++)
             found = found || strcmp(key, *k) == 0;
         if (!found)
-            return fail(err, errlen, "%s%s%s: unknown field", field, *field ? "." : "",
-                        shown(&(struct shown){0}, key));
+            return errorf(err, errlen, "%s%s%s: unknown field", field, *field ? "." : "",
+                          shown(&(struct shown){0}, key));
     }
     return 0;
 }
@@ -276,13 +266,13 @@ static int check_known_members(json_t *object, const char *field, const char *co
 static int parse_command(json_t *value, json_t **slot, char *err, size_t errlen)
 {
     if (!json_is_array(value) || json_array_size(value) == 0)
-        return fail(err, errlen, "agent.command: must be a non-empty array of strings");
+        return errorf(err, errlen, "agent.command: must be a non-empty array of strings");
     size_t i;
     json_t *item;
     json_array_foreach(value, i, item)
     {
         if (!json_is_string(item) || json_string_length(item) == 0)
-            return fail(err, errlen, "agent.command[%zu]: must be a non-empty string", i);
+            return errorf(err, errlen, "agent.command[%zu]: must be a non-empty string", i);
     }
     json_decref(*slot);
     *slot = json_deep_copy(value);
@@ -292,18 +282,18 @@ static int parse_command(json_t *value, json_t **slot, char *err, size_t errlen)
 static int parse_resource_list(json_t *list, const char *field, char *err, size_t errlen)
 {
     if (!json_is_object(list))
-        return fail(err, errlen, "%s: must be an object of quantities", field);
+        return errorf(err, errlen, "%s: must be an object of quantities", field);
     const char *name;
     json_t *quantity;
     json_object_foreach(list, name, quantity)
     {
         if (!valid_resource_name(name))
-            return fail(err, errlen, "%s.%s: not a resource name", field,
-                        shown(&(struct shown){0}, name));
+            return errorf(err, errlen, "%s.%s: not a resource name", field,
+                          shown(&(struct shown){0}, name));
         if (!json_is_string(quantity) || !valid_quantity(json_string_value(quantity), NULL))
-            return fail(err, errlen,
-                        "%s.%s: must be a quantity string such as \"100m\" or \"64Mi\"", field,
-                        shown(&(struct shown){0}, name));
+            return errorf(err, errlen,
+                          "%s.%s: must be a quantity string such as \"100m\" or \"64Mi\"", field,
+                          shown(&(struct shown){0}, name));
     }
     return 0;
 }
@@ -324,7 +314,7 @@ static int check_requests_within_limits(json_t *resources, char *err, size_t err
         valid_quantity(json_string_value(request), &want);
         valid_quantity(json_string_value(limit), &cap);
         if (want > cap)
-            return fail(err, errlen, "agent.resources.requests.%.80s: exceeds the limit", name);
+            return errorf(err, errlen, "agent.resources.requests.%.80s: exceeds the limit", name);
     }
     return 0;
 }
@@ -333,7 +323,7 @@ static int parse_resources(json_t *value, json_t **slot, char *err, size_t errle
 {
     static const char *const known[] = {"requests", "limits", NULL};
     if (!json_is_object(value))
-        return fail(err, errlen, "agent.resources: must be an object");
+        return errorf(err, errlen, "agent.resources: must be an object");
     if (check_known_members(value, "agent.resources", known, err, errlen) != 0)
         return -1;
     json_t *requests = json_object_get(value, "requests");
@@ -355,27 +345,27 @@ static int parse_env_var(json_t *var, size_t i, char *err, size_t errlen)
     char field[48];
     snprintf(field, sizeof(field), "agent.env[%zu]", i);
     if (!json_is_object(var))
-        return fail(err, errlen, "%s: must be an object with name and value", field);
+        return errorf(err, errlen, "%s: must be an object with name and value", field);
     if (check_known_members(var, field, known, err, errlen) != 0)
         return -1;
     const char *name = json_string_value(json_object_get(var, "name"));
     if (!name || !valid_env_name(name))
-        return fail(err, errlen, "%s.name: must be a non-empty name without '='", field);
+        return errorf(err, errlen, "%s.name: must be a non-empty name without '='", field);
     json_t *value = json_object_get(var, "value");
     json_t *value_from = json_object_get(var, "valueFrom");
     if (value && !json_is_string(value))
-        return fail(err, errlen, "%s.value: must be a string", field);
+        return errorf(err, errlen, "%s.value: must be a string", field);
     if (value_from && !json_is_object(value_from))
-        return fail(err, errlen, "%s.valueFrom: must be an object", field);
+        return errorf(err, errlen, "%s.valueFrom: must be an object", field);
     if (value && value_from)
-        return fail(err, errlen, "%s: value and valueFrom are mutually exclusive", field);
+        return errorf(err, errlen, "%s: value and valueFrom are mutually exclusive", field);
     return 0;
 }
 
 static int parse_env(json_t *value, json_t **slot, char *err, size_t errlen)
 {
     if (!json_is_array(value))
-        return fail(err, errlen, "agent.env: must be an array of {name, value} objects");
+        return errorf(err, errlen, "agent.env: must be an array of {name, value} objects");
     size_t i, j;
     json_t *var;
     json_array_foreach(value, i, var)
@@ -386,8 +376,8 @@ static int parse_env(json_t *value, json_t **slot, char *err, size_t errlen)
         for (j = 0; j < i; j++)
             if (strcmp(name,
                        json_string_value(json_object_get(json_array_get(value, j), "name"))) == 0)
-                return fail(err, errlen, "agent.env[%zu].name: \"%s\" is set twice", i,
-                            shown(&(struct shown){0}, name));
+                return errorf(err, errlen, "agent.env[%zu].name: \"%s\" is set twice", i,
+                              shown(&(struct shown){0}, name));
     }
     json_decref(*slot);
     *slot = json_deep_copy(value);
@@ -405,7 +395,7 @@ static int parse_agent(json_t *agent, struct agent_config *out, char *err, size_
         "image", "imagePullPolicy",   "command",    "sourcePath", "mountPath", "resources",
         "env",   "initContainerName", "volumeName", "runAsUser",  NULL};
     if (!json_is_object(agent))
-        return fail(err, errlen, "agent: must be an object");
+        return errorf(err, errlen, "agent: must be an object");
     if (check_known_members(agent, "agent", known, err, errlen) != 0)
         return -1;
     json_t *v;
@@ -436,7 +426,7 @@ static int parse_agent(json_t *agent, struct agent_config *out, char *err, size_
                           err, errlen);
     if (!rc && (v = json_object_get(agent, "runAsUser"))) {
         if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 2147483647)
-            return fail(err, errlen, "agent.runAsUser: must be a non-root UID (1 to 2147483647)");
+            return errorf(err, errlen, "agent.runAsUser: must be a non-root UID (1 to 2147483647)");
         out->run_as_user = json_integer_value(v);
     }
     return rc;
@@ -446,7 +436,7 @@ static int parse_tini(json_t *tini, struct goinject_config *cfg, char *err, size
 {
     static const char *const known[] = {"glibc", "musl", NULL};
     if (!json_is_object(tini))
-        return fail(err, errlen, "tini: must be an object with glibc and musl paths");
+        return errorf(err, errlen, "tini: must be an object with glibc and musl paths");
     if (check_known_members(tini, "tini", known, err, errlen) != 0)
         return -1;
     json_t *v;
@@ -472,7 +462,7 @@ static int parse_unknown_shell(json_t *value, enum unknown_shell_policy *slot, c
     else if (s && strcmp(s, "none") == 0)
         *slot = UNKNOWN_SHELL_SKIP;
     else
-        return fail(err, errlen, "shellUnknownWrapper: must be \"tini\", \"shell\" or \"none\"");
+        return errorf(err, errlen, "shellUnknownWrapper: must be \"tini\", \"shell\" or \"none\"");
     return 0;
 }
 
@@ -480,7 +470,7 @@ static int parse_mode_field(json_t *value, enum inject_mode *slot, char *err, si
 {
     const char *s = json_string_value(value);
     if (!s || config_parse_mode(s, slot) != 0)
-        return fail(err, errlen, "mode: must be \"classic\" or \"cloud-native\"");
+        return errorf(err, errlen, "mode: must be \"classic\" or \"cloud-native\"");
     return 0;
 }
 
@@ -498,7 +488,7 @@ static int apply_document(struct goinject_config *cfg, json_t *doc, char *err, s
                                         "catalog",
                                         NULL};
     if (!json_is_object(doc))
-        return fail(err, errlen, "config: must be a JSON object");
+        return errorf(err, errlen, "config: must be a JSON object");
     if (check_known_members(doc, "", known, err, errlen) != 0)
         return -1;
     json_t *v;
@@ -544,15 +534,15 @@ struct goinject_config *config_parse(const char *text, size_t len, char *err, si
 {
     struct goinject_config *cfg = config_new_default();
     if (!cfg) {
-        fail(err, errlen, "config: out of memory");
+        errorf(err, errlen, "config: out of memory");
         return NULL;
     }
     if (text) {
         json_error_t jerr;
         json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
         if (!doc) {
-            fail(err, errlen, "config: invalid JSON at line %d column %d: %s", jerr.line,
-                 jerr.column, shown(&(struct shown){0}, jerr.text));
+            errorf(err, errlen, "config: invalid JSON at line %d column %d: %s", jerr.line,
+                   jerr.column, shown(&(struct shown){0}, jerr.text));
             config_free(cfg);
             return NULL;
         }
@@ -564,7 +554,7 @@ struct goinject_config *config_parse(const char *text, size_t len, char *err, si
         }
     }
     if (exclude_own_namespace(cfg) != 0 || build_agent_values(&cfg->agent) != 0) {
-        fail(err, errlen, "config: out of memory");
+        errorf(err, errlen, "config: out of memory");
         config_free(cfg);
         return NULL;
     }
@@ -577,7 +567,7 @@ struct goinject_config *config_load(const char *path, char *err, size_t errlen)
         return config_parse(NULL, 0, err, errlen);
     FILE *f = fopen(path, "rb");
     if (!f) {
-        fail(err, errlen, "config: cannot open %s: %s", path, strerror(errno));
+        errorf(err, errlen, "config: cannot open %s: %s", path, strerror(errno));
         return NULL;
     }
     char *text = NULL;
@@ -600,9 +590,9 @@ struct goinject_config *config_load(const char *path, char *err, size_t errlen)
         fclose(mem);
     struct goinject_config *cfg = NULL;
     if (!mem || read_error)
-        fail(err, errlen, "config: cannot read %s", path);
+        errorf(err, errlen, "config: cannot read %s", path);
     else if (too_big)
-        fail(err, errlen, "config: %s is larger than %d bytes", path, CONFIG_MAX_BYTES);
+        errorf(err, errlen, "config: %s is larger than %d bytes", path, CONFIG_MAX_BYTES);
     else
         cfg = config_parse(text, len, err, errlen);
     free(text);

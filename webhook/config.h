@@ -52,7 +52,8 @@ struct agent_config {
     json_t *mount;          /* the volume, read-only at mount_path */
     json_t *volume;         /* the emptyDir */
     /* The three as compact JSON, which an answer copies instead of writing them again. */
-    struct json_known texts[3];
+#define AGENT_TEXTS 3
+    struct json_known texts[AGENT_TEXTS];
 };
 
 struct goinject_config {

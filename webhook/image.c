@@ -16,17 +16,6 @@
 
 #define MAX_INDEX_DEPTH 4
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 static void image_init(struct image *img)
 {
     memset(img, 0, sizeof(*img));
@@ -110,15 +99,15 @@ static int index_archive(struct image *img, char *err, size_t errlen)
     struct tar_reader tr;
     int rc = 0;
     if (reader_open(&r, &img->src) != 0)
-        return fail(err, errlen, "%s", r.error);
+        return errorf(err, errlen, "%s", r.error);
     if (r.gzip) {
         reader_close(&r);
-        return fail(err, errlen, "the archive is compressed: decompress it first (gunzip)");
+        return errorf(err, errlen, "the archive is compressed: decompress it first (gunzip)");
     }
     tar_init(&tr, &r);
     while ((rc = tar_next(&tr, err, errlen)) == 1) {
         if (add_entry(&img->members, &tr.entry, 0) != 0) {
-            rc = fail(err, errlen, "the archive has too many entries");
+            rc = errorf(err, errlen, "the archive has too many entries");
             break;
         }
     }
@@ -142,18 +131,18 @@ static int open_in_dir(const char *dir, const char *rel, uint64_t *size, char *e
     char full[PATH_MAX], real_dir[PATH_MAX], real[PATH_MAX];
     struct stat st;
     if (!clean_relative(rel))
-        return fail(err, errlen, "refusing path \"%.200s\" in the image layout", rel);
+        return errorf(err, errlen, "refusing path \"%.200s\" in the image layout", rel);
     if ((size_t)snprintf(full, sizeof(full), "%s/%s", dir, rel) >= sizeof(full) ||
         !realpath(dir, real_dir) || !realpath(full, real))
-        return fail(err, errlen, "%.200s: %s", rel, strerror(errno));
+        return errorf(err, errlen, "%.200s: %s", rel, strerror(errno));
     size_t n = strlen(real_dir);
     if (strncmp(real, real_dir, n) != 0 || real[n] != '/')
-        return fail(err, errlen, "%.200s leads outside the image layout", rel);
+        return errorf(err, errlen, "%.200s leads outside the image layout", rel);
     int fd = open(real, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         if (fd >= 0)
             close(fd);
-        return fail(err, errlen, "%.200s is not a readable file", rel);
+        return errorf(err, errlen, "%.200s is not a readable file", rel);
     }
     *size = (uint64_t)st.st_size;
     return fd;
@@ -179,10 +168,10 @@ static int member_source(const struct image *img, const char *rel, struct source
     enum resolve_result r =
         tree_resolve(&img->members, rel, true, resolved, sizeof(resolved), &node);
     if (r != RESOLVE_OK || !node || node->type != NODE_FILE)
-        return fail(err, errlen, "%.200s: %s in the archive", rel,
-                    r == RESOLVE_OK ? "not a file" : resolve_result_text(r));
+        return errorf(err, errlen, "%.200s: %s in the archive", rel,
+                      r == RESOLVE_OK ? "not a file" : resolve_result_text(r));
     if (source_window(&img->src, node->offset, node->size, out) != 0)
-        return fail(err, errlen, "%.200s lies outside the archive", rel);
+        return errorf(err, errlen, "%.200s lies outside the archive", rel);
     return 0;
 }
 
@@ -208,14 +197,14 @@ static json_t *read_json(const struct image *img, const char *rel, char *err, si
     json_t *doc = NULL;
     char *text = src.size <= IMAGE_MAX_JSON ? malloc((size_t)src.size + 1) : NULL;
     if (src.size > IMAGE_MAX_JSON)
-        fail(err, errlen, "%.200s is larger than %u bytes", rel, IMAGE_MAX_JSON);
+        errorf(err, errlen, "%.200s is larger than %u bytes", rel, IMAGE_MAX_JSON);
     else if (!text || source_read_at(&src, 0, text, (size_t)src.size) != 0)
-        fail(err, errlen, "cannot read %.200s", rel);
+        errorf(err, errlen, "cannot read %.200s", rel);
     else {
         json_error_t jerr;
         doc = json_loadb(text, (size_t)src.size, 0, &jerr);
         if (!doc)
-            fail(err, errlen, "%.200s: invalid JSON: %s", rel, jerr.text);
+            errorf(err, errlen, "%.200s: invalid JSON: %s", rel, jerr.text);
     }
     free(text);
     if (fd >= 0)
@@ -228,7 +217,7 @@ static json_t *read_json(const struct image *img, const char *rel, char *err, si
 static int add_layer_source(struct image *img, const char *rel, char *err, size_t errlen)
 {
     if (img->nlayers == IMAGE_MAX_LAYERS)
-        return fail(err, errlen, "the image has more than %d layers", IMAGE_MAX_LAYERS);
+        return errorf(err, errlen, "the image has more than %d layers", IMAGE_MAX_LAYERS);
     int fd;
     if (member_source(img, rel, &img->layers[img->nlayers], &fd, err, errlen) != 0)
         return -1;
@@ -258,7 +247,7 @@ static int read_layer_entries(struct image *img, uint32_t layer, struct tar_read
             continue;
         note_shadow(&img->files, w, e, layer);
         if (add_entry(&img->files, e, layer) != 0)
-            return fail(err, errlen, "the image has more than %d files", TREE_MAX_NODES);
+            return errorf(err, errlen, "the image has more than %d files", TREE_MAX_NODES);
     }
     return rc;
 }
@@ -271,10 +260,10 @@ static int read_layer(struct image *img, uint32_t layer, char *err, size_t errle
     uint8_t magic[4];
     if (source_read_at(&img->layers[layer], 0, magic, 4) == 0 &&
         memcmp(magic, "\x28\xb5\x2f\xfd", 4) == 0)
-        return fail(err, errlen, "layer %u is zstd-compressed, which goinject cannot read",
-                    layer + 1);
+        return errorf(err, errlen, "layer %u is zstd-compressed, which goinject cannot read",
+                      layer + 1);
     if (reader_open(&r, &img->layers[layer]) != 0)
-        return fail(err, errlen, "layer %u: %s", layer + 1, r.error);
+        return errorf(err, errlen, "layer %u: %s", layer + 1, r.error);
     whiteouts_init(&w);
     tar_init(&tr, &r);
     char why[256] = "";
@@ -282,7 +271,7 @@ static int read_layer(struct image *img, uint32_t layer, char *err, size_t errle
     if (rc == 0)
         tree_end_layer(&img->files, layer, &w);
     else
-        fail(err, errlen, "layer %u: %s", layer + 1, why);
+        errorf(err, errlen, "layer %u: %s", layer + 1, why);
     whiteouts_free(&w);
     reader_close(&r);
     return rc;
@@ -323,13 +312,13 @@ static int open_docker(struct image *img, const char *want, char *err, size_t er
     const char *config = json_str(entry, "Config");
     json_t *layers = json_object_get(entry, "Layers");
     if (manifest && (!config || !json_is_array(layers))) {
-        fail(err, errlen, "manifest.json has no Config and Layers");
+        errorf(err, errlen, "manifest.json has no Config and Layers");
     } else if (manifest && (img->config = read_json(img, config, err, errlen))) {
         rc = 0;
         json_array_foreach(layers, i, item)
         {
             if (rc == 0 && !json_is_string(item))
-                rc = fail(err, errlen, "manifest.json: Layers[%zu] is not a string", i);
+                rc = errorf(err, errlen, "manifest.json: Layers[%zu] is not a string", i);
             else if (rc == 0)
                 rc = add_layer_source(img, json_string_value(item), err, errlen);
         }
@@ -368,7 +357,7 @@ static json_t *read_blob(const struct image *img, const char *digest, char *err,
 {
     char path[256];
     if (blob_path(digest, path, sizeof(path)) != 0) {
-        fail(err, errlen, "invalid digest \"%.100s\"", digest ? digest : "");
+        errorf(err, errlen, "invalid digest \"%.100s\"", digest ? digest : "");
         return NULL;
     }
     return read_json(img, path, err, errlen);
@@ -442,12 +431,12 @@ static json_t *load_manifest(const struct image *img, const json_t *desc, char *
             return doc;
         desc = choose_platform(json_object_get(doc, "manifests"));
         if (!desc) {
-            fail(err, errlen, "image index %.80s lists no manifests", digest);
+            errorf(err, errlen, "image index %.80s lists no manifests", digest);
             break;
         }
     }
     if (doc)
-        fail(err, errlen, "image indexes nested too deep");
+        errorf(err, errlen, "image indexes nested too deep");
     json_decref(doc);
     return NULL;
 }
@@ -458,15 +447,15 @@ static int add_oci_layers(struct image *img, const json_t *manifest, char *err, 
     json_t *layer;
     char path[256];
     if (!json_is_array(json_object_get(manifest, "layers")))
-        return fail(err, errlen, "the image manifest has no layers array");
+        return errorf(err, errlen, "the image manifest has no layers array");
     json_array_foreach(json_object_get(manifest, "layers"), i, layer)
     {
         const char *media = json_str(layer, "mediaType");
         if (media && strstr(media, "zstd"))
-            return fail(err, errlen, "layer %zu is zstd-compressed, which goinject cannot read",
-                        i + 1);
+            return errorf(err, errlen, "layer %zu is zstd-compressed, which goinject cannot read",
+                          i + 1);
         if (blob_path(json_str(layer, "digest"), path, sizeof(path)) != 0)
-            return fail(err, errlen, "layer %zu has an invalid digest", i + 1);
+            return errorf(err, errlen, "layer %zu has an invalid digest", i + 1);
         if (add_layer_source(img, path, err, errlen) != 0)
             return -1;
     }
@@ -491,7 +480,7 @@ static int open_oci(struct image *img, const char *want, char *err, size_t errle
     }
     json_t *manifest = NULL;
     if (index && !desc)
-        fail(err, errlen, "index.json lists no manifests");
+        errorf(err, errlen, "index.json lists no manifests");
     else if (index && (manifest = load_manifest(img, desc, err, errlen))) {
         const char *name = ref_name(desc);
         img->digest = json_str(desc, "digest") ? strdup(json_str(desc, "digest")) : NULL;
@@ -516,13 +505,13 @@ static int open_format(struct image *img, const char *want, char *err, size_t er
     else if (member_exists(img, "index.json"))
         rc = open_oci(img, want, err, errlen);
     else
-        return fail(err, errlen,
-                    "neither a docker save archive (manifest.json) nor an OCI image "
-                    "layout (index.json)");
+        return errorf(err, errlen,
+                      "neither a docker save archive (manifest.json) nor an OCI image "
+                      "layout (index.json)");
     if (rc != 0)
         return -1;
     if (!json_is_object(img->config))
-        return fail(err, errlen, "the image config is not a JSON object");
+        return errorf(err, errlen, "the image config is not a JSON object");
     for (size_t i = 0; i < img->nlayers; i++)
         if (read_layer(img, (uint32_t)i, err, errlen) != 0)
             return -1;
@@ -544,14 +533,14 @@ int image_open(struct image *img, const char *path, const char *want, char *err,
     struct stat st;
     image_init(img);
     if (stat(path, &st) != 0)
-        return fail(err, errlen, "cannot open %.200s: %s", path, strerror(errno));
+        return errorf(err, errlen, "cannot open %.200s: %s", path, strerror(errno));
     if (S_ISDIR(st.st_mode)) {
         if (!(img->dir = strdup(path)))
-            return fail(err, errlen, "out of memory");
+            return errorf(err, errlen, "out of memory");
         return open_format(img, want, err, errlen);
     }
     if ((img->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(img->fd, &st) != 0)
-        return fail(err, errlen, "cannot open %.200s: %s", path, strerror(errno));
+        return errorf(err, errlen, "cannot open %.200s: %s", path, strerror(errno));
     source_from_fd(&img->src, img->fd, (uint64_t)st.st_size);
     if (index_archive(img, err, errlen) != 0)
         return -1;
@@ -570,9 +559,9 @@ int image_read_file(const struct image *img, const struct tree_node *node, size_
     *truncated = node->size > max;
     uint64_t want = node->size > max ? max : node->size;
     if (node->type != NODE_FILE || node->layer >= img->nlayers)
-        return fail(err, errlen, "/%.200s is not a regular file", node->path);
+        return errorf(err, errlen, "/%.200s is not a regular file", node->path);
     if (reader_open(&r, &img->layers[node->layer]) != 0)
-        return fail(err, errlen, "%s", r.error);
+        return errorf(err, errlen, "%s", r.error);
     int rc = reader_skip(&r, node->offset);
     const struct source *layer = &img->layers[node->layer];
     if (rc == 0 && !r.gzip && want <= layer->size - node->offset)
@@ -585,8 +574,8 @@ int image_read_file(const struct image *img, const struct tree_node *node, size_
             rc = -1;
     }
     if (rc != 0) {
-        fail(err, errlen, "cannot read /%.200s: %s", node->path,
-             r.error[0] ? r.error : "out of memory");
+        errorf(err, errlen, "cannot read /%.200s: %s", node->path,
+               r.error[0] ? r.error : "out of memory");
         buf_free(&out);
     } else {
         *len = out.len;

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "buf.h"
+
 /* A PEM file larger than this is not a certificate chain or key. */
 #define MAX_PEM_BYTES (1024 * 1024)
 #define MAX_CHAIN     16
@@ -38,17 +40,6 @@ static struct {
     bool retrying;         /* the last check failed and is retried once before it counts */
     bool missing_reported; /* the files are missing, and that was reported */
 } store = {.lock = PTHREAD_RWLOCK_INITIALIZER};
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 static int identify(const char *path, struct file_identity *id)
 {
@@ -82,11 +73,11 @@ static int read_file(const char *path, gnutls_datum_t *out, char *err, size_t er
 {
     int rc = gnutls_load_file(path, out);
     if (rc < 0)
-        return fail(err, errlen, "cannot read %s: %s", path, gnutls_strerror(rc));
+        return errorf(err, errlen, "cannot read %s: %s", path, gnutls_strerror(rc));
     if (out->size > MAX_PEM_BYTES) {
         gnutls_free(out->data);
         out->data = NULL;
-        return fail(err, errlen, "%s is larger than 1 MiB", path);
+        return errorf(err, errlen, "%s is larger than 1 MiB", path);
     }
     return 0;
 }
@@ -100,8 +91,8 @@ static int load_chain(const gnutls_datum_t *pem, const char *path, struct tls_pa
     int rc = gnutls_x509_crt_list_import(certs, &count, pem, GNUTLS_X509_FMT_PEM,
                                          GNUTLS_X509_CRT_LIST_FAIL_IF_UNSORTED);
     if (rc < 0 || count == 0)
-        return fail(err, errlen, "%s: no usable certificate chain: %s", path,
-                    rc < 0 ? gnutls_strerror(rc) : "empty");
+        return errorf(err, errlen, "%s: no usable certificate chain: %s", path,
+                      rc < 0 ? gnutls_strerror(rc) : "empty");
     pair->not_after = gnutls_x509_crt_get_expiration_time(certs[0]);
     for (unsigned i = 0; i < count; i++) {
         if (rc >= 0)
@@ -111,7 +102,7 @@ static int load_chain(const gnutls_datum_t *pem, const char *path, struct tls_pa
         gnutls_x509_crt_deinit(certs[i]);
     }
     if (rc < 0)
-        return fail(err, errlen, "%s: %s", path, gnutls_strerror(rc));
+        return errorf(err, errlen, "%s: %s", path, gnutls_strerror(rc));
     return 0;
 }
 
@@ -123,7 +114,7 @@ static int check_pair(const struct tls_pair *pair, const char *key_path, char *e
     gnutls_privkey_t key;
     int rc = gnutls_certificate_allocate_credentials(&cred);
     if (rc < 0)
-        return fail(err, errlen, "%s: %s", key_path, gnutls_strerror(rc));
+        return errorf(err, errlen, "%s: %s", key_path, gnutls_strerror(rc));
     rc = gnutls_pcert_import_x509_raw(&pcert, &pair->chain[0], GNUTLS_X509_FMT_DER, 0);
     if (rc >= 0) {
         rc = gnutls_privkey_init(&key);
@@ -138,8 +129,8 @@ static int check_pair(const struct tls_pair *pair, const char *key_path, char *e
         gnutls_pcert_deinit(&pcert);
     }
     gnutls_certificate_free_credentials(cred);
-    return fail(err, errlen, "%s does not hold the key of the certificate: %s", key_path,
-                gnutls_strerror(rc));
+    return errorf(err, errlen, "%s does not hold the key of the certificate: %s", key_path,
+                  gnutls_strerror(rc));
 }
 
 static struct tls_pair *load_pair(const char *cert_file, const char *key_file, char *err,
@@ -147,7 +138,7 @@ static struct tls_pair *load_pair(const char *cert_file, const char *key_file, c
 {
     struct tls_pair *pair = calloc(1, sizeof(*pair));
     gnutls_datum_t cert_pem = {NULL, 0};
-    int rc = pair ? 0 : fail(err, errlen, "out of memory");
+    int rc = pair ? 0 : errorf(err, errlen, "out of memory");
     if (rc == 0)
         rc = read_file(cert_file, &cert_pem, err, errlen);
     if (rc == 0)
@@ -196,7 +187,7 @@ int tls_store_reload_if_changed(char *err, size_t errlen)
 {
     struct file_identity cert_id, key_id;
     if (identify(store.cert_file, &cert_id) != 0 || identify(store.key_file, &key_id) != 0) {
-        fail(err, errlen, "cannot stat %s or %s", store.cert_file, store.key_file);
+        errorf(err, errlen, "cannot stat %s or %s", store.cert_file, store.key_file);
         if (store.missing_reported)
             return 0; /* said once; say it again only after the files came back */
         int rc = failure_after_retry();

@@ -20,6 +20,7 @@ RUN set -eu; \
     apt-get update; \
     apt-get install -y --no-install-recommends \
         build-essential pkg-config libmicrohttpd-dev libgnutls28-dev libjansson-dev libssl-dev zlib1g-dev \
+        libzstd-dev libcurl4-openssl-dev ca-certificates \
         tini musl musl-dev musl-tools cmake dpkg-dev binutils
 
 # The agent bundle, part one: tini/glibc/tini and tini/musl/tini, both dynamically linked, so that the
@@ -83,6 +84,8 @@ RUN set -eu; \
         'nonroot:x:65532:65532:nonroot:/nonexistent:/sbin/nologin' >/stage/etc/passwd; \
     printf '%s\n' 'root:x:0:' 'nonroot:x:65532:' >/stage/etc/group; \
     chmod 0644 /stage/etc/passwd /stage/etc/group; \
+    install -d -m 0755 /stage/etc/ssl /stage/etc/ssl/certs; \
+    install -m 0644 /etc/ssl/certs/ca-certificates.crt /stage/etc/ssl/certs/ca-certificates.crt; \
     chroot /stage /usr/local/bin/goinject version; \
     chroot --userspec=65532:65532 /stage /usr/local/bin/goinject config >/dev/null
 

@@ -18,7 +18,7 @@
 CC       ?= cc
 GO       ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 BUILD    ?= build
-PKGS     := libmicrohttpd jansson openssl gnutls zlib
+PKGS     := libmicrohttpd jansson openssl gnutls zlib libcurl libzstd
 VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 REVISION := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 IMAGE    ?= goinject/goinject:$(VERSION)

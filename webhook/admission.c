@@ -15,6 +15,7 @@
 #include "patch_apply.h"
 #include "patch_build.h"
 #include "pointer.h"
+#include "regfacts.h"
 #include "version.h"
 
 static const char *const result_names[REVIEW_RESULT_COUNT] = {
@@ -42,6 +43,7 @@ struct pod_input {
     const json_t *pod; /* borrowed */
     const char *namespace;
     bool pod_security_enforced;
+    uint64_t deadline_ms; /* when the registry stage must be done (reg_now_ms); 0: no registry */
 };
 
 /* A wrapped container, remembered so the patched pod can be checked against E. */
@@ -64,6 +66,8 @@ struct mutation {
     size_t nwrapped;
     bool need_agent;
     json_t *patched; /* owned: the pod after the patch, NULL when unchanged */
+    json_t *registry; /* owned: what the registry stage did, container name -> entry; or NULL */
+    bool facts_pending;
     char error[256];
 };
 
@@ -85,6 +89,7 @@ static void mutation_free(struct mutation *m)
     json_decref(m->done);
     json_decref(m->actions);
     json_decref(m->patched);
+    json_decref(m->registry);
     for (size_t i = 0; i < m->nwrapped; i++)
         json_decref(m->wrapped[i].argv);
     free(m->wrapped);
@@ -329,22 +334,47 @@ static bool agent_mount_conflicts(const struct goinject_config *cfg, const json_
            (by_name && (!name_path || strcmp(name_path, cfg->agent.mount_path) != 0));
 }
 
-static void plan_one(const struct pod_input *in, const json_t *container, const char *name,
-                     struct container_plan *plan, struct mutation *m)
+/* What the first pass found a container to need. */
+enum prep { PREP_SKIP, PREP_OPTED_OUT, PREP_PLAN };
+
+/*
+ * First pass over a container: checks it can be handled at all and resolves
+ * the facts that annotations and the catalog give (the registry stage adds
+ * its own for every container at once).
+ */
+static enum prep prepare_container(const struct pod_input *in, size_t index,
+                                   const json_t *container, struct container_facts *facts,
+                                   struct mutation *m)
 {
-    const char *inject = container_annotation(in, "inject", name);
-    if (inject && strcmp(inject, "false") == 0) {
-        memset(plan, 0, sizeof(*plan));
-        plan->action = ACTION_OPTED_OUT;
-        return;
+    const char *name = json_string_value(json_object_get(container, "name"));
+    if (!name || !*name) {
+        warnings_addf(&m->warnings, "container %zu has no name; left alone", index);
+        return PREP_SKIP;
     }
-    struct container_facts facts;
+    if (json_object_get(m->done, name))
+        return PREP_SKIP;
+    if (!argv_is_valid_field(json_object_get(container, "command")) ||
+        !argv_is_valid_field(json_object_get(container, "args"))) {
+        warnings_addf(&m->warnings,
+                      "container \"%s\": command and args must be arrays of strings; left alone",
+                      name);
+        return PREP_SKIP;
+    }
+    const char *inject = container_annotation(in, "inject", name);
+    if (inject && strcmp(inject, "false") == 0)
+        return PREP_OPTED_OUT;
     const json_t *annotations =
         json_object_get(json_object_get(in->pod, "metadata"), "annotations");
     const char *image = json_string_value(json_object_get(container, "image"));
-    facts_resolve(in->cfg, annotations, name, image, &facts, &m->warnings);
-    rules_plan(in->cfg, name, container, &facts, in->pod_security_enforced, plan, &m->warnings);
-    facts_clear(&facts);
+    facts_resolve(in->cfg, annotations, name, image, facts, &m->warnings);
+    return PREP_PLAN;
+}
+
+static void plan_one(const struct pod_input *in, const json_t *container, const char *name,
+                     const struct container_facts *facts, struct container_plan *plan,
+                     struct mutation *m)
+{
+    rules_plan(in->cfg, name, container, facts, in->pod_security_enforced, plan, &m->warnings);
     if (plan->add_agent && agent_mount_conflicts(in->cfg, container)) {
         warnings_addf(&m->warnings,
                       "container \"%s\": a volume mount clashes with the agent's (%s at %s); "
@@ -356,30 +386,96 @@ static void plan_one(const struct pod_input *in, const json_t *container, const 
 }
 
 static int handle_container(const struct pod_input *in, size_t index, const json_t *container,
+                            enum prep prep, const struct container_facts *facts,
                             struct mutation *m)
 {
     const char *name = json_string_value(json_object_get(container, "name"));
-    if (!name || !*name) {
-        warnings_addf(&m->warnings, "container %zu has no name; left alone", index);
-        return 0;
-    }
-    if (json_object_get(m->done, name))
-        return 0;
-    if (!argv_is_valid_field(json_object_get(container, "command")) ||
-        !argv_is_valid_field(json_object_get(container, "args"))) {
-        warnings_addf(&m->warnings,
-                      "container \"%s\": command and args must be arrays of strings; left alone",
-                      name);
-        return 0;
-    }
     struct container_plan plan;
-    plan_one(in, container, name, &plan, m);
+    if (prep == PREP_SKIP)
+        return 0;
+    if (prep == PREP_OPTED_OUT) {
+        memset(&plan, 0, sizeof(plan));
+        plan.action = ACTION_OPTED_OUT;
+    } else {
+        plan_one(in, container, name, facts, &plan, m);
+    }
     int rc = emit_container_ops(in, index, container, name, &plan, m);
     json_object_set_new(m->done, name, json_string(action_name(plan.action)));
     json_object_set_new(m->actions, name, json_string(action_name(plan.action)));
     m->containers[plan.action]++;
     plan_clear(&plan);
     return rc;
+}
+
+/* ---- the registry stage ------------------------------------------------- */
+
+/* What the registry layer did for one container, for the status annotation and the log. */
+static void note_registry(struct mutation *m, const char *name, const struct regfacts_query *q,
+                          const struct container_facts *facts)
+{
+    static const char *const status_names[] = {"hit", "fetched", "pending", "failed"};
+    json_t *entry = json_object();
+    json_object_set_new(entry, "from", facts_sources_json(facts->sources));
+    json_object_set_new(entry, "registry", json_string(status_names[q->status]));
+    if (q->digest[0])
+        json_object_set_new(entry, "digest", json_string(q->digest));
+    json_object_set_new(m->registry, name, entry);
+    m->facts_pending = m->facts_pending || q->status == REGFACTS_PENDING;
+}
+
+static void warn_registry(struct mutation *m, const char *name, const struct regfacts_query *q)
+{
+    if (q->status == REGFACTS_PENDING)
+        warnings_addf(&m->warnings,
+                      "container \"%s\": image facts for %.80s are not known yet; later pods of "
+                      "this image get the full rules",
+                      name, q->image);
+    else if (q->status == REGFACTS_FAILED)
+        warnings_addf(&m->warnings,
+                      "container \"%s\": image facts for %.80s could not be read from its "
+                      "registry (%.70s); annotate the pod or add a catalog rule",
+                      name, q->image, q->reason);
+}
+
+/*
+ * Asks the registry layer, all at once and within the pod's budget, for the
+ * containers whose facts annotations and the catalog left open.
+ */
+static void registry_stage(const struct pod_input *in, const json_t *containers,
+                           const enum prep *prep, struct container_facts *facts, size_t n,
+                           struct mutation *m)
+{
+    const struct registry_config *rc = &in->cfg->registry;
+    if (!rc->enabled || !rc->settings || in->deadline_ms == 0 || !regfacts_running())
+        return;
+    struct regfacts_query *q = calloc(n ? n : 1, sizeof(*q));
+    size_t *which = calloc(n ? n : 1, sizeof(*which)), k = 0;
+    for (size_t i = 0; q && which && i < n; i++) {
+        const char *image =
+            json_string_value(json_object_get(json_array_get(containers, i), "image"));
+        if (prep[i] == PREP_PLAN && image && !facts_settled(&facts[i])) {
+            q[k].image = image;
+            which[k++] = i;
+        }
+    }
+    if (k > 0) {
+        struct platform_set platforms;
+        regfacts_pod_platforms(in->pod, rc->platform, &platforms);
+        regfacts_lookup(rc, &platforms, q, k, in->deadline_ms);
+        if (!m->registry)
+            m->registry = json_object();
+    }
+    for (size_t j = 0; j < k; j++) {
+        size_t i = which[j];
+        const char *name = json_string_value(json_object_get(json_array_get(containers, i), "name"));
+        if (q[j].status == REGFACTS_HIT || q[j].status == REGFACTS_FETCHED)
+            facts_fill_registry(&facts[i], &q[j].facts);
+        warn_registry(m, name, &q[j]);
+        note_registry(m, name, &q[j], &facts[i]);
+        catalog_facts_free(&q[j].facts);
+    }
+    free(q);
+    free(which);
 }
 
 /* ---- pod-level operations ----------------------------------------------- */
@@ -399,8 +495,11 @@ static int ensure_agent_volume(const struct pod_input *in, struct mutation *m)
     return rc;
 }
 
-/* "app: shell-wrapper, sidecar: agent": what was done, container by container. */
-static json_t *status_reason(const json_t *done)
+/*
+ * "app: shell-wrapper, sidecar: agent": what was done, container by container,
+ * and "; image facts pending" when the registry had not answered in time.
+ */
+static json_t *status_reason(const json_t *done, bool facts_pending)
 {
     struct buf text = BUF_INIT;
     const char *name;
@@ -411,7 +510,11 @@ static json_t *status_reason(const json_t *done)
         rc = rc || buf_append_str(&text, text.len ? ", " : "") || buf_append_str(&text, name) ||
              buf_append_str(&text, ": ") || buf_append_str(&text, json_string_value(action));
     }
-    json_t *reason = rc ? NULL : json_string(text.len ? text.data : "no containers");
+    if (!text.len)
+        rc = rc || buf_append_str(&text, "no containers");
+    if (facts_pending)
+        rc = rc || buf_append_str(&text, "; image facts pending");
+    json_t *reason = rc ? NULL : json_string(text.data);
     buf_free(&text);
     return reason;
 }
@@ -439,8 +542,10 @@ static int write_status(const struct pod_input *in, struct mutation *m)
              json_write_string(&status, GOINJECT_VERSION, strlen(GOINJECT_VERSION)) ||
              buf_append_str(&status, ",\"mode\":") ||
              json_write_string(&status, mode, strlen(mode)) ||
-             buf_append_str(&status, ",\"containers\":") || json_write_compact(&status, m->done) ||
-             buf_append_char(&status, '}');
+             buf_append_str(&status, ",\"containers\":") || json_write_compact(&status, m->done);
+    if (!rc && json_object_size(m->registry))
+        rc = buf_append_str(&status, ",\"facts\":") || json_write_compact(&status, m->registry);
+    rc = rc || buf_append_char(&status, '}');
     if (rc) {
         buf_free(&status);
         return -1;
@@ -452,7 +557,7 @@ static int write_status(const struct pod_input *in, struct mutation *m)
     annotation_key(key, sizeof(key), in->cfg, "injected");
     json_object_set_new(members, key, json_string(any_injected(m->done) ? "true" : "false"));
     annotation_key(key, sizeof(key), in->cfg, "reason");
-    json_object_set_new(members, key, status_reason(m->done));
+    json_object_set_new(members, key, status_reason(m->done, m->facts_pending));
 
     const json_t *metadata = json_object_get(in->pod, "metadata");
     if (!json_is_object(metadata))
@@ -682,6 +787,41 @@ static void apply_and_check(const struct pod_input *in, struct mutation *m)
     m->result = REVIEW_PATCHED;
 }
 
+/* Both passes over the containers, with the registry stage between them. 0, or -1 when failed. */
+static int plan_containers(const struct pod_input *in, const json_t *containers,
+                           struct mutation *m)
+{
+    size_t n = json_array_size(containers), i;
+    json_t *container;
+    struct container_facts *facts = calloc(n ? n : 1, sizeof(*facts));
+    enum prep *prep = calloc(n ? n : 1, sizeof(*prep));
+    int rc = 0;
+    if (!facts || !prep) {
+        free(facts);
+        free(prep);
+        mutation_fail(m, "out of memory");
+        return -1;
+    }
+    json_array_foreach(containers, i, container)
+        prep[i] = prepare_container(in, i, container, &facts[i], m);
+    registry_stage(in, containers, prep, facts, n, m);
+    json_array_foreach(containers, i, container)
+    {
+        if (rc == 0 && handle_container(in, i, container, prep[i], &facts[i], m) != 0) {
+            mutation_fail(m,
+                          "container %zu: cannot build the patch (a field on the way has the "
+                          "wrong type)",
+                          i);
+            rc = -1;
+        }
+    }
+    for (i = 0; i < n; i++)
+        facts_clear(&facts[i]);
+    free(facts);
+    free(prep);
+    return rc;
+}
+
 static void mutate_pod(const struct pod_input *in, struct mutation *m)
 {
     memset(m, 0, sizeof(*m));
@@ -708,16 +848,8 @@ static void mutate_pod(const struct pod_input *in, struct mutation *m)
     }
     m->done = read_status(in);
     m->done_before = json_object_size(m->done);
-    size_t i;
-    json_t *container;
-    json_array_foreach(containers, i, container)
-    {
-        if (handle_container(in, i, container, m) != 0)
-            return mutation_fail(m,
-                                 "container %zu: cannot build the patch (a field on the "
-                                 "way has the wrong type)",
-                                 i);
-    }
+    if (plan_containers(in, containers, m) != 0)
+        return;
     if (m->need_agent && ensure_agent_volume(in, m) != 0)
         return mutation_fail(m, "cannot add the agent's init container or volume");
     if (json_object_size(m->done) > m->done_before && write_status(in, m) != 0)
@@ -864,6 +996,8 @@ static void log_mutation(struct review_outcome *out, const struct mutation *m)
         json_object_set_new(out->log, "error", json_string(m->error));
     if (m->result == REVIEW_PATCHED)
         json_object_set_new(out->log, "patchOps", json_integer((json_int_t)patch_count(&m->patch)));
+    if (m->registry)
+        json_object_set(out->log, "registry", m->registry);
 }
 
 static void answer_mutation(struct review_outcome *out, const struct goinject_config *cfg,
@@ -892,6 +1026,22 @@ static const char *request_namespace(const json_t *request, const json_t *pod)
     return ns;
 }
 
+/*
+ * When the registry stage must end: the configured budget from now, and
+ * always at least a second before the API server gives up on this call.
+ * 0 when the stage does not run.
+ */
+static uint64_t registry_deadline(const struct goinject_config *cfg,
+                                  const struct review_options *opts)
+{
+    if (!cfg->registry.enabled || (opts && opts->no_registry))
+        return 0;
+    uint64_t budget = cfg->registry.budget_ms;
+    if (opts && opts->timeout_ms && opts->timeout_ms < budget + 1000)
+        budget = opts->timeout_ms > 1000 ? opts->timeout_ms - 1000 : 0;
+    return reg_now_ms() + budget;
+}
+
 static void review_request(const struct goinject_config *cfg, const char *api_version,
                            const json_t *request, const struct review_options *opts,
                            struct review_outcome *out)
@@ -914,7 +1064,8 @@ static void review_request(const struct goinject_config *cfg, const char *api_ve
     }
     struct pod_input in = {cfg, pod, ns,
                            (opts && opts->pod_security_enforced) ||
-                               config_namespace_enforces_pod_security(cfg, ns)};
+                               config_namespace_enforces_pod_security(cfg, ns),
+                           registry_deadline(cfg, opts)};
     struct mutation m;
     mutate_pod(&in, &m);
     answer_mutation(out, cfg, api_version, uid, &m);
@@ -984,6 +1135,7 @@ static const struct json_shape RESOURCE[] = {LEAF("group"), LEAF("resource"), {N
                                                     {"initContainers", INIT_CONTAINER},            \
                                                     {"volumes", NAME_ONLY},                        \
                                                     {"os", NAME_ONLY},                             \
+                                                    LEAF("nodeSelector"), LEAF("affinity"),        \
                                                     {NULL, NULL}};                                 \
     static const struct json_shape name##_POD[] = {                                                \
         {"metadata", METADATA}, {"spec", name##_SPEC}, {NULL, NULL}};                              \
@@ -1078,13 +1230,14 @@ static void note_skip(struct warnings *w, const json_t *pod, const struct mutati
 }
 
 static json_t *mutate_one(const struct goinject_config *cfg, const json_t *pod, const char *ns,
-                          struct warnings *w)
+                          const struct review_options *opts, struct warnings *w)
 {
     if (!ns)
         ns = json_string_value(json_object_get(json_object_get(pod, "metadata"), "namespace"));
     if (!ns || !*ns)
         ns = "default";
-    struct pod_input in = {cfg, pod, ns, config_namespace_enforces_pod_security(cfg, ns)};
+    struct pod_input in = {cfg, pod, ns, config_namespace_enforces_pod_security(cfg, ns),
+                           registry_deadline(cfg, opts)};
     struct mutation m;
     mutate_pod(&in, &m);
     for (size_t i = 0; i < m.warnings.count && m.result != REVIEW_FAILED_OPEN; i++)
@@ -1101,8 +1254,9 @@ static bool is_kind(const json_t *doc, const char *kind)
     return k && strcmp(k, kind) == 0;
 }
 
-json_t *admission_mutate(const struct goinject_config *cfg, const json_t *input, struct warnings *w,
-                         char *err, size_t errlen)
+json_t *admission_mutate(const struct goinject_config *cfg, const json_t *input,
+                         const struct review_options *opts, struct warnings *w, char *err,
+                         size_t errlen)
 {
     if (is_kind(input, "AdmissionReview")) {
         const char *problem = review_problem(input);
@@ -1119,10 +1273,10 @@ json_t *admission_mutate(const struct goinject_config *cfg, const json_t *input,
             return object ? json_deep_copy(object) : json_null();
         }
         return mutate_one(cfg, json_object_get(request, "object"),
-                          request_namespace(request, json_object_get(request, "object")), w);
+                          request_namespace(request, json_object_get(request, "object")), opts, w);
     }
     if (is_kind(input, "Pod"))
-        return mutate_one(cfg, input, NULL, w);
+        return mutate_one(cfg, input, NULL, opts, w);
     if (is_kind(input, "List") && json_is_array(json_object_get(input, "items"))) {
         json_t *list = json_deep_copy(input);
         json_t *items = json_object_get(list, "items");
@@ -1131,7 +1285,7 @@ json_t *admission_mutate(const struct goinject_config *cfg, const json_t *input,
         json_array_foreach(items, i, item)
         {
             if (is_kind(item, "Pod"))
-                json_array_set_new(items, i, mutate_one(cfg, item, NULL, w));
+                json_array_set_new(items, i, mutate_one(cfg, item, NULL, opts, w));
         }
         return list;
     }

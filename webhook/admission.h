@@ -45,6 +45,10 @@ struct review_options {
     bool pod_security_enforced;
     /* Build every value of the request, not only what the review reads (for tests). */
     bool full_parse;
+    /* The API server's timeout for this call (its ?timeout=), 0 when unknown. */
+    unsigned timeout_ms;
+    /* No registry stage: facts come from annotations and the catalog only. */
+    bool no_registry;
 };
 
 struct review_outcome {
@@ -69,8 +73,9 @@ void review_outcome_free(struct review_outcome *out);
  * AdmissionReview. Returns the mutated object (owned) with every warning in w,
  * or NULL with a one-line reason in err when the input is none of those.
  */
-json_t *admission_mutate(const struct goinject_config *cfg, const json_t *input, struct warnings *w,
-                         char *err, size_t errlen);
+json_t *admission_mutate(const struct goinject_config *cfg, const json_t *input,
+                         const struct review_options *opts, struct warnings *w, char *err,
+                         size_t errlen);
 
 const char *review_result_name(enum review_result result);
 const char *skip_reason_name(enum skip_reason reason);

@@ -210,8 +210,8 @@ static int parse_libc(const json_t *v, const char *field, char **slot, char *err
     return 0;
 }
 
-static int parse_facts(const json_t *facts, const char *field, struct catalog_facts *out, char *err,
-                       size_t errlen)
+int catalog_facts_parse(const json_t *facts, const char *field, struct catalog_facts *out,
+                        char *err, size_t errlen)
 {
     static const char *const known[] = {"staticGo",   "cgo", "shell", "libc",
                                         "entrypoint", "cmd", NULL};
@@ -233,13 +233,20 @@ static int parse_facts(const json_t *facts, const char *field, struct catalog_fa
     return 0;
 }
 
+void catalog_facts_free(struct catalog_facts *facts)
+{
+    free(facts->shell);
+    free(facts->libc);
+    json_decref(facts->entrypoint);
+    json_decref(facts->cmd);
+    memset(facts, 0, sizeof(*facts));
+    facts->static_go = facts->cgo = -1;
+}
+
 static void rule_free(struct catalog_rule *rule)
 {
     free(rule->pattern);
-    free(rule->facts.shell);
-    free(rule->facts.libc);
-    json_decref(rule->facts.entrypoint);
-    json_decref(rule->facts.cmd);
+    catalog_facts_free(&rule->facts);
 }
 
 static int parse_rule(const json_t *item, size_t index, struct catalog_rule *rule, char *err,
@@ -261,7 +268,7 @@ static int parse_rule(const json_t *item, size_t index, struct catalog_rule *rul
         return errorf(err, errlen, "%s.match: missing", field);
     if (parse_match(json_object_get(item, "match"), field, rule, err, errlen) != 0)
         return -1;
-    return parse_facts(json_object_get(item, "facts"), field, &rule->facts, err, errlen);
+    return catalog_facts_parse(json_object_get(item, "facts"), field, &rule->facts, err, errlen);
 }
 
 int catalog_parse(const json_t *array, struct catalog *out, char *err, size_t errlen)

@@ -47,6 +47,15 @@ struct catalog {
     json_t *source; /* owned; the array as configured, for `goinject config` */
 };
 
+/*
+ * Parses a rule's facts object (every member optional, at least one) into
+ * out, whose tristates the caller set to -1. field names it in errors.
+ */
+int catalog_facts_parse(const json_t *facts, const char *field, struct catalog_facts *out,
+                        char *err, size_t errlen);
+/* Frees what out holds and leaves every fact unset. */
+void catalog_facts_free(struct catalog_facts *facts);
+
 /* Parses the configuration's catalog array into out (replacing it). -1 with err naming the field.
  */
 int catalog_parse(const json_t *array, struct catalog *out, char *err, size_t errlen);

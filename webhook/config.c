@@ -148,6 +148,7 @@ struct goinject_config *config_new_default(void)
     cfg->agent.command = json_pack("[ss]", "/usr/local/bin/goinject", "copy-agent");
     cfg->agent.resources = default_resources();
     cfg->agent.env = json_array();
+    registry_config_defaults(&cfg->registry);
 
     int rc = 0;
     rc |= set_string(&cfg->annotation_prefix, "goinject.io");
@@ -191,6 +192,7 @@ void config_free(struct goinject_config *cfg)
     free(cfg->tini_musl);
     free(cfg->default_shell);
     catalog_free(&cfg->catalog);
+    registry_config_free(&cfg->registry);
     free(cfg);
 }
 
@@ -486,6 +488,7 @@ static int apply_document(struct goinject_config *cfg, json_t *doc, char *err, s
                                         "shellUnknownWrapper",
                                         "defaultShell",
                                         "catalog",
+                                        "registry",
                                         NULL};
     if (!json_is_object(doc))
         return errorf(err, errlen, "config: must be a JSON object");
@@ -517,6 +520,8 @@ static int apply_document(struct goinject_config *cfg, json_t *doc, char *err, s
                           &cfg->default_shell, err, errlen);
     if (!rc && (v = json_object_get(doc, "catalog")))
         rc = catalog_parse(v, &cfg->catalog, err, errlen);
+    if (!rc && (v = json_object_get(doc, "registry")))
+        rc = registry_config_parse(v, &cfg->registry, err, errlen);
     return rc;
 }
 
@@ -555,6 +560,10 @@ struct goinject_config *config_parse(const char *text, size_t len, char *err, si
     }
     if (exclude_own_namespace(cfg) != 0 || build_agent_values(&cfg->agent) != 0) {
         errorf(err, errlen, "config: out of memory");
+        config_free(cfg);
+        return NULL;
+    }
+    if (cfg->registry.enabled && registry_config_finish(&cfg->registry, err, errlen) != 0) {
         config_free(cfg);
         return NULL;
     }
@@ -651,5 +660,6 @@ json_t *config_to_json(const struct goinject_config *cfg)
         "defaultShell", cfg->default_shell);
     json_object_set_new(doc, "catalog",
                         cfg->catalog.source ? json_deep_copy(cfg->catalog.source) : json_array());
+    json_object_set_new(doc, "registry", registry_config_to_json(&cfg->registry));
     return doc;
 }

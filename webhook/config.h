@@ -15,6 +15,7 @@
 
 #include "catalog.h"
 #include "jsonout.h"
+#include "regconfig.h"
 
 /* A config file larger than this is refused (a catalog of thousands of images fits). */
 #define CONFIG_MAX_BYTES (4 * 1024 * 1024)
@@ -68,6 +69,7 @@ struct goinject_config {
     enum unknown_shell_policy unknown_shell;
     char *default_shell;
     struct catalog catalog; /* facts about images, after the annotations (catalog.h) */
+    struct registry_config registry; /* facts read from registries, after the catalog */
 };
 
 /* The built-in defaults; NULL only when out of memory. */

@@ -172,7 +172,7 @@ static void fill_from_layer(struct container_facts *facts, const struct layer *l
 }
 
 /* Copies a rule's fact unless an annotation already set it; the values were checked at load. */
-static void fill_from_catalog(struct container_facts *facts, const struct catalog_facts *rule)
+static void fill_known(struct container_facts *facts, const struct catalog_facts *rule)
 {
     if (facts->static_go == FACT_UNKNOWN && rule->static_go >= 0)
         facts->static_go = rule->static_go ? FACT_TRUE : FACT_FALSE;
@@ -193,6 +193,24 @@ static void fill_from_catalog(struct container_facts *facts, const struct catalo
         facts->cmd = json_deep_copy(rule->cmd);
 }
 
+static int facts_count_known(const struct container_facts *facts)
+{
+    int n = 0;
+    for (int kind = FACT_STATIC_GO; kind <= FACT_CMD; kind++)
+        n += fact_known(facts, (enum fact_kind)kind);
+    return n;
+}
+
+/* Fills from a catalog-form layer and records the layer when it gave anything. */
+static void fill_layer(struct container_facts *facts, const struct catalog_facts *layer,
+                       unsigned source)
+{
+    int before = facts_count_known(facts);
+    fill_known(facts, layer);
+    if (facts_count_known(facts) > before)
+        facts->sources |= source;
+}
+
 void facts_resolve(const struct goinject_config *cfg, const json_t *annotations, const char *name,
                    const char *image, struct container_facts *facts, struct warnings *w)
 {
@@ -203,9 +221,31 @@ void facts_resolve(const struct goinject_config *cfg, const json_t *annotations,
         fill_from_layer(facts, &per_container, w);
         fill_from_layer(facts, &pod_wide, w);
     }
+    if (facts_count_known(facts))
+        facts->sources |= FROM_ANNOTATIONS;
     const struct catalog_rule *rule = catalog_match(&cfg->catalog, image);
     if (rule)
-        fill_from_catalog(facts, &rule->facts);
+        fill_layer(facts, &rule->facts, FROM_CATALOG);
+}
+
+bool facts_settled(const struct container_facts *facts)
+{
+    return facts->static_go == FACT_FALSE || facts_count_known(facts) == FACT_CMD + 1;
+}
+
+void facts_fill_registry(struct container_facts *facts, const struct catalog_facts *found)
+{
+    fill_layer(facts, found, FROM_REGISTRY);
+}
+
+json_t *facts_sources_json(unsigned sources)
+{
+    static const char *const names[] = {"annotations", "catalog", "registry"};
+    json_t *list = json_array();
+    for (unsigned i = 0; i < 3; i++)
+        if (sources & (1u << i))
+            json_array_append_new(list, json_string(names[i]));
+    return list;
 }
 
 void facts_clear(struct container_facts *facts)

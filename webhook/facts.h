@@ -6,13 +6,16 @@
  *   2. the pod-wide annotation       <prefix>/<fact>   (not entrypoint/cmd)
  *   3. the image catalog             the first rule matching the container's image
  *                                    (catalog.h) fills what is still unknown
- *   4. otherwise unknown.
+ *   4. the image's registry          facts_fill_registry, with what the registry
+ *                                    layer (regfacts.h) found for the image
+ *   5. otherwise unknown.
  * An annotation with a malformed value is ignored with a warning naming it.
  */
 #ifndef GOINJECT_FACTS_H
 #define GOINJECT_FACTS_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "config.h"
 #include "warn.h"
@@ -20,6 +23,9 @@
 enum fact_bool { FACT_UNKNOWN = 0, FACT_FALSE, FACT_TRUE };
 enum shell_fact { SHELL_UNKNOWN = 0, SHELL_NONE, SHELL_PATH };
 enum libc_fact { LIBC_UNKNOWN = 0, LIBC_GLIBC, LIBC_MUSL, LIBC_NONE };
+
+/* The layers that gave a container at least one fact (bits). */
+enum fact_source { FROM_ANNOTATIONS = 1, FROM_CATALOG = 2, FROM_REGISTRY = 4 };
 
 struct container_facts {
     enum fact_bool static_go;
@@ -29,6 +35,7 @@ struct container_facts {
     enum libc_fact libc;
     json_t *entrypoint; /* owned array of strings, NULL when unknown */
     json_t *cmd;        /* owned array of strings, NULL when unknown */
+    unsigned sources;   /* enum fact_source bits */
 };
 
 /*
@@ -39,6 +46,15 @@ struct container_facts {
 void facts_resolve(const struct goinject_config *cfg, const json_t *annotations, const char *name,
                    const char *image, struct container_facts *facts, struct warnings *w);
 void facts_clear(struct container_facts *facts);
+/*
+ * True when the registry could change nothing the rules decide: static-go
+ * is known false (nothing else matters then), or every fact is known.
+ */
+bool facts_settled(const struct container_facts *facts);
+/* Fills what is still unknown from the registry layer's facts (catalog form). */
+void facts_fill_registry(struct container_facts *facts, const struct catalog_facts *found);
+/* The names of the layers in sources, as a JSON array ("annotations", "catalog", "registry"). */
+json_t *facts_sources_json(unsigned sources);
 
 const char *libc_fact_name(enum libc_fact libc);
 

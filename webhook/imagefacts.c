@@ -229,13 +229,13 @@ static void analyse_binary(const struct image *img, const struct tree_node *node
     char err[256];
     size_t len;
     bool truncated;
-    if (image_read_file(img, node, BINARY_MAX_BYTES, &f->binary_data, &len, &truncated, err,
+    if (image_read_file(img, node, f->binary_max, &f->binary_data, &len, &truncated, err,
                         sizeof(err)) != 0) {
         add_note(f, "%s", err);
         return;
     }
     if (truncated) {
-        add_note(f, "%s is larger than %u bytes; not analysed", f->executable, BINARY_MAX_BYTES);
+        add_note(f, "%s is larger than %zu bytes; not analysed", f->executable, f->binary_max);
     } else if (len >= 2 && memcmp(f->binary_data, "#!", 2) == 0) {
         f->static_go_known = true; /* a script: the kernel starts its interpreter instead */
         add_note(f, "%s is a script, not a binary", f->executable);
@@ -395,8 +395,14 @@ static void find_libc(const struct image *img, struct image_facts *f)
 
 void image_facts_compute(const struct image *img, struct image_facts *f)
 {
+    image_facts_compute_max(img, f, BINARY_MAX_BYTES);
+}
+
+void image_facts_compute_max(const struct image *img, struct image_facts *f, size_t binary_max)
+{
     const json_t *config = container_config(img);
     memset(f, 0, sizeof(*f));
+    f->binary_max = binary_max;
     f->notes = json_array();
     f->entrypoint = argv_field(config, "Entrypoint", f);
     f->cmd = argv_field(config, "Cmd", f);

@@ -36,10 +36,13 @@ struct image_facts {
     enum bin_libc libc;        /* the C library the image provides */
     uint32_t problems;         /* bits of enum problem_code */
     json_t *notes;             /* owned array of strings: what could not be decided, and why */
+    size_t binary_max;         /* an executable larger than this is not read */
 };
 
 /* Computes the facts of img. Never fails: what cannot be known becomes a note. */
 void image_facts_compute(const struct image *img, struct image_facts *facts);
+/* The same, reading an executable of at most binary_max bytes (a server's memory bound). */
+void image_facts_compute_max(const struct image *img, struct image_facts *facts, size_t binary_max);
 void image_facts_free(struct image_facts *facts);
 
 /* The JSON object of `goinject inspect --json IMAGE`. */

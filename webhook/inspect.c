@@ -9,8 +9,11 @@
 #include <sys/stat.h>
 
 #include "binfacts.h"
+#include "config.h"
 #include "image.h"
 #include "imagefacts.h"
+#include "imageref.h"
+#include "regfacts.h"
 #include "validate.h"
 
 #define EXIT_UNSUPPORTED 1
@@ -21,8 +24,12 @@ static const char usage_text[] =
     "       goinject inspect [--json] [--image REF] IMAGE\n"
     "       goinject inspect --annotations CONTAINER [--prefix PREFIX] [--image REF] IMAGE\n"
     "       goinject inspect --catalog [--image REF] IMAGE\n"
+    "       goinject inspect [--json | --annotations C | --catalog] [--config FILE]\n"
+    "                        [--platform OS/ARCH] REGISTRY-REF\n"
     "FILE is an ELF executable; IMAGE a docker save archive or an OCI image layout\n"
-    "(a directory or a tar). Exit 0: supported, 1: something unsupported, 2: unreadable.\n";
+    "(a directory or a tar); anything else is read from its registry with the\n"
+    "configuration's registry settings (credentials, CA, insecure hosts, mirrors).\n"
+    "Exit 0: supported, 1: something unsupported, 2: unreadable.\n";
 
 struct inspect_options {
     bool json;
@@ -30,6 +37,8 @@ struct inspect_options {
     const char *container; /* --annotations */
     const char *prefix;
     const char *image_ref;
+    const char *config;   /* --config: registry settings */
+    const char *platform; /* --platform */
     const char *path;
 };
 
@@ -44,7 +53,8 @@ static int parse_options(int argc, char **argv, struct inspect_options *o)
     static const struct option options[] = {
         {"json", no_argument, NULL, 'j'},         {"annotations", required_argument, NULL, 'a'},
         {"prefix", required_argument, NULL, 'p'}, {"catalog", no_argument, NULL, 'c'},
-        {"image", required_argument, NULL, 'i'},  {NULL, 0, NULL, 0},
+        {"image", required_argument, NULL, 'i'},  {"config", required_argument, NULL, 'f'},
+        {"platform", required_argument, NULL, 'P'}, {NULL, 0, NULL, 0},
     };
     int opt;
     memset(o, 0, sizeof(*o));
@@ -60,6 +70,10 @@ static int parse_options(int argc, char **argv, struct inspect_options *o)
             o->catalog = true;
         else if (opt == 'i')
             o->image_ref = optarg;
+        else if (opt == 'f')
+            o->config = optarg;
+        else if (opt == 'P')
+            o->platform = optarg;
         else
             return usage_error("unknown flag");
     }
@@ -190,17 +204,23 @@ static int print_catalog_rule(const struct inspect_options *o, const struct imag
     return exit_status(facts->problems);
 }
 
-static int inspect_image(const struct inspect_options *o)
+/* dir: where the image lies (the archive, or a registry image's spool); digest: its name's. */
+static int inspect_image_at(const struct inspect_options *o, const char *dir, const char *digest)
 {
     struct image img;
     struct image_facts facts;
     char err[512];
-    if (image_open(&img, o->path, o->image_ref, err, sizeof(err)) != 0) {
+    if (image_open(&img, dir, o->image_ref, err, sizeof(err)) != 0) {
         fprintf(stderr, "goinject: inspect: %s: %s\n", o->path, err);
         image_close(&img);
         return EXIT_UNREADABLE;
     }
     image_facts_compute(&img, &facts);
+    if (digest) {
+        /* A catalog rule and the JSON name what a pod pins: the reference's own digest. */
+        free(img.digest);
+        img.digest = strdup(digest);
+    }
     int status = exit_status(facts.problems);
     if (o->catalog) {
         status = print_catalog_rule(o, &img, &facts);
@@ -214,6 +234,38 @@ static int inspect_image(const struct inspect_options *o)
     }
     image_facts_free(&facts);
     image_close(&img);
+    return status;
+}
+
+static int inspect_image(const struct inspect_options *o)
+{
+    return inspect_image_at(o, o->path, NULL);
+}
+
+/* ---- an image in a registry ------------------------------------------------------------ */
+
+static int inspect_registry(const struct inspect_options *o)
+{
+    char err[512], dir[300], digest[REG_DIGEST_MAX];
+    struct platform platform;
+    struct goinject_config *cfg = config_load(o->config, err, sizeof(err));
+    if (!cfg) {
+        fprintf(stderr, "goinject: inspect: %s\n", err);
+        return EXIT_UNREADABLE;
+    }
+    const char *wanted = o->platform ? o->platform : cfg->registry.platform;
+    int status = EXIT_UNREADABLE;
+    if (platform_parse(wanted, &platform) != 0)
+        fprintf(stderr, "goinject: inspect: --platform: \"%s\" is not os/arch[/variant]\n",
+                wanted);
+    else if (regfacts_fetch(&cfg->registry, o->path, &platform, dir, sizeof(dir), digest, err,
+                            sizeof(err)) != 0)
+        fprintf(stderr, "goinject: inspect: %s\n", err);
+    else {
+        status = inspect_image_at(o, dir, digest);
+        regfacts_spool_remove(dir);
+    }
+    config_free(cfg);
     return status;
 }
 
@@ -241,6 +293,14 @@ static enum input_kind input_kind(const char *path)
     return image_looks_like_tar(head, n) ? INPUT_IMAGE : INPUT_OTHER;
 }
 
+/* Not a file here, and shaped like an image reference: read it from its registry. */
+static bool looks_like_reference(const char *path)
+{
+    struct image_ref ref;
+    char err[128];
+    return path[0] != '/' && path[0] != '.' && image_ref_parse(path, &ref, err, sizeof(err)) == 0;
+}
+
 int inspect_main(int argc, char **argv)
 {
     struct inspect_options o;
@@ -256,6 +316,8 @@ int inspect_main(int argc, char **argv)
                 o.path);
         break;
     case INPUT_UNREADABLE:
+        if (errno == ENOENT && looks_like_reference(o.path))
+            return inspect_registry(&o);
         fprintf(stderr, "goinject: inspect: cannot open %s: %s\n", o.path, strerror(errno));
         break;
     case INPUT_OTHER:

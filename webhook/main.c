@@ -29,6 +29,7 @@
 #include "confstore.h"
 #include "inspect.h"
 #include "log.h"
+#include "regfacts.h"
 #include "server.h"
 #include "version.h"
 
@@ -43,13 +44,14 @@ static const char usage_text[] =
     "  serve --tls-cert FILE --tls-key FILE [--listen ADDR:PORT] [--client-ca FILE]\n"
     "        [--mode classic|cloud-native] [--config FILE] [--max-body-bytes N]\n"
     "        [--threads N] [--shutdown-delay MS] [--log-level debug|info|warn|error]\n"
-    "  review [--mode M] [--config FILE] [--pod-security-enforced] [FILE|-]\n"
-    "  mutate [--mode M] [--config FILE] [FILE|-]\n"
+    "        [--no-registry]\n"
+    "  review [--mode M] [--config FILE] [--pod-security-enforced] [--no-registry] [FILE|-]\n"
+    "  mutate [--mode M] [--config FILE] [--no-registry] [FILE|-]\n"
     "  certgen --out DIR --host NAME [--host NAME...] [--days N]\n"
     "  copy-agent SOURCE_DIR DEST_DIR\n"
     "  config [--mode M] [--config FILE]\n"
     "  inspect [--json | --annotations CONTAINER [--prefix P] | --catalog] [--image REF]\n"
-    "          FILE|IMAGE\n"
+    "          [--config FILE] [--platform OS/ARCH] FILE|IMAGE|REGISTRY-REF\n"
     "  version\n";
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -128,16 +130,18 @@ static int read_input(const char *path, struct buf *out)
 
 /*
  * Flags shared by review, mutate and config: --mode and --config, plus
- * --pod-security-enforced where pod_security is not NULL. At most one
- * positional argument (the input) may follow. Returns 0 or an exit status.
+ * --pod-security-enforced and --no-registry where review is not NULL. At
+ * most one positional argument (the input) may follow. Returns 0 or an
+ * exit status.
  */
 static int parse_engine_flags(int argc, char **argv, const char *command,
-                              struct common_flags *flags, bool *pod_security)
+                              struct common_flags *flags, struct review_options *review)
 {
     static const struct option options[] = {
         {"mode", required_argument, NULL, 'm'},
         {"config", required_argument, NULL, 'c'},
         {"pod-security-enforced", no_argument, NULL, 'p'},
+        {"no-registry", no_argument, NULL, 'n'},
         {NULL, 0, NULL, 0},
     };
     int opt;
@@ -146,8 +150,10 @@ static int parse_engine_flags(int argc, char **argv, const char *command,
             flags->mode = optarg;
         else if (opt == 'c')
             flags->config = optarg;
-        else if (opt == 'p' && pod_security)
-            *pod_security = true;
+        else if (opt == 'p' && review)
+            review->pod_security_enforced = true;
+        else if (opt == 'n' && review)
+            review->no_registry = true;
         else
             return usage_error("%s: unknown flag", command);
     }
@@ -157,18 +163,35 @@ static int parse_engine_flags(int argc, char **argv, const char *command,
     return 0;
 }
 
+/*
+ * The registry layer's workers, when the configuration uses it. A lookup
+ * still running at exit is abandoned: a one-shot command answers within
+ * the same budget the server has.
+ */
+static void start_registry(const struct goinject_config *cfg, struct review_options *review)
+{
+    if (!cfg->registry.enabled || review->no_registry)
+        return;
+    if (regfacts_start() != 0) {
+        fprintf(stderr, "goinject: cannot start the registry lookups; facts come from "
+                        "annotations and the catalog only\n");
+        review->no_registry = true;
+    }
+}
+
 /* ---- review ------------------------------------------------------------- */
 
 static int cmd_review(int argc, char **argv)
 {
     struct common_flags flags = {NULL, NULL};
     struct review_options review = {.pod_security_enforced = false};
-    int rc = parse_engine_flags(argc, argv, "review", &flags, &review.pod_security_enforced);
+    int rc = parse_engine_flags(argc, argv, "review", &flags, &review);
     if (rc != 0)
         return rc;
     struct goinject_config *cfg = load_config(&flags);
     if (!cfg)
         return EXIT_USAGE;
+    start_registry(cfg, &review);
     struct buf input = BUF_INIT;
     int status = EXIT_USAGE;
     if (read_input(argv[optind], &input) == 0) {
@@ -193,12 +216,14 @@ static int cmd_review(int argc, char **argv)
 static int cmd_mutate(int argc, char **argv)
 {
     struct common_flags flags = {NULL, NULL};
-    int rc = parse_engine_flags(argc, argv, "mutate", &flags, NULL);
+    struct review_options review = {.pod_security_enforced = false};
+    int rc = parse_engine_flags(argc, argv, "mutate", &flags, &review);
     if (rc != 0)
         return rc;
     struct goinject_config *cfg = load_config(&flags);
     if (!cfg)
         return EXIT_USAGE;
+    start_registry(cfg, &review);
     struct buf input = BUF_INIT;
     int status = EXIT_USAGE;
     if (read_input(argv[optind], &input) == 0) {
@@ -206,7 +231,7 @@ static int cmd_mutate(int argc, char **argv)
         json_t *doc = json_loadb(input.data ? input.data : "", input.len, JSON_ALLOW_NUL, &jerr);
         struct warnings warnings = {NULL, 0};
         char err[256];
-        json_t *result = doc ? admission_mutate(cfg, doc, &warnings, err, sizeof(err)) : NULL;
+        json_t *result = doc ? admission_mutate(cfg, doc, &review, &warnings, err, sizeof(err)) : NULL;
         struct buf near = BUF_INIT; /* jansson quotes the input: keep the error on one line */
         if (!doc && buf_append_one_line(&near, jerr.text) == 0)
             fprintf(stderr, "goinject: malformed JSON at line %d column %d: %s\n", jerr.line,
@@ -242,6 +267,7 @@ static int cmd_serve(int argc, char **argv)
         {"threads", required_argument, NULL, 't'},
         {"shutdown-delay", required_argument, NULL, 'd'},
         {"log-level", required_argument, NULL, 'v'},
+        {"no-registry", no_argument, NULL, 'n'},
         /* Benchmark aid, deliberately not in the usage text: see server.h. */
         {"bench-floor", no_argument, NULL, 'F'},
         {NULL, 0, NULL, 0},
@@ -295,6 +321,9 @@ static int cmd_serve(int argc, char **argv)
         case 'F':
             server.bench_floor = true;
             break;
+        case 'n':
+            server.no_registry = true;
+            break;
         default:
             return usage_error("serve: unknown flag");
         }
@@ -310,7 +339,14 @@ static int cmd_serve(int argc, char **argv)
         return EXIT_USAGE;
     }
     server.config = config;
+    /* Started whatever the first configuration says: a reload may turn the registry on. */
+    if (!server.no_registry && regfacts_start() != 0) {
+        fprintf(stderr, "goinject: cannot start the registry lookups\n");
+        confstore_free(config);
+        return 1;
+    }
     int status = server_run(&server);
+    regfacts_stop();
     confstore_free(config);
     return status;
 }

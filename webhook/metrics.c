@@ -1,9 +1,12 @@
 /* metrics.c - Prometheus text metrics; see metrics.h. */
 #include "metrics.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "regfacts.h"
 
 #include "version.h"
 
@@ -174,6 +177,186 @@ static void render_config(struct buf *out)
     buf_printf(out, "goinject_catalog_rules %llu\n", atomic_load(&m.catalog_rules));
 }
 
+/* ---- registries ------------------------------------------------------------------------ */
+
+static const char *const request_kinds[] = {"token", "manifest-head", "manifest", "config",
+                                            "layer"};
+#define REQUEST_KINDS (sizeof(request_kinds) / sizeof(request_kinds[0]))
+/* Statuses counted apart; others count as their class (2xx, 3xx, 4xx, 5xx) or "error". */
+static const long request_codes[] = {200, 307, 401, 403, 404, 429, 500, 503};
+#define REQUEST_CODES (sizeof(request_codes) / sizeof(request_codes[0]))
+#define CODE_SLOTS    (REQUEST_CODES + 5) /* + 2xx..5xx, error */
+static const double request_bounds[] = {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+#define REQUEST_BUCKETS (sizeof(request_bounds) / sizeof(request_bounds[0]))
+
+/* Registries get a row each as they are first seen, up to the limit; then "other". */
+static struct {
+    pthread_mutex_t lock;
+    char names[METRICS_MAX_REGISTRIES + 1][128];
+    unsigned count;
+    unsigned long long requests[METRICS_MAX_REGISTRIES + 1][REQUEST_KINDS][CODE_SLOTS];
+    unsigned long long bytes[METRICS_MAX_REGISTRIES + 1];
+    unsigned long long latency[REQUEST_KINDS][REQUEST_BUCKETS + 1];
+    double latency_sum[REQUEST_KINDS];
+    unsigned long long lookups[RESULT_COUNT];
+    unsigned long long cache_hits[2], cache_misses[2];
+} reg = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static unsigned registry_slot(const char *registry)
+{
+    for (unsigned i = 0; i < reg.count; i++)
+        if (strcmp(reg.names[i], registry) == 0)
+            return i;
+    if (reg.count == METRICS_MAX_REGISTRIES || strlen(registry) >= sizeof(reg.names[0]))
+        return METRICS_MAX_REGISTRIES;
+    snprintf(reg.names[reg.count], sizeof(reg.names[0]), "%s", registry);
+    return reg.count++;
+}
+
+static size_t code_slot(long status)
+{
+    for (size_t i = 0; i < REQUEST_CODES; i++)
+        if (request_codes[i] == status)
+            return i;
+    if (status >= 200 && status < 600)
+        return REQUEST_CODES + (size_t)(status / 100 - 2);
+    return REQUEST_CODES + 4;
+}
+
+static void code_label(size_t slot, char *out, size_t len)
+{
+    static const char *const classes[] = {"2xx", "3xx", "4xx", "5xx", "error"};
+    if (slot < REQUEST_CODES)
+        snprintf(out, len, "%ld", request_codes[slot]);
+    else
+        snprintf(out, len, "%s", classes[slot - REQUEST_CODES]);
+}
+
+void metrics_record_registry_request(const char *registry, const char *kind, long status,
+                                     double seconds, unsigned long long bytes)
+{
+    size_t k = 0;
+    while (k < REQUEST_KINDS && strcmp(request_kinds[k], kind) != 0)
+        k++;
+    if (k == REQUEST_KINDS)
+        return;
+    size_t bucket = 0;
+    while (bucket < REQUEST_BUCKETS && seconds > request_bounds[bucket])
+        bucket++;
+    pthread_mutex_lock(&reg.lock);
+    unsigned r = registry_slot(registry);
+    reg.requests[r][k][code_slot(status)]++;
+    reg.bytes[r] += bytes;
+    reg.latency[k][bucket]++;
+    reg.latency_sum[k] += seconds;
+    pthread_mutex_unlock(&reg.lock);
+}
+
+void metrics_record_facts_lookup(int result)
+{
+    pthread_mutex_lock(&reg.lock);
+    if (result >= 0 && result < RESULT_COUNT)
+        reg.lookups[result]++;
+    pthread_mutex_unlock(&reg.lock);
+}
+
+void metrics_record_facts_cache(int cache, bool hit)
+{
+    pthread_mutex_lock(&reg.lock);
+    if (cache == 0 || cache == 1)
+        (hit ? reg.cache_hits : reg.cache_misses)[cache]++;
+    pthread_mutex_unlock(&reg.lock);
+}
+
+static void render_registry_requests(struct buf *out)
+{
+    char code[16];
+    header(out, "goinject_registry_requests_total", "counter",
+           "Requests to image registries, by registry, kind and HTTP status.");
+    for (unsigned r = 0; r <= reg.count && r <= METRICS_MAX_REGISTRIES; r++) {
+        const char *name = r < reg.count ? reg.names[r] : "other";
+        for (size_t k = 0; k < REQUEST_KINDS; k++)
+            for (size_t c = 0; c < CODE_SLOTS; c++) {
+                if (!reg.requests[r][k][c])
+                    continue;
+                code_label(c, code, sizeof(code));
+                buf_printf(out,
+                           "goinject_registry_requests_total{registry=\"%s\",kind=\"%s\","
+                           "code=\"%s\"} %llu\n",
+                           name, request_kinds[k], code, reg.requests[r][k][c]);
+            }
+    }
+    header(out, "goinject_registry_bytes_total", "counter",
+           "Body bytes received from image registries, by registry.");
+    for (unsigned r = 0; r <= reg.count && r <= METRICS_MAX_REGISTRIES; r++)
+        if (reg.bytes[r])
+            buf_printf(out, "goinject_registry_bytes_total{registry=\"%s\"} %llu\n",
+                       r < reg.count ? reg.names[r] : "other", reg.bytes[r]);
+}
+
+static void render_registry_latency(struct buf *out)
+{
+    header(out, "goinject_registry_request_duration_seconds", "histogram",
+           "Time of one request to an image registry, by kind.");
+    for (size_t k = 0; k < REQUEST_KINDS; k++) {
+        unsigned long long cumulative = 0;
+        for (size_t i = 0; i <= REQUEST_BUCKETS; i++) {
+            cumulative += reg.latency[k][i];
+            if (i < REQUEST_BUCKETS)
+                buf_printf(out,
+                           "goinject_registry_request_duration_seconds_bucket{kind=\"%s\","
+                           "le=\"%g\"} %llu\n",
+                           request_kinds[k], request_bounds[i], cumulative);
+        }
+        buf_printf(out,
+                   "goinject_registry_request_duration_seconds_bucket{kind=\"%s\",le=\"+Inf\"} "
+                   "%llu\n",
+                   request_kinds[k], cumulative);
+        buf_printf(out, "goinject_registry_request_duration_seconds_sum{kind=\"%s\"} %.6f\n",
+                   request_kinds[k], reg.latency_sum[k]);
+        buf_printf(out, "goinject_registry_request_duration_seconds_count{kind=\"%s\"} %llu\n",
+                   request_kinds[k], cumulative);
+    }
+}
+
+/* counts: entries of the tags, facts and failures caches, then lookups pending. */
+static void render_facts(struct buf *out, const size_t counts[4])
+{
+    static const char *const caches[] = {"tags", "facts"};
+    size_t tags = counts[0], facts = counts[1], failures = counts[2], pending = counts[3];
+    header(out, "goinject_facts_lookups_total", "counter",
+           "Containers whose image facts were asked of the registry layer, by result.");
+    for (int r = 0; r < RESULT_COUNT; r++)
+        buf_printf(out, "goinject_facts_lookups_total{result=\"%s\"} %llu\n",
+                   regfacts_result_name((enum regfacts_result)r), reg.lookups[r]);
+    header(out, "goinject_facts_cache_hits_total", "counter", "Registry layer cache hits.");
+    for (int c = 0; c < 2; c++)
+        buf_printf(out, "goinject_facts_cache_hits_total{cache=\"%s\"} %llu\n", caches[c],
+                   reg.cache_hits[c]);
+    header(out, "goinject_facts_cache_misses_total", "counter", "Registry layer cache misses.");
+    for (int c = 0; c < 2; c++)
+        buf_printf(out, "goinject_facts_cache_misses_total{cache=\"%s\"} %llu\n", caches[c],
+                   reg.cache_misses[c]);
+    header(out, "goinject_facts_cache_entries", "gauge", "Entries in the registry layer's caches.");
+    buf_printf(out, "goinject_facts_cache_entries{cache=\"tags\"} %zu\n", tags);
+    buf_printf(out, "goinject_facts_cache_entries{cache=\"facts\"} %zu\n", facts);
+    buf_printf(out, "goinject_facts_cache_entries{cache=\"failures\"} %zu\n", failures);
+    header(out, "goinject_facts_pending", "gauge", "Registry lookups queued or running.");
+    buf_printf(out, "goinject_facts_pending %zu\n", pending);
+}
+
+static void render_registry(struct buf *out)
+{
+    /* regfacts records while holding its lock: take the counts first, never both locks. */
+    size_t counts[4];
+    regfacts_counts(&counts[0], &counts[1], &counts[2], &counts[3]);
+    pthread_mutex_lock(&reg.lock);
+    render_registry_requests(out);
+    render_registry_latency(out);
+    render_facts(out, counts);
+    pthread_mutex_unlock(&reg.lock);
+}
+
 int metrics_render(struct buf *out)
 {
     size_t before = out->len;
@@ -183,6 +366,7 @@ int metrics_render(struct buf *out)
     render_http(out);
     render_tls(out);
     render_config(out);
+    render_registry(out);
     header(out, "goinject_build_info", "gauge", "Build and configuration of this webhook.");
     buf_printf(out, "goinject_build_info{version=\"%s\",revision=\"%s\",mode=\"%s\"} 1\n",
                GOINJECT_VERSION, GOINJECT_REVISION, mode ? mode : "");

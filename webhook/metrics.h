@@ -27,6 +27,19 @@ void metrics_inflight_add(int delta);
 void metrics_set_config_loaded(time_t when, size_t catalog_rules);
 /* A reload of the configuration file succeeded or was rejected. */
 void metrics_record_config_reload(bool ok);
+/*
+ * One request to a registry: its registry label (the reference's registry;
+ * past METRICS_MAX_REGISTRIES distinct ones they count as "other"), kind
+ * (token, manifest-head, manifest, config, layer), HTTP status (-1 when the
+ * transfer failed), duration and body bytes.
+ */
+#define METRICS_MAX_REGISTRIES 32
+void metrics_record_registry_request(const char *registry, const char *kind, long status,
+                                     double seconds, unsigned long long bytes);
+/* A registry facts lookup answered a review's container: result is an enum regfacts_result. */
+void metrics_record_facts_lookup(int result);
+/* A look into the tag cache (cache 0) or the facts cache (cache 1). */
+void metrics_record_facts_cache(int cache, bool hit);
 /* Appends the exposition text; returns 0 or -1 when out of memory. */
 int metrics_render(struct buf *out);
 

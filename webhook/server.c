@@ -218,13 +218,38 @@ static bool pod_security_from_query(struct MHD_Connection *conn)
     return level && (strcmp(level, "baseline") == 0 || strcmp(level, "restricted") == 0);
 }
 
+/*
+ * The API server's own timeout for this call, from its ?timeout= query (a Go
+ * duration such as "10s"), in milliseconds; 0 when absent or not understood.
+ */
+static unsigned timeout_from_query(struct MHD_Connection *conn)
+{
+    const char *text = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "timeout");
+    char *end;
+    if (!text || *text < '0' || *text > '9')
+        return 0;
+    unsigned long n = strtoul(text, &end, 10);
+    if (n > 3600)
+        return 0;
+    if (strcmp(end, "s") == 0)
+        return (unsigned)n * 1000;
+    if (strcmp(end, "ms") == 0)
+        return (unsigned)n;
+    if (strcmp(end, "m") == 0)
+        return (unsigned)n * 60000;
+    return 0;
+}
+
 static enum MHD_Result serve_review(struct server *srv, struct MHD_Connection *conn,
                                     struct request *req)
 {
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
-    struct review_options options = {.pod_security_enforced =
-                                         req->pod_security || pod_security_from_query(conn)};
+    struct review_options options = {
+        .pod_security_enforced = req->pod_security || pod_security_from_query(conn),
+        .timeout_ms = timeout_from_query(conn),
+        .no_registry = srv->opts->no_registry,
+    };
     struct review_outcome outcome;
     struct config_ref *config = confstore_acquire(srv->opts->config);
     admission_review(config->cfg, req->body.data ? req->body.data : "", req->body.len, &options,

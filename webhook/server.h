@@ -39,6 +39,8 @@ struct server_options {
      * search. It measures what TLS and HTTP cost alone; never deploy it.
      */
     bool bench_floor;
+    /* Facts from annotations and the catalog only (`serve --no-registry`). */
+    bool no_registry;
 };
 
 void server_default_options(struct server_options *opts);

@@ -176,7 +176,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (doc) {
         struct warnings w = {NULL, 0};
         char err[256];
-        json_t *mutated = admission_mutate(configs[1], doc, &w, err, sizeof(err));
+        json_t *mutated = admission_mutate(configs[1], doc, NULL, &w, err, sizeof(err));
         json_decref(mutated);
         warnings_free(&w);
         json_decref(doc);

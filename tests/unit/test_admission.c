@@ -1757,7 +1757,7 @@ static json_t *mutate(const json_t *input, struct warnings *w, char *err, size_t
 {
     memset(w, 0, sizeof(*w));
     err[0] = '\0';
-    return admission_mutate(cfg, input, w, err, errlen);
+    return admission_mutate(cfg, input, NULL, w, err, errlen);
 }
 
 START_TEST(mutate_a_pod_gives_the_same_pod_as_the_review)

@@ -1,0 +1,1229 @@
+/* regfacts.c - image facts from registries: lookups, workers, caches; see regfacts.h. */
+#include "regfacts.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "image.h"
+#include "imagefacts.h"
+#include "imageref.h"
+#include "log.h"
+#include "metrics.h"
+
+#define KEY_MAX         (IMAGE_REF_TEXT_MAX + 128)
+#define CACHE_BUCKETS   1024 /* a power of two */
+#define AUTH_BACKOFF_MS 60000
+#define MIN_BACKOFF_MS  2000
+#define MAX_BACKOFF_MS  60000
+#define MAX_RETRY_MS    600000 /* a Retry-After longer than this is cut */
+#define DEFAULT_429_MS  30000
+#define CREDS_CHECK_MS  1000 /* how often the credentials file is looked at */
+
+/* ---- a bounded LRU map of strings to values ---------------------------------------------- */
+
+struct entry {
+    char *key; /* owned */
+    uint32_t hash;
+    void *value; /* owned, freed by the cache's free_value */
+    uint64_t expires_ms;
+    struct entry *hnext, *prev, *next;
+};
+
+struct cache {
+    struct entry *buckets[CACHE_BUCKETS];
+    struct entry *head, *tail; /* most recently used first */
+    size_t count, max;
+    void (*free_value)(void *);
+    const char *name; /* metric label */
+};
+
+static uint32_t hash_str(const char *s)
+{
+    uint32_t h = 2166136261u;
+    while (*s)
+        h = (h ^ (unsigned char)*s++) * 16777619u;
+    return h;
+}
+
+static void lru_unlink(struct cache *c, struct entry *e)
+{
+    if (e->prev)
+        e->prev->next = e->next;
+    else
+        c->head = e->next;
+    if (e->next)
+        e->next->prev = e->prev;
+    else
+        c->tail = e->prev;
+    e->prev = e->next = NULL;
+}
+
+static void lru_front(struct cache *c, struct entry *e)
+{
+    e->next = c->head;
+    e->prev = NULL;
+    if (c->head)
+        c->head->prev = e;
+    c->head = e;
+    if (!c->tail)
+        c->tail = e;
+}
+
+static void cache_remove(struct cache *c, struct entry *e)
+{
+    struct entry **p = &c->buckets[e->hash & (CACHE_BUCKETS - 1)];
+    while (*p != e)
+        p = &(*p)->hnext;
+    *p = e->hnext;
+    lru_unlink(c, e);
+    c->free_value(e->value);
+    free(e->key);
+    free(e);
+    c->count--;
+}
+
+/* The live entry for key, made the most recently used; NULL when absent or expired. */
+static struct entry *cache_get(struct cache *c, const char *key, uint64_t now)
+{
+    uint32_t h = hash_str(key);
+    for (struct entry *e = c->buckets[h & (CACHE_BUCKETS - 1)]; e; e = e->hnext) {
+        if (e->hash != h || strcmp(e->key, key) != 0)
+            continue;
+        if (e->expires_ms && e->expires_ms <= now) {
+            cache_remove(c, e);
+            return NULL;
+        }
+        lru_unlink(c, e);
+        lru_front(c, e);
+        return e;
+    }
+    return NULL;
+}
+
+/* Stores value (taken, even on failure) under key; the least recently used goes when full. */
+static void cache_put(struct cache *c, const char *key, void *value, uint64_t expires_ms)
+{
+    struct entry *e = cache_get(c, key, 0);
+    if (e) {
+        c->free_value(e->value);
+        e->value = value;
+        e->expires_ms = expires_ms;
+        return;
+    }
+    if (!(e = calloc(1, sizeof(*e))) || !(e->key = strdup(key))) {
+        free(e);
+        c->free_value(value);
+        return;
+    }
+    e->hash = hash_str(key);
+    e->value = value;
+    e->expires_ms = expires_ms;
+    struct entry **bucket = &c->buckets[e->hash & (CACHE_BUCKETS - 1)];
+    e->hnext = *bucket;
+    *bucket = e;
+    lru_front(c, e);
+    if (++c->count > c->max)
+        cache_remove(c, c->tail);
+}
+
+static void cache_clear(struct cache *c)
+{
+    while (c->tail)
+        cache_remove(c, c->tail);
+}
+
+/* ---- cached values --------------------------------------------------------------------- */
+
+struct known {
+    struct catalog_facts facts;
+    char digest[REG_DIGEST_MAX];
+};
+
+struct failure {
+    enum regfacts_result result;
+    char reason[REG_REASON_MAX];
+    unsigned count;      /* failures in a row, for the backoff */
+    uint64_t until_ms;   /* no new lookup before this */
+};
+
+static void free_known(void *v)
+{
+    struct known *k = v;
+    if (k)
+        catalog_facts_free(&k->facts);
+    free(k);
+}
+
+/* A deep copy of facts (jansson allocates in the caller's arena during a review). */
+static void facts_copy(struct catalog_facts *dst, const struct catalog_facts *src)
+{
+    dst->static_go = src->static_go;
+    dst->cgo = src->cgo;
+    dst->shell = src->shell ? strdup(src->shell) : NULL;
+    dst->libc = src->libc ? strdup(src->libc) : NULL;
+    dst->entrypoint = src->entrypoint ? json_deep_copy(src->entrypoint) : NULL;
+    dst->cmd = src->cmd ? json_deep_copy(src->cmd) : NULL;
+}
+
+/* ---- lookups ------------------------------------------------------------------------------ */
+
+struct job {
+    char key[KEY_MAX];     /* reference + platforms: lookups, failures */
+    char tag_key[KEY_MAX]; /* reference without digest: the tag cache */
+    struct image_ref ref;
+    struct platform_set platforms;
+    char platforms_text[128];
+    struct reg_settings *settings; /* held */
+    char *credentials_file;        /* owned */
+    unsigned tag_ttl_s;
+    uint64_t started_ms;
+    int holders; /* the queue or worker, and each waiting review */
+    bool done;
+    /* The outcome, set by the worker before done: */
+    enum regfacts_status status;
+    enum regfacts_result result;
+    char digest[REG_DIGEST_MAX];
+    char reason[REG_REASON_MAX];
+    struct catalog_facts facts;
+    struct job *next_queued, *next_active;
+};
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t work; /* a job was queued, or stopping */
+    pthread_cond_t done; /* a job finished (CLOCK_MONOTONIC) */
+    pthread_mutex_t analyse; /* one image analysed at a time: it holds a binary in memory */
+    struct job *queue_head, *queue_tail;
+    struct job *active; /* queued or running */
+    size_t nactive;
+    struct cache tags, known, failures;
+    pthread_t threads[REGFACTS_WORKERS];
+    unsigned nthreads;
+    bool stopping;
+} rf = {
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+    .analyse = PTHREAD_MUTEX_INITIALIZER,
+    .tags = {.max = REGFACTS_TAG_ENTRIES, .free_value = free, .name = "tags"},
+    .known = {.max = REGFACTS_FACT_ENTRIES, .free_value = free_known, .name = "facts"},
+    .failures = {.max = REGFACTS_FAIL_ENTRIES, .free_value = free, .name = "failures"},
+};
+
+static void job_free(struct job *j)
+{
+    reg_settings_drop(j->settings);
+    free(j->credentials_file);
+    catalog_facts_free(&j->facts);
+    free(j);
+}
+
+/* Drops one holder; the last frees the job. Called with rf.lock held. */
+static void job_release(struct job *j)
+{
+    if (--j->holders == 0)
+        job_free(j);
+}
+
+const char *regfacts_result_name(enum regfacts_result r)
+{
+    static const char *const names[RESULT_COUNT] = {
+        "hit", "miss", "timeout", "auth", "not-found", "rate-limited", "error"};
+    return r < RESULT_COUNT ? names[r] : "error";
+}
+
+/* ---- platforms ------------------------------------------------------------------------------ */
+
+int platform_parse(const char *text, struct platform *out)
+{
+    memset(out, 0, sizeof(*out));
+    const char *slash = text ? strchr(text, '/') : NULL;
+    if (!slash || slash == text || (size_t)(slash - text) >= sizeof(out->os))
+        return -1;
+    memcpy(out->os, text, (size_t)(slash - text));
+    const char *arch = slash + 1, *v = strchr(arch, '/');
+    size_t alen = v ? (size_t)(v - arch) : strlen(arch);
+    if (alen == 0 || alen >= sizeof(out->arch) || (v && (!v[1] || strlen(v + 1) >= 16)))
+        return -1;
+    memcpy(out->arch, arch, alen);
+    if (v)
+        snprintf(out->variant, sizeof(out->variant), "%s", v + 1);
+    for (const char *p = text; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '/'))
+            return -1;
+    return 0;
+}
+
+void platform_set_text(const struct platform_set *set, char *out, size_t len)
+{
+    struct buf b = BUF_INIT;
+    for (unsigned i = 0; i < set->count; i++) {
+        const struct platform *p = &set->items[i];
+        buf_printf(&b, "%s%s/%s%s%s", i ? "," : "", p->os, p->arch, p->variant[0] ? "/" : "",
+                   p->variant);
+    }
+    snprintf(out, len, "%s", b.data ? b.data : "");
+    buf_free(&b);
+}
+
+/* The In values of every term's expression on key; false when a term leaves key free. */
+static bool affinity_values(const json_t *pod, const char *key, const char **values, unsigned *n,
+                            unsigned max)
+{
+    const json_t *terms = json_object_get(
+        json_object_get(json_object_get(json_object_get(json_object_get(pod, "spec"), "affinity"),
+                                        "nodeAffinity"),
+                        "requiredDuringSchedulingIgnoredDuringExecution"),
+        "nodeSelectorTerms");
+    size_t i, j, k;
+    json_t *term, *expr, *value;
+    *n = 0;
+    if (json_array_size(terms) == 0)
+        return false;
+    json_array_foreach(terms, i, term)
+    {
+        bool constrained = false;
+        json_array_foreach(json_object_get(term, "matchExpressions"), j, expr)
+        {
+            const char *k2 = json_string_value(json_object_get(expr, "key"));
+            const char *op = json_string_value(json_object_get(expr, "operator"));
+            if (!k2 || strcmp(k2, key) != 0 || !op || strcmp(op, "In") != 0)
+                continue;
+            constrained = true;
+            json_array_foreach(json_object_get(expr, "values"), k, value)
+            {
+                const char *s = json_string_value(value);
+                bool seen = false;
+                for (unsigned m = 0; s && m < *n; m++)
+                    seen = seen || strcmp(values[m], s) == 0;
+                if (s && !seen && *n < max)
+                    values[(*n)++] = s;
+            }
+        }
+        if (!constrained)
+            return false;
+    }
+    return *n > 0;
+}
+
+/* The values the pod allows for key (kubernetes.io/os or /arch); 0 when it does not say. */
+static unsigned pod_values(const json_t *pod, const char *key, const char **values, unsigned max)
+{
+    const json_t *selector = json_object_get(json_object_get(pod, "spec"), "nodeSelector");
+    const char *v = json_string_value(json_object_get(selector, key));
+    unsigned n = 0;
+    if (v) {
+        values[0] = v;
+        return 1;
+    }
+    return affinity_values(pod, key, values, &n, max) ? n : 0;
+}
+
+void regfacts_pod_platforms(const json_t *pod, const char *fallback, struct platform_set *out)
+{
+    struct platform def;
+    const char *oses[REGFACTS_MAX_PLATFORMS], *arches[REGFACTS_MAX_PLATFORMS];
+    memset(out, 0, sizeof(*out));
+    if (platform_parse(fallback, &def) != 0)
+        platform_parse("linux/amd64", &def);
+    unsigned nos = pod_values(pod, "kubernetes.io/os", oses, REGFACTS_MAX_PLATFORMS);
+    unsigned narch = pod_values(pod, "kubernetes.io/arch", arches, REGFACTS_MAX_PLATFORMS);
+    if (nos == 0) {
+        oses[0] = def.os;
+        nos = 1;
+    }
+    for (unsigned o = 0; o < nos; o++)
+        for (unsigned a = 0; a < (narch ? narch : 1); a++) {
+            if (out->count == REGFACTS_MAX_PLATFORMS)
+                return;
+            struct platform *p = &out->items[out->count];
+            const char *arch = narch ? arches[a] : def.arch;
+            if (strlen(oses[o]) >= sizeof(p->os) || strlen(arch) >= sizeof(p->arch))
+                continue;
+            snprintf(p->os, sizeof(p->os), "%s", oses[o]);
+            snprintf(p->arch, sizeof(p->arch), "%s", arch);
+            if (!narch && strcmp(p->arch, def.arch) == 0)
+                snprintf(p->variant, sizeof(p->variant), "%s", def.variant);
+            out->count++;
+        }
+}
+
+/* ---- credentials, reloaded when the file changes ---------------------------------------- */
+
+struct keyring {
+    _Atomic int refs;
+    struct reg_credentials creds;
+};
+
+static struct {
+    pthread_mutex_t lock;
+    char *path;
+    struct stat st;
+    uint64_t checked_ms;
+    struct keyring *current;
+} keys = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void keyring_drop(struct keyring *k)
+{
+    if (k && atomic_fetch_sub(&k->refs, 1) == 1) {
+        reg_credentials_free(&k->creds);
+        free(k);
+    }
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+           a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* Reloads path when it changed. A file that cannot be read keeps the last good credentials. */
+static void keyring_refresh(const char *path, uint64_t now)
+{
+    struct stat st;
+    bool new_path = !keys.path || strcmp(keys.path, path) != 0;
+    if (!new_path && now - keys.checked_ms < CREDS_CHECK_MS)
+        return;
+    keys.checked_ms = now;
+    if (stat(path, &st) != 0) {
+        if (new_path || keys.st.st_ino)
+            log_msgf(LOG_LEVEL_WARN, "registry credentials %s: %s", path, strerror(errno));
+        memset(&keys.st, 0, sizeof(keys.st));
+        return;
+    }
+    if (!new_path && same_file(&st, &keys.st))
+        return;
+    keys.st = st;
+    free(keys.path);
+    keys.path = strdup(path);
+    struct keyring *k = calloc(1, sizeof(*k));
+    char err[256];
+    if (!k || reg_credentials_load(path, &k->creds, err, sizeof(err)) != 0) {
+        log_msgf(LOG_LEVEL_WARN, "registry credentials not reloaded: %s", k ? err : "out of memory");
+        free(k);
+        return;
+    }
+    atomic_init(&k->refs, 1);
+    keyring_drop(keys.current);
+    keys.current = k;
+    log_msgf(LOG_LEVEL_INFO, "registry credentials loaded from %s: %zu registries", path,
+             k->creds.count);
+}
+
+/* The credentials in force for path (NULL: none), held; drop with keyring_drop. */
+static struct keyring *keyring_get(const char *path)
+{
+    if (!path)
+        return NULL;
+    pthread_mutex_lock(&keys.lock);
+    keyring_refresh(path, reg_now_ms());
+    struct keyring *k = keys.current;
+    if (k)
+        atomic_fetch_add(&k->refs, 1);
+    pthread_mutex_unlock(&keys.lock);
+    return k;
+}
+
+/* ---- the spool: one lookup's blobs as an OCI image layout ----------------------------------- */
+
+struct spool {
+    char dir[256];
+};
+
+static int spool_open(struct spool *s, char *err, size_t errlen)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(s->dir, sizeof(s->dir), "%s/goinject-lookup-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    char sub[300];
+    if (!mkdtemp(s->dir))
+        return errorf(err, errlen, "cannot create a spool directory: %s", strerror(errno));
+    snprintf(sub, sizeof(sub), "%s/blobs", s->dir);
+    if (mkdir(sub, 0700) != 0)
+        return errorf(err, errlen, "cannot create %s: %s", sub, strerror(errno));
+    snprintf(sub, sizeof(sub), "%s/blobs/sha256", s->dir);
+    if (mkdir(sub, 0700) != 0)
+        return errorf(err, errlen, "cannot create %s: %s", sub, strerror(errno));
+    return 0;
+}
+
+static void spool_close(struct spool *s)
+{
+    char path[600];
+    snprintf(path, sizeof(path), "%s/blobs/sha256", s->dir);
+    DIR *d = opendir(path);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "%s/blobs/sha256/%s", s->dir, de->d_name);
+        unlink(path);
+    }
+    if (d)
+        closedir(d);
+    snprintf(path, sizeof(path), "%s/blobs/sha256", s->dir);
+    rmdir(path);
+    snprintf(path, sizeof(path), "%s/blobs", s->dir);
+    rmdir(path);
+    snprintf(path, sizeof(path), "%s/index.json", s->dir);
+    unlink(path);
+    rmdir(s->dir);
+}
+
+/* A new file of the spool for the blob named digest (sha256:hex, checked by the caller). */
+static int spool_create(const struct spool *s, const char *digest)
+{
+    char path[400];
+    snprintf(path, sizeof(path), "%s/blobs/sha256/%s", s->dir, digest + 7);
+    return open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+}
+
+static int spool_write(const struct spool *s, const char *name, const char *data, size_t len)
+{
+    char path[400];
+    snprintf(path, sizeof(path), "%s/%s", s->dir, name);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return -1;
+    ssize_t w = write(fd, data, len);
+    close(fd);
+    return w == (ssize_t)len ? 0 : -1;
+}
+
+/* ---- one lookup ---------------------------------------------------------------------------- */
+
+struct run {
+    struct job *job;
+    struct reg_conn *conn;
+    struct reg_target target;
+    struct reg_error error;
+};
+
+static enum regfacts_result result_of(enum reg_result r)
+{
+    switch (r) {
+    case REG_AUTH:
+        return RESULT_AUTH;
+    case REG_NOT_FOUND:
+        return RESULT_NOT_FOUND;
+    case REG_RATE_LIMITED:
+        return RESULT_RATE_LIMITED;
+    case REG_TIMEOUT:
+        return RESULT_TIMEOUT;
+    default:
+        return RESULT_ERROR;
+    }
+}
+
+/* A lookup that fails for a reason of its own (not the registry's answer). */
+static int run_fail(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int run_fail(struct run *r, const char *fmt, ...)
+{
+    va_list ap;
+    r->error.result = REG_INVALID;
+    r->error.status = 0;
+    r->error.retry_after = -1;
+    va_start(ap, fmt);
+    vsnprintf(r->error.message, sizeof(r->error.message), fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static bool is_index(const char *media, const json_t *doc)
+{
+    const char *m = json_string_value(json_object_get(doc, "mediaType"));
+    if (!m)
+        m = media;
+    return (m && (strstr(m, "image.index") || strstr(m, "manifest.list"))) ||
+           (!json_object_get(doc, "layers") && json_is_array(json_object_get(doc, "manifests")));
+}
+
+static bool platform_matches(const json_t *desc, const struct platform *p)
+{
+    const json_t *pl = json_object_get(desc, "platform");
+    const char *os = json_string_value(json_object_get(pl, "os"));
+    const char *arch = json_string_value(json_object_get(pl, "architecture"));
+    const char *variant = json_string_value(json_object_get(pl, "variant"));
+    if (!os || !arch || strcmp(os, p->os) != 0 || strcmp(arch, p->arch) != 0)
+        return false;
+    return !p->variant[0] || !variant || strcmp(variant, p->variant) == 0;
+}
+
+/* The index entry for platform p: the first match, attestations (unknown/unknown) never match. */
+static const json_t *choose_entry(const json_t *index, const struct platform *p)
+{
+    size_t i;
+    json_t *desc;
+    json_array_foreach(json_object_get(index, "manifests"), i, desc)
+    {
+        if (platform_matches(desc, p))
+            return desc;
+    }
+    return NULL;
+}
+
+static bool valid_sha256(const char *d)
+{
+    return d && strncmp(d, "sha256:", 7) == 0 && strlen(d) == 71 &&
+           strspn(d + 7, "0123456789abcdef") == 64;
+}
+
+/* Fetches the blob named by desc into the spool; big layers stream to disk. */
+static int fetch_blob(struct run *r, const struct spool *s, const json_t *desc, uint64_t *total)
+{
+    const char *digest = json_string_value(json_object_get(desc, "digest"));
+    json_int_t size = json_integer_value(json_object_get(desc, "size"));
+    if (!valid_sha256(digest))
+        return run_fail(r, "a layer has an unsupported digest");
+    if (size < 0 || (uint64_t)size > REGFACTS_MAX_LAYER_BYTES)
+        return run_fail(r, "a layer of %lld bytes is larger than %llu", (long long)size,
+                        REGFACTS_MAX_LAYER_BYTES);
+    *total += (uint64_t)size;
+    if (*total > REGFACTS_MAX_IMAGE_BYTES)
+        return run_fail(r, "the image's layers are larger than %llu bytes",
+                        REGFACTS_MAX_IMAGE_BYTES);
+    int fd = spool_create(s, digest);
+    if (fd < 0)
+        return run_fail(r, "cannot write to the spool: %s", strerror(errno));
+    /* A blob larger than its descriptor says is refused as it arrives. */
+    int rc = reg_get_blob(r->conn, &r->target, digest, fd, (uint64_t)size, &r->error);
+    close(fd);
+    return rc;
+}
+
+/*
+ * Lays out one image manifest (its bytes in manifest, digest d) in a new
+ * spool as an OCI image layout: the manifest, its config and layers, and an
+ * index.json naming it (name, when given, as its ref.name). The caller
+ * closes the spool, whatever the result.
+ */
+static int spool_image(struct run *r, const char *digest, const struct buf *manifest,
+                       const char *media, const char *name, struct spool *s)
+{
+    char err[256];
+    json_t *doc = json_loadb(manifest->data, manifest->len, 0, NULL);
+    json_t *layers = json_object_get(doc, "layers");
+    const json_t *config = json_object_get(doc, "config");
+    int rc = 0;
+    s->dir[0] = '\0';
+    if (!json_is_array(layers) || !json_is_object(config))
+        rc = run_fail(r, "the manifest has no config or layers (schema 1 is not supported)");
+    else if (json_array_size(layers) > IMAGE_MAX_LAYERS)
+        rc = run_fail(r, "the image has more than %d layers", IMAGE_MAX_LAYERS);
+    else if (spool_open(s, err, sizeof(err)) != 0)
+        rc = run_fail(r, "%s", err);
+    uint64_t total = 0;
+    size_t i;
+    json_t *layer;
+    if (rc == 0)
+        rc = fetch_blob(r, s, config, &total);
+    json_array_foreach(layers, i, layer)
+    {
+        if (rc == 0)
+            rc = fetch_blob(r, s, layer, &total);
+    }
+    json_t *index = json_pack("{s:i,s:[{s:s,s:s,s:I}]}", "schemaVersion", 2, "manifests",
+                              "mediaType",
+                              media[0] ? media : "application/vnd.oci.image.manifest.v1+json",
+                              "digest", digest, "size", (json_int_t)manifest->len);
+    if (index && name)
+        json_object_set_new(json_array_get(json_object_get(index, "manifests"), 0), "annotations",
+                            json_pack("{s:s}", "org.opencontainers.image.ref.name", name));
+    char *index_text = index ? json_dumps(index, JSON_COMPACT) : NULL;
+    char path[128];
+    snprintf(path, sizeof(path), "blobs/sha256/%s", digest + 7);
+    if (rc == 0 && (spool_write(s, path, manifest->data, manifest->len) != 0 || !index_text ||
+                    spool_write(s, "index.json", index_text, strlen(index_text)) != 0))
+        rc = run_fail(r, "cannot write to the spool: %s", strerror(errno));
+    free(index_text);
+    json_decref(index);
+    json_decref(doc);
+    return rc;
+}
+
+/* The facts of the image laid out in s, in catalog form. */
+static int analyse_spool(struct run *r, const struct spool *s, const char *digest,
+                         struct catalog_facts *out)
+{
+    struct image img;
+    struct image_facts f;
+    char err[256];
+    int rc = 0;
+    pthread_mutex_lock(&rf.analyse);
+    if (image_open(&img, s->dir, NULL, err, sizeof(err)) != 0) {
+        rc = run_fail(r, "cannot read the image: %s", err);
+    } else {
+        image_facts_compute_max(&img, &f, REGFACTS_MAX_BINARY_BYTES);
+        json_t *rule = image_facts_catalog_rule(&f, NULL, digest);
+        memset(out, 0, sizeof(*out));
+        out->static_go = out->cgo = -1;
+        if (catalog_facts_parse(json_object_get(rule, "facts"), "registry", out, err,
+                                sizeof(err)) != 0)
+            rc = run_fail(r, "%s", err);
+        json_decref(rule);
+        image_facts_free(&f);
+    }
+    image_close(&img);
+    pthread_mutex_unlock(&rf.analyse);
+    return rc;
+}
+
+/* The facts of one platform's image manifest. */
+static int platform_facts(struct run *r, const char *digest, const struct buf *manifest,
+                          const char *media, struct catalog_facts *out)
+{
+    struct spool s;
+    int rc = spool_image(r, digest, manifest, media, NULL, &s);
+    if (rc == 0)
+        rc = analyse_spool(r, &s, digest, out);
+    if (s.dir[0])
+        spool_close(&s);
+    return rc;
+}
+
+static bool same_string(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* Keeps in acc only what other agrees with: facts that differ between platforms are unknown. */
+static void facts_meet(struct catalog_facts *acc, const struct catalog_facts *other)
+{
+    if (acc->static_go != other->static_go)
+        acc->static_go = -1;
+    if (acc->cgo != other->cgo)
+        acc->cgo = -1;
+    if (!same_string(acc->shell, other->shell)) {
+        free(acc->shell);
+        acc->shell = NULL;
+    }
+    if (!same_string(acc->libc, other->libc)) {
+        free(acc->libc);
+        acc->libc = NULL;
+    }
+    if (acc->entrypoint && (!other->entrypoint || !json_equal(acc->entrypoint, other->entrypoint))) {
+        json_decref(acc->entrypoint);
+        acc->entrypoint = NULL;
+    }
+    if (acc->cmd && (!other->cmd || !json_equal(acc->cmd, other->cmd))) {
+        json_decref(acc->cmd);
+        acc->cmd = NULL;
+    }
+}
+
+/* The facts for every platform of the job, from an index at top. */
+static int index_facts(struct run *r, const json_t *index, struct catalog_facts *out)
+{
+    struct job *j = r->job;
+    for (unsigned i = 0; i < j->platforms.count; i++) {
+        const struct platform *p = &j->platforms.items[i];
+        const json_t *desc = choose_entry(index, p);
+        const char *digest = json_string_value(json_object_get(desc, "digest"));
+        if (!desc)
+            return run_fail(r, "the image has no manifest for %s/%s%s%s", p->os, p->arch,
+                            p->variant[0] ? "/" : "", p->variant);
+        struct buf body = BUF_INIT;
+        char media[REG_MEDIA_MAX];
+        struct catalog_facts f;
+        int rc = reg_get_manifest(r->conn, &r->target, digest, &body, media, &r->error);
+        if (rc == 0)
+            rc = platform_facts(r, digest, &body, media, &f);
+        buf_free(&body);
+        if (rc != 0) {
+            if (i > 0)
+                catalog_facts_free(out);
+            return -1;
+        }
+        if (i == 0) {
+            *out = f;
+        } else {
+            facts_meet(out, &f);
+            catalog_facts_free(&f);
+        }
+    }
+    return 0;
+}
+
+/* The facts of the manifest or index at digest. */
+static int digest_facts(struct run *r, const char *digest, struct catalog_facts *out)
+{
+    struct buf body = BUF_INIT;
+    char media[REG_MEDIA_MAX];
+    int rc = reg_get_manifest(r->conn, &r->target, digest, &body, media, &r->error);
+    json_t *doc = rc == 0 ? json_loadb(body.data, body.len, 0, NULL) : NULL;
+    if (rc == 0 && !json_is_object(doc))
+        rc = run_fail(r, "the manifest is not a JSON object");
+    else if (rc == 0 && is_index(media, doc))
+        rc = index_facts(r, doc, out);
+    else if (rc == 0)
+        rc = platform_facts(r, digest, &body, media, out);
+    json_decref(doc);
+    buf_free(&body);
+    return rc;
+}
+
+/* Runs the job's lookup (no lock held); the outcome goes into the job and the caches. */
+static void run_job(struct reg_conn *conn, struct job *j)
+{
+    struct run r = {.job = j, .conn = conn, .error = {.retry_after = -1}};
+    struct keyring *k = keyring_get(j->credentials_file);
+    uint64_t start = reg_now_ms();
+    reg_conn_bind(conn, j->settings, k ? &k->creds : NULL, start + REGFACTS_JOB_TIMEOUT_MS);
+    reg_target_for(j->settings, &j->ref, &r.target);
+    char digest[REG_DIGEST_MAX] = "";
+    bool from_tag_cache = false;
+    int rc = 0;
+    if (j->ref.digest[0]) {
+        snprintf(digest, sizeof(digest), "%s", j->ref.digest);
+    } else {
+        pthread_mutex_lock(&rf.lock);
+        struct entry *e = cache_get(&rf.tags, j->tag_key, start);
+        if (e) {
+            snprintf(digest, sizeof(digest), "%s", (const char *)e->value);
+            from_tag_cache = true;
+        }
+        pthread_mutex_unlock(&rf.lock);
+        if (!e && (rc = reg_resolve_tag(conn, &r.target, j->ref.tag, digest, &r.error)) == 0) {
+            pthread_mutex_lock(&rf.lock);
+            cache_put(&rf.tags, j->tag_key, strdup(digest), start + j->tag_ttl_s * 1000ull);
+            pthread_mutex_unlock(&rf.lock);
+        }
+    }
+    struct catalog_facts facts = {.static_go = -1, .cgo = -1};
+    if (rc == 0)
+        rc = digest_facts(&r, digest, &facts);
+    keyring_drop(k);
+    uint64_t end = reg_now_ms();
+
+    pthread_mutex_lock(&rf.lock);
+    snprintf(j->digest, sizeof(j->digest), "%s", digest);
+    if (rc == 0) {
+        char key[KEY_MAX];
+        struct known *kn = calloc(1, sizeof(*kn));
+        snprintf(key, sizeof(key), "%s|%s", digest, j->platforms_text);
+        if (kn) {
+            facts_copy(&kn->facts, &facts);
+            snprintf(kn->digest, sizeof(kn->digest), "%s", digest);
+            cache_put(&rf.known, key, kn, 0);
+        }
+        struct entry *old = cache_get(&rf.failures, j->key, 0);
+        if (old)
+            cache_remove(&rf.failures, old);
+        j->facts = facts;
+        j->status = REGFACTS_FETCHED;
+        j->result = RESULT_MISS;
+    } else {
+        struct entry *old = cache_get(&rf.failures, j->key, 0);
+        unsigned count = old ? ((struct failure *)old->value)->count + 1 : 1;
+        struct failure *f = calloc(1, sizeof(*f));
+        uint64_t wait = MIN_BACKOFF_MS << (count > 5 ? 5 : count - 1);
+        if (wait > MAX_BACKOFF_MS)
+            wait = MAX_BACKOFF_MS;
+        if (r.error.result == REG_AUTH || r.error.result == REG_NOT_FOUND)
+            wait = AUTH_BACKOFF_MS;
+        else if (r.error.result == REG_RATE_LIMITED)
+            wait = r.error.retry_after >= 0 ? (uint64_t)r.error.retry_after * 1000 : DEFAULT_429_MS;
+        if (wait > MAX_RETRY_MS)
+            wait = MAX_RETRY_MS;
+        j->status = REGFACTS_FAILED;
+        j->result = result_of(r.error.result);
+        snprintf(j->reason, sizeof(j->reason), "%s", r.error.message);
+        if (f) {
+            f->result = j->result;
+            f->count = count;
+            f->until_ms = end + wait;
+            snprintf(f->reason, sizeof(f->reason), "%s", r.error.message);
+            /* The entry outlives its backoff so that the next failure doubles it. */
+            cache_put(&rf.failures, j->key, f, end + wait + MAX_BACKOFF_MS * 4);
+        }
+        catalog_facts_free(&facts);
+    }
+    pthread_mutex_unlock(&rf.lock);
+
+    json_t *fields = json_pack("{s:s,s:s,s:s,s:s,s:b,s:I,s:I}", "image",
+                               j->ref.repository, "registry", r.target.host, "platforms",
+                               j->platforms_text, "result",
+                               rc == 0 ? "ok" : regfacts_result_name(j->result), "tagCached",
+                               from_tag_cache, "ms", (json_int_t)(end - start), "bytes",
+                               (json_int_t)reg_conn_bytes(conn));
+    if (fields && digest[0])
+        json_object_set_new(fields, "digest", json_string(digest));
+    if (fields && rc != 0)
+        json_object_set_new(fields, "error", log_safe_string(r.error.message, 200));
+    log_event(rc == 0 ? LOG_LEVEL_INFO : LOG_LEVEL_WARN, "registry lookup", fields);
+}
+
+/* ---- workers ---------------------------------------------------------------------------------- */
+
+static void unlink_active(struct job *j)
+{
+    for (struct job **p = &rf.active; *p; p = &(*p)->next_active)
+        if (*p == j) {
+            *p = j->next_active;
+            rf.nactive--;
+            return;
+        }
+}
+
+static void *worker(void *arg)
+{
+    struct reg_conn *conn = reg_conn_new();
+    pthread_mutex_lock(&rf.lock);
+    for (;;) {
+        while (!rf.stopping && !rf.queue_head)
+            pthread_cond_wait(&rf.work, &rf.lock);
+        if (rf.stopping)
+            break;
+        struct job *j = rf.queue_head;
+        rf.queue_head = j->next_queued;
+        if (!rf.queue_head)
+            rf.queue_tail = NULL;
+        pthread_mutex_unlock(&rf.lock);
+        if (conn)
+            run_job(conn, j);
+        pthread_mutex_lock(&rf.lock);
+        if (!conn) {
+            j->status = REGFACTS_FAILED;
+            j->result = RESULT_ERROR;
+            snprintf(j->reason, sizeof(j->reason), "out of memory");
+        }
+        j->done = true;
+        unlink_active(j);
+        pthread_cond_broadcast(&rf.done);
+        job_release(j);
+    }
+    pthread_mutex_unlock(&rf.lock);
+    reg_conn_free(conn);
+    return arg;
+}
+
+int regfacts_start(void)
+{
+    pthread_condattr_t attr;
+    if (rf.nthreads)
+        return 0;
+    if (reg_global_init() != 0)
+        return -1;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&rf.done, &attr);
+    pthread_cond_init(&rf.work, NULL);
+    pthread_condattr_destroy(&attr);
+    rf.stopping = false;
+    for (unsigned i = 0; i < REGFACTS_WORKERS; i++) {
+        if (pthread_create(&rf.threads[i], NULL, worker, NULL) != 0)
+            break;
+        rf.nthreads++;
+    }
+    return rf.nthreads ? 0 : -1;
+}
+
+void regfacts_stop(void)
+{
+    if (!rf.nthreads)
+        return;
+    pthread_mutex_lock(&rf.lock);
+    rf.stopping = true;
+    pthread_cond_broadcast(&rf.work);
+    pthread_mutex_unlock(&rf.lock);
+    reg_abort_all(true);
+    /* Workers finish the request they are in (each has its deadline), then stop. */
+    for (unsigned i = 0; i < rf.nthreads; i++)
+        pthread_join(rf.threads[i], NULL);
+    rf.nthreads = 0;
+    reg_abort_all(false);
+    pthread_mutex_lock(&rf.lock);
+    while (rf.queue_head) {
+        struct job *j = rf.queue_head;
+        rf.queue_head = j->next_queued;
+        unlink_active(j);
+        j->done = true;
+        j->status = REGFACTS_FAILED;
+        job_release(j);
+    }
+    rf.queue_tail = NULL;
+    cache_clear(&rf.tags);
+    cache_clear(&rf.known);
+    cache_clear(&rf.failures);
+    pthread_mutex_unlock(&rf.lock);
+    pthread_mutex_lock(&keys.lock);
+    keyring_drop(keys.current);
+    keys.current = NULL;
+    free(keys.path);
+    keys.path = NULL;
+    pthread_mutex_unlock(&keys.lock);
+}
+
+bool regfacts_running(void)
+{
+    pthread_mutex_lock(&rf.lock);
+    bool running = rf.nthreads > 0 && !rf.stopping;
+    pthread_mutex_unlock(&rf.lock);
+    return running;
+}
+
+void regfacts_flush(void)
+{
+    pthread_mutex_lock(&rf.lock);
+    cache_clear(&rf.tags);
+    cache_clear(&rf.known);
+    cache_clear(&rf.failures);
+    pthread_mutex_unlock(&rf.lock);
+}
+
+void regfacts_counts(size_t *tags, size_t *facts, size_t *failures, size_t *pending)
+{
+    pthread_mutex_lock(&rf.lock);
+    *tags = rf.tags.count;
+    *facts = rf.known.count;
+    *failures = rf.failures.count;
+    *pending = rf.nactive;
+    pthread_mutex_unlock(&rf.lock);
+}
+
+/* ---- reviews -------------------------------------------------------------------------------- */
+
+static void answer_failed(struct regfacts_query *q, enum regfacts_result result, const char *why)
+{
+    q->status = REGFACTS_FAILED;
+    snprintf(q->reason, sizeof(q->reason), "%s", why);
+    metrics_record_facts_lookup((int)result);
+}
+
+/* The job for key, queued now when there is none. Called with rf.lock held. */
+static struct job *job_for(const struct registry_config *rc, const struct image_ref *ref,
+                           const char *key, const char *tag_key,
+                           const struct platform_set *platforms, const char *platforms_text)
+{
+    for (struct job *j = rf.active; j; j = j->next_active)
+        if (strcmp(j->key, key) == 0)
+            return j;
+    if (rf.nactive >= REGFACTS_MAX_JOBS || !rf.nthreads)
+        return NULL;
+    struct job *j = calloc(1, sizeof(*j));
+    if (!j)
+        return NULL;
+    snprintf(j->key, sizeof(j->key), "%s", key);
+    snprintf(j->tag_key, sizeof(j->tag_key), "%s", tag_key);
+    snprintf(j->platforms_text, sizeof(j->platforms_text), "%s", platforms_text);
+    j->ref = *ref;
+    j->platforms = *platforms;
+    j->settings = reg_settings_hold(rc->settings);
+    j->credentials_file = rc->credentials_file ? strdup(rc->credentials_file) : NULL;
+    j->tag_ttl_s = rc->tag_ttl_s;
+    j->facts.static_go = j->facts.cgo = -1;
+    j->started_ms = reg_now_ms();
+    j->holders = 1; /* the queue's, then the worker's */
+    j->next_active = rf.active;
+    rf.active = j;
+    rf.nactive++;
+    if (rf.queue_tail)
+        rf.queue_tail->next_queued = j;
+    else
+        rf.queue_head = j;
+    rf.queue_tail = j;
+    pthread_cond_signal(&rf.work);
+    return j;
+}
+
+/*
+ * Answers q from the caches, or finds the lookup that will. Returns the job
+ * to wait for (held), or NULL when q is answered. Called with rf.lock held.
+ */
+static struct job *start_query(const struct registry_config *rc,
+                               const struct platform_set *platforms, const char *platforms_text,
+                               struct regfacts_query *q, uint64_t now)
+{
+    struct image_ref ref;
+    char err[160], text[IMAGE_REF_TEXT_MAX], key[KEY_MAX], tag_key[KEY_MAX];
+    if (!q->image || image_ref_parse(q->image, &ref, err, sizeof(err)) != 0) {
+        answer_failed(q, RESULT_ERROR, "not an image reference goinject can read");
+        return NULL;
+    }
+    image_ref_format(&ref, text, sizeof(text));
+    snprintf(key, sizeof(key), "%s|%s", text, platforms_text);
+    struct image_ref tagged = ref;
+    tagged.digest[0] = '\0';
+    image_ref_format(&tagged, tag_key, sizeof(tag_key));
+
+    struct entry *fail = cache_get(&rf.failures, key, now);
+    if (fail && ((struct failure *)fail->value)->until_ms > now) {
+        const struct failure *f = fail->value;
+        answer_failed(q, f->result, f->reason);
+        return NULL;
+    }
+    const char *digest = ref.digest[0] ? ref.digest : NULL;
+    struct entry *tag = digest ? NULL : cache_get(&rf.tags, tag_key, now);
+    if (tag)
+        digest = tag->value;
+    metrics_record_facts_cache(0, tag != NULL || ref.digest[0]);
+    if (digest) {
+        char fkey[KEY_MAX];
+        snprintf(fkey, sizeof(fkey), "%s|%s", digest, platforms_text);
+        struct entry *known = cache_get(&rf.known, fkey, now);
+        metrics_record_facts_cache(1, known != NULL);
+        if (known) {
+            const struct known *k = known->value;
+            facts_copy(&q->facts, &k->facts);
+            snprintf(q->digest, sizeof(q->digest), "%s", k->digest);
+            q->status = REGFACTS_HIT;
+            metrics_record_facts_lookup(RESULT_HIT);
+            return NULL;
+        }
+    }
+    struct job *j = job_for(rc, &ref, key, tag_key, platforms, platforms_text);
+    if (!j) {
+        answer_failed(q, RESULT_ERROR, "too many registry lookups in progress");
+        return NULL;
+    }
+    j->holders++;
+    return j;
+}
+
+static void finish_query(struct regfacts_query *q, struct job *j)
+{
+    if (!j->done) {
+        q->status = REGFACTS_PENDING;
+        metrics_record_facts_lookup(RESULT_TIMEOUT);
+        return;
+    }
+    q->status = j->status;
+    snprintf(q->digest, sizeof(q->digest), "%s", j->digest);
+    if (j->status == REGFACTS_FETCHED) {
+        facts_copy(&q->facts, &j->facts);
+        metrics_record_facts_lookup(RESULT_MISS);
+    } else {
+        answer_failed(q, j->result, j->reason);
+    }
+}
+
+void regfacts_lookup(const struct registry_config *rc, const struct platform_set *platforms,
+                     struct regfacts_query *queries, size_t n, uint64_t deadline_ms)
+{
+    struct job **jobs = calloc(n ? n : 1, sizeof(*jobs));
+    char platforms_text[128];
+    if (!jobs) {
+        for (size_t i = 0; i < n; i++)
+            answer_failed(&queries[i], RESULT_ERROR, "out of memory");
+        return;
+    }
+    platform_set_text(platforms, platforms_text, sizeof(platforms_text));
+    uint64_t now = reg_now_ms();
+    pthread_mutex_lock(&rf.lock);
+    for (size_t i = 0; i < n; i++) {
+        struct regfacts_query *q = &queries[i];
+        memset(&q->facts, 0, sizeof(q->facts));
+        q->facts.static_go = q->facts.cgo = -1;
+        q->digest[0] = q->reason[0] = '\0';
+        jobs[i] = start_query(rc, platforms, platforms_text, q, now);
+    }
+    struct timespec until = {(time_t)(deadline_ms / 1000), (long)(deadline_ms % 1000) * 1000000};
+    for (size_t i = 0; i < n; i++)
+        while (jobs[i] && !jobs[i]->done && reg_now_ms() < deadline_ms)
+            if (pthread_cond_timedwait(&rf.done, &rf.lock, &until) == ETIMEDOUT)
+                break;
+    for (size_t i = 0; i < n; i++) {
+        if (!jobs[i])
+            continue;
+        finish_query(&queries[i], jobs[i]);
+        job_release(jobs[i]);
+    }
+    pthread_mutex_unlock(&rf.lock);
+    free(jobs);
+}
+
+/* ---- one image, for `goinject inspect REF` ------------------------------------------------ */
+
+/* The manifest of ref for platform p: through the index when there is one. */
+static int manifest_for(struct run *r, const struct image_ref *ref, const struct platform *p,
+                        char *digest, struct buf *body, char *media)
+{
+    if (ref->digest[0])
+        snprintf(digest, REG_DIGEST_MAX, "%s", ref->digest);
+    else if (reg_resolve_tag(r->conn, &r->target, ref->tag, digest, &r->error) != 0)
+        return -1;
+    if (reg_get_manifest(r->conn, &r->target, digest, body, media, &r->error) != 0)
+        return -1;
+    json_t *doc = json_loadb(body->data, body->len, 0, NULL);
+    int rc = 0;
+    if (!json_is_object(doc)) {
+        rc = run_fail(r, "the manifest is not a JSON object");
+    } else if (is_index(media, doc)) {
+        const char *child = json_string_value(json_object_get(choose_entry(doc, p), "digest"));
+        char chosen[REG_DIGEST_MAX];
+        snprintf(chosen, sizeof(chosen), "%s", child ? child : "");
+        buf_truncate(body, 0);
+        if (!child)
+            rc = run_fail(r, "the image has no manifest for %s/%s", p->os, p->arch);
+        else
+            rc = reg_get_manifest(r->conn, &r->target, chosen, body, media, &r->error);
+    }
+    json_decref(doc);
+    return rc;
+}
+
+int regfacts_fetch(const struct registry_config *rc, const char *text, const struct platform *p,
+                   char *dir, size_t dirlen, char digest[REG_DIGEST_MAX], char *err, size_t errlen)
+{
+    struct image_ref ref;
+    if (image_ref_parse(text, &ref, err, errlen) != 0)
+        return -1;
+    if (!rc->settings)
+        return errorf(err, errlen, "the registry layer is disabled in the configuration");
+    if (reg_global_init() != 0)
+        return errorf(err, errlen, "cannot initialise libcurl");
+    struct job j = {.platforms = {.items = {*p}, .count = 1}};
+    struct run r = {.job = &j, .conn = reg_conn_new(), .error = {.retry_after = -1}};
+    if (!r.conn)
+        return errorf(err, errlen, "out of memory");
+    struct keyring *k = keyring_get(rc->credentials_file);
+    reg_conn_bind(r.conn, rc->settings, k ? &k->creds : NULL,
+                  reg_now_ms() + REGFACTS_JOB_TIMEOUT_MS);
+    reg_target_for(rc->settings, &ref, &r.target);
+    struct buf body = BUF_INIT;
+    char media[REG_MEDIA_MAX] = "", child[REG_DIGEST_MAX] = "";
+    struct spool s = {""};
+    int result = manifest_for(&r, &ref, p, digest, &body, media);
+    if (result == 0) {
+        /* The digest of what was fetched: the platform's manifest. */
+        char *sum = NULL;
+        unsigned char md[32];
+        unsigned int n = 0;
+        if (EVP_Digest(body.data, body.len, md, &n, EVP_sha256(), NULL) == 1 && n == 32 &&
+            (sum = malloc(72))) {
+            strcpy(sum, "sha256:");
+            for (unsigned i = 0; i < 32; i++)
+                snprintf(sum + 7 + 2 * i, 3, "%02x", md[i]);
+            snprintf(child, sizeof(child), "%s", sum);
+        }
+        free(sum);
+        result = child[0] ? spool_image(&r, child, &body, media, text, &s) : -1;
+    }
+    if (result == 0)
+        snprintf(dir, dirlen, "%s", s.dir);
+    else {
+        if (s.dir[0])
+            spool_close(&s);
+        errorf(err, errlen, "%s: %s", text, r.error.message[0] ? r.error.message : "failed");
+    }
+    buf_free(&body);
+    keyring_drop(k);
+    reg_conn_free(r.conn);
+    return result;
+}
+
+void regfacts_spool_remove(const char *dir)
+{
+    struct spool s;
+    snprintf(s.dir, sizeof(s.dir), "%s", dir);
+    spool_close(&s);
+}

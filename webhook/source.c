@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zstd_errors.h>
 
 #define IN_BUF_SIZE (64 * 1024)
 

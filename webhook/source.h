@@ -21,7 +21,6 @@
 #include <sys/types.h>
 #include <zlib.h>
 #include <zstd.h>
-#include <zstd_errors.h>
 
 /* A decompressed layer larger than this is refused (a gzip or zstd bomb costs time, not memory). */
 #define SOURCE_MAX_INFLATED (64ull * 1024 * 1024 * 1024)

@@ -8,44 +8,19 @@
 #include <string.h>
 
 #include "buf.h"
+#include "imageref.h"
 #include "validate.h"
 
 #define REF_MAX 1024
 
 /* ---- references --------------------------------------------------------------- */
 
-/* Docker's rule: the first component is a registry when it has a dot, a port, or is localhost. */
-static bool is_registry(const char *first, size_t len)
-{
-    return memchr(first, '.', len) || memchr(first, ':', len) ||
-           (len == 9 && memcmp(first, "localhost", 9) == 0);
-}
-
 int catalog_normalize(const char *ref, char *out, size_t outlen)
 {
-    char name[REF_MAX];
-    const char *at = strchr(ref, '@');
-    size_t name_len = at ? (size_t)(at - ref) : strlen(ref);
-    if (name_len == 0 || name_len >= sizeof(name))
+    struct image_ref parsed;
+    if (image_ref_parse(ref, &parsed, NULL, 0) != 0)
         return -1;
-    memcpy(name, ref, name_len);
-    name[name_len] = '\0';
-    const char *slash = strchr(name, '/');
-    const char *last_slash = strrchr(name, '/');
-    const char *colon = strrchr(name, ':');
-    bool has_tag = colon && (!last_slash || colon > last_slash);
-    const char *registry = "docker.io", *path = name;
-    char registry_buf[REF_MAX];
-    if (slash && is_registry(name, (size_t)(slash - name))) {
-        memcpy(registry_buf, name, (size_t)(slash - name));
-        registry_buf[slash - name] = '\0';
-        registry = strcmp(registry_buf, "index.docker.io") == 0 ? "docker.io" : registry_buf;
-        path = slash + 1;
-    }
-    bool library = strcmp(registry, "docker.io") == 0 && !strchr(path, '/');
-    int n = snprintf(out, outlen, "%s/%s%s%s%s%s", registry, library ? "library/" : "", path,
-                     has_tag || at ? "" : ":latest", at ? "@" : "", at ? at + 1 : "");
-    return n > 0 && (size_t)n < outlen ? 0 : -1;
+    return image_ref_format(&parsed, out, outlen);
 }
 
 static void strip_digest(char *ref)
@@ -106,27 +81,12 @@ static int check_members(const json_t *object, const char *field, const char *co
     return 0;
 }
 
-/* "sha256:" and 64 lowercase hex digits (or sha384/sha512 and their lengths). */
-static bool valid_digest(const char *s)
-{
-    static const struct {
-        const char *prefix;
-        size_t hex;
-    } algs[] = {{"sha256:", 64}, {"sha384:", 96}, {"sha512:", 128}};
-    for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
-        size_t plen = strlen(algs[i].prefix);
-        if (strncmp(s, algs[i].prefix, plen) == 0)
-            return strlen(s + plen) == algs[i].hex &&
-                   strspn(s + plen, "0123456789abcdef") == algs[i].hex;
-    }
-    return false;
-}
-
 static int parse_match(const json_t *match, const char *field, struct catalog_rule *rule, char *err,
                        size_t errlen)
 {
     static const char *const known[] = {"image", "glob", "digest", NULL};
-    char normalized[REF_MAX];
+    char normalized[REF_MAX], why[200] = "";
+    struct image_ref ref;
     if (!json_is_object(match) || json_object_size(match) != 1)
         return errorf(err, errlen, "%s.match: must have exactly one of image, glob or digest",
                       field);
@@ -141,15 +101,16 @@ static int parse_match(const json_t *match, const char *field, struct catalog_ru
                       strcmp(key, "digest") == 0 ? "a digest such as sha256:<64 hex digits>"
                                                  : "an image reference");
     if (strcmp(key, "image") == 0) {
-        if (catalog_normalize(value, normalized, sizeof(normalized)) != 0)
-            return errorf(err, errlen, "%s.match.image: \"%.80s\" is not an image reference", field,
-                          value);
+        if (image_ref_parse(value, &ref, why, sizeof(why)) != 0 ||
+            image_ref_format(&ref, normalized, sizeof(normalized)) != 0)
+            return errorf(err, errlen, "%s.match.image: \"%.80s\" is not an image reference: %s",
+                          field, value, why);
         rule->kind = CATALOG_IMAGE;
         value = normalized;
     } else if (strcmp(key, "glob") == 0) {
         rule->kind = CATALOG_GLOB;
     } else {
-        if (!valid_digest(value))
+        if (!image_ref_valid_digest(value))
             return errorf(err, errlen,
                           "%s.match.digest: \"%.80s\" is not sha256:<64 lowercase hex digits>",
                           field, value);

@@ -5,8 +5,10 @@
  * by `goinject inspect --catalog` in a CI pipeline). A rule matches a
  * container's image in one of three ways:
  *   {"image": REF}     the same reference, both sides normalised the way
- *                      Docker does ("nginx" = "docker.io/library/nginx:latest");
- *                      a rule without a digest ignores the pod's digest
+ *                      Docker does ("nginx" = "docker.io/library/nginx:latest",
+ *                      imageref.h); a rule without a digest ignores the pod's
+ *                      digest, and a pod image that is no valid reference
+ *                      matches no image rule
  *   {"glob": PATTERN}  fnmatch(3) on the reference as written or normalised
  *                      ('*' also matches '/')
  *   {"digest": D}      the pod's reference pins that digest ("...@sha256:...")
@@ -63,9 +65,10 @@ void catalog_free(struct catalog *catalog);
 /* The first rule that matches image (a pod's container image), or NULL. */
 const struct catalog_rule *catalog_match(const struct catalog *catalog, const char *image);
 /*
- * The normalised form of an image reference: registry (docker.io when none),
- * repository (library/ for Docker Hub's single names), tag (latest when
- * neither tag nor digest), then "@digest". -1 when it does not fit or is empty.
+ * The normalised form of an image reference (imageref.h): registry (docker.io
+ * when none), repository (library/ for Docker Hub's single names), tag
+ * (latest when neither tag nor digest), then "@digest". -1 when ref is not a
+ * valid reference or the result does not fit.
  */
 int catalog_normalize(const char *ref, char *out, size_t outlen);
 

@@ -100,9 +100,11 @@ static int index_archive(struct image *img, char *err, size_t errlen)
     int rc = 0;
     if (reader_open(&r, &img->src) != 0)
         return errorf(err, errlen, "%s", r.error);
-    if (r.gzip) {
+    if (r.codec != READER_PLAIN) {
+        bool gzip = r.codec == READER_GZIP;
         reader_close(&r);
-        return errorf(err, errlen, "the archive is compressed: decompress it first (gunzip)");
+        return errorf(err, errlen, "the archive is compressed: decompress it first (%s)",
+                      gzip ? "gunzip" : "unzstd");
     }
     tar_init(&tr, &r);
     while ((rc = tar_next(&tr, err, errlen)) == 1) {
@@ -257,11 +259,6 @@ static int read_layer(struct image *img, uint32_t layer, char *err, size_t errle
     struct reader r;
     struct tar_reader tr;
     struct whiteouts w;
-    uint8_t magic[4];
-    if (source_read_at(&img->layers[layer], 0, magic, 4) == 0 &&
-        memcmp(magic, "\x28\xb5\x2f\xfd", 4) == 0)
-        return errorf(err, errlen, "layer %u is zstd-compressed, which goinject cannot read",
-                      layer + 1);
     if (reader_open(&r, &img->layers[layer]) != 0)
         return errorf(err, errlen, "layer %u: %s", layer + 1, r.error);
     whiteouts_init(&w);
@@ -450,10 +447,6 @@ static int add_oci_layers(struct image *img, const json_t *manifest, char *err, 
         return errorf(err, errlen, "the image manifest has no layers array");
     json_array_foreach(json_object_get(manifest, "layers"), i, layer)
     {
-        const char *media = json_str(layer, "mediaType");
-        if (media && strstr(media, "zstd"))
-            return errorf(err, errlen, "layer %zu is zstd-compressed, which goinject cannot read",
-                          i + 1);
         if (blob_path(json_str(layer, "digest"), path, sizeof(path)) != 0)
             return errorf(err, errlen, "layer %zu has an invalid digest", i + 1);
         if (add_layer_source(img, path, err, errlen) != 0)
@@ -564,7 +557,7 @@ int image_read_file(const struct image *img, const struct tree_node *node, size_
         return errorf(err, errlen, "%s", r.error);
     int rc = reader_skip(&r, node->offset);
     const struct source *layer = &img->layers[node->layer];
-    if (rc == 0 && !r.gzip && want <= layer->size - node->offset)
+    if (rc == 0 && r.codec == READER_PLAIN && want <= layer->size - node->offset)
         buf_reserve(&out, (size_t)want); /* the data is known to be there: one allocation */
     /* Grown as data arrives, so a size the header merely claims costs no memory. */
     while (rc == 0 && out.len < want) {

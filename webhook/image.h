@@ -7,9 +7,11 @@
  *   docker save      manifest.json -> Config and Layers paths inside the archive
  *   OCI image layout index.json -> manifest (through nested indexes, choosing
  *                    linux/amd64) -> config and layer blobs (blobs/<alg>/<hex>)
- * Layers may be plain or gzip tars (zstd is refused with a clear error).
+ * Layers may be plain, gzip or zstd tars, told apart by their first bytes
+ * (the media type is not trusted; source.h bounds what zstd may cost).
  * Nothing is extracted to disk: file data is read on demand from the archive
- * (a gzip layer is decompressed again up to the file, into a bounded buffer).
+ * (a compressed layer is decompressed again up to the file, into a bounded
+ * buffer).
  * Every path taken from the image (manifest entries, digests, symlinks) is
  * confined to the archive or the layout directory.
  */

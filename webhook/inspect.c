@@ -271,7 +271,7 @@ static int inspect_registry(const struct inspect_options *o)
 
 /* ---- which is it ------------------------------------------------------------------- */
 
-enum input_kind { INPUT_UNREADABLE, INPUT_ELF, INPUT_IMAGE, INPUT_GZIP, INPUT_OTHER };
+enum input_kind { INPUT_UNREADABLE, INPUT_ELF, INPUT_IMAGE, INPUT_GZIP, INPUT_ZSTD, INPUT_OTHER };
 
 static enum input_kind input_kind(const char *path)
 {
@@ -290,6 +290,8 @@ static enum input_kind input_kind(const char *path)
         return INPUT_ELF;
     if (n >= 2 && head[0] == 0x1f && head[1] == 0x8b)
         return INPUT_GZIP;
+    if (n >= 4 && memcmp(head, "\x28\xb5\x2f\xfd", 4) == 0)
+        return INPUT_ZSTD;
     return image_looks_like_tar(head, n) ? INPUT_IMAGE : INPUT_OTHER;
 }
 
@@ -306,14 +308,16 @@ int inspect_main(int argc, char **argv)
     struct inspect_options o;
     if (parse_options(argc, argv, &o) != 0)
         return EXIT_UNREADABLE;
-    switch (input_kind(o.path)) {
+    enum input_kind kind = input_kind(o.path);
+    switch (kind) {
     case INPUT_ELF:
         return inspect_binary(&o);
     case INPUT_IMAGE:
         return inspect_image(&o);
     case INPUT_GZIP:
-        fprintf(stderr, "goinject: inspect: %s is compressed: decompress it first (gunzip)\n",
-                o.path);
+    case INPUT_ZSTD:
+        fprintf(stderr, "goinject: inspect: %s is compressed: decompress it first (%s)\n", o.path,
+                kind == INPUT_GZIP ? "gunzip" : "unzstd");
         break;
     case INPUT_UNREADABLE:
         if (errno == ENOENT && looks_like_reference(o.path))

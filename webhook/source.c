@@ -1,4 +1,4 @@
-/* source.c - file and memory regions, plain and gzip readers; see source.h. */
+/* source.c - file and memory regions, plain, gzip and zstd readers; see source.h. */
 #include "source.h"
 
 #include <errno.h>
@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zstd_errors.h>
 
 #define IN_BUF_SIZE (64 * 1024)
 
@@ -57,24 +58,59 @@ static int reader_fail(struct reader *r, const char *why)
     return -1;
 }
 
+/*
+ * What the first bytes of src say it is. A zstd stream starts with a frame
+ * (28 b5 2f fd) or a skippable frame (5X 2a 4d 18, X any nibble).
+ */
+static enum reader_codec sniff(const struct source *src)
+{
+    uint8_t magic[4];
+    if (source_read_at(src, 0, magic, 2) == 0 && magic[0] == 0x1f && magic[1] == 0x8b)
+        return READER_GZIP;
+    if (source_read_at(src, 0, magic, 4) != 0)
+        return READER_PLAIN;
+    if (memcmp(magic, "\x28\xb5\x2f\xfd", 4) == 0 ||
+        ((magic[0] & 0xf0) == 0x50 && memcmp(magic + 1, "\x2a\x4d\x18", 3) == 0))
+        return READER_ZSTD;
+    return READER_PLAIN;
+}
+
+/* 15 + 16: a gzip wrapper around a deflate stream with the largest window. */
+static int open_gzip(struct reader *r)
+{
+    if (inflateInit2(&r->z, 15 + 16) != Z_OK)
+        return reader_fail(r, "cannot start gzip decompression");
+    return 0;
+}
+
+/* A DStream whose frames may not ask for more than SOURCE_ZSTD_WINDOW_LOG_MAX. */
+static int open_zstd(struct reader *r)
+{
+    if (!(r->zs = ZSTD_createDStream()))
+        return reader_fail(r, "out of memory");
+    if (ZSTD_isError(
+            ZSTD_DCtx_setParameter(r->zs, ZSTD_d_windowLogMax, SOURCE_ZSTD_WINDOW_LOG_MAX)))
+        return reader_fail(r, "cannot start zstd decompression");
+    return 0;
+}
+
 int reader_open(struct reader *r, const struct source *src)
 {
-    uint8_t magic[2];
     memset(r, 0, sizeof(*r));
     r->src = *src;
-    r->gzip = source_read_at(src, 0, magic, 2) == 0 && magic[0] == 0x1f && magic[1] == 0x8b;
-    if (!r->gzip)
+    r->codec = sniff(src);
+    if (r->codec == READER_PLAIN)
         return 0;
+    int rc;
     if (!(r->in_buf = malloc(IN_BUF_SIZE)))
-        return reader_fail(r, "out of memory");
-    /* 15 + 16: a gzip wrapper around a deflate stream with the largest window. */
-    if (inflateInit2(&r->z, 15 + 16) != Z_OK) {
-        free(r->in_buf);
-        r->in_buf = NULL;
-        r->gzip = false;
-        return reader_fail(r, "cannot start gzip decompression");
+        rc = reader_fail(r, "out of memory");
+    else
+        rc = r->codec == READER_GZIP ? open_gzip(r) : open_zstd(r);
+    if (rc != 0) {
+        r->codec = READER_PLAIN; /* nothing of zlib to end; the DStream and buffer are freed */
+        reader_close(r);         /* r->error stays */
     }
-    return 0;
+    return rc;
 }
 
 static ssize_t read_plain(struct reader *r, void *buf, size_t len)
@@ -133,11 +169,61 @@ static ssize_t read_gzip(struct reader *r, void *buf, size_t len)
     return (ssize_t)(want - r->z.avail_out);
 }
 
+/* One zstd error as the reader's: a window over the limit says so. */
+static ssize_t zstd_fail(struct reader *r, size_t rc)
+{
+    char why[sizeof(r->error)];
+    if (ZSTD_getErrorCode(rc) == ZSTD_error_frameParameter_windowTooLarge)
+        snprintf(why, sizeof(why), "zstd window is larger than the %u MiB goinject allows",
+                 1u << (SOURCE_ZSTD_WINDOW_LOG_MAX - 20));
+    else if (ZSTD_getErrorCode(rc) == ZSTD_error_memory_allocation)
+        snprintf(why, sizeof(why), "out of memory");
+    else
+        snprintf(why, sizeof(why), "zstd stream is corrupt (%s)", ZSTD_getErrorName(rc));
+    return reader_fail(r, why);
+}
+
+/*
+ * Frames follow each other until the source ends; the stream may only end
+ * where a frame does. Skippable frames give no bytes, so the loop runs
+ * until some arrive or the stream is over.
+ */
+static ssize_t read_zstd(struct reader *r, void *buf, size_t len)
+{
+    ZSTD_outBuffer out = {buf, len, 0};
+    while (out.pos == 0 && len > 0 && !r->eof) {
+        if (r->in_used == r->in_len && !refill(r)) {
+            if (!r->frame_done)
+                return reader_fail(r, "zstd stream is truncated");
+            r->eof = true;
+            break;
+        }
+        ZSTD_inBuffer in = {r->in_buf, r->in_len, r->in_used};
+        size_t rc = ZSTD_decompressStream(r->zs, &out, &in);
+        r->in_used = in.pos;
+        if (ZSTD_isError(rc))
+            return zstd_fail(r, rc);
+        r->frame_done = rc == 0;
+    }
+    return (ssize_t)out.pos;
+}
+
 ssize_t reader_read(struct reader *r, void *buf, size_t len)
 {
     if (r->error[0])
         return -1;
-    ssize_t n = r->gzip ? read_gzip(r, buf, len) : read_plain(r, buf, len);
+    ssize_t n;
+    switch (r->codec) {
+    case READER_GZIP:
+        n = read_gzip(r, buf, len);
+        break;
+    case READER_ZSTD:
+        n = read_zstd(r, buf, len);
+        break;
+    default:
+        n = read_plain(r, buf, len);
+        break;
+    }
     if (n > 0) {
         r->out_pos += (uint64_t)n;
         if (r->out_pos > SOURCE_MAX_INFLATED)
@@ -160,7 +246,7 @@ int reader_read_full(struct reader *r, void *buf, size_t len)
 
 int reader_skip(struct reader *r, uint64_t n)
 {
-    if (!r->gzip) {
+    if (r->codec == READER_PLAIN) {
         if (n > r->src.size - r->in_pos)
             return reader_fail(r, "unexpected end of data");
         r->in_pos += n;
@@ -179,8 +265,10 @@ int reader_skip(struct reader *r, uint64_t n)
 
 void reader_close(struct reader *r)
 {
-    if (r->gzip)
+    if (r->codec == READER_GZIP)
         inflateEnd(&r->z);
+    ZSTD_freeDStream(r->zs); /* accepts NULL */
+    r->zs = NULL;
     free(r->in_buf);
     r->in_buf = NULL;
 }

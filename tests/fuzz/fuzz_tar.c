@@ -1,7 +1,7 @@
 /*
- * fuzz_tar.c - libFuzzer target: an arbitrary buffer as a tar archive (plain
- * or gzip), every entry indexed into a tree with whiteouts as image layers
- * are, and every symlink resolved.
+ * fuzz_tar.c - libFuzzer target: an arbitrary buffer as a tar archive (plain,
+ * gzip or zstd), every entry indexed into a tree with whiteouts as image
+ * layers are, and every symlink resolved.
  */
 #include <stdint.h>
 #include <string.h>

@@ -25,7 +25,7 @@ if ! command -v clang >/dev/null 2>&1 || ! ls /usr/lib/llvm-*/lib/clang/*/lib/li
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends clang libclang-rt-14-dev >/dev/null
 fi
 
-pkgs="libmicrohttpd jansson openssl gnutls zlib"
+pkgs="libmicrohttpd jansson openssl gnutls zlib libcurl libzstd"
 flags="-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined"
 mkdir -p "$out/obj" "$out/corpus" "$out/artifacts"
 objs=""
@@ -40,7 +40,7 @@ for src in "$root"/webhook/*.c; do
     objs="$objs $obj"
 done
 # shellcheck disable=SC2086
-cc -std=c11 -D_GNU_SOURCE -O1 -I"$root/webhook" -I"$root/tests/unit" -o "$out/seeds" "$root/tests/fuzz/seeds.c" "$root/webhook/buf.c" -lz
+cc -std=c11 -D_GNU_SOURCE -O1 -I"$root/webhook" -I"$root/tests/unit" -o "$out/seeds" "$root/tests/fuzz/seeds.c" "$root/webhook/buf.c" -lz -lzstd
 rm -rf "$out/seeds-corpus"
 "$out/seeds" "$out/seeds-corpus"
 # Small real executables make good ELF seeds when the inspect tests have built them.

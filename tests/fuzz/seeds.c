@@ -1,7 +1,7 @@
 /*
  * seeds.c - writes the seed corpus of the fuzz targets: small, valid inputs
  * of each kind (ELF executables in several shapes, build info blobs, tar
- * archives plain and gzip, docker save and OCI archives), built with the
+ * archives plain, gzip and zstd, docker save and OCI archives), built with the
  * unit tests' builders. Usage: seeds OUTDIR (creates OUTDIR/<target>/).
  */
 #include <stdio.h>
@@ -108,6 +108,17 @@ static void tar_seeds(void)
     uint8_t *z = tt_gzip(b.data, b.len, &zlen);
     save("fuzz_tar", "gzip", z, zlen);
     free(z);
+    /* zstd: two frames with a skippable frame between them. */
+    struct buf two = BUF_INIT;
+    z = tt_zstd(b.data, b.len / 2, &zlen);
+    buf_append(&two, z, zlen);
+    free(z);
+    buf_append(&two, "\x5e\x2a\x4d\x18\x03\x00\x00\x00pad", 11);
+    z = tt_zstd(b.data + b.len / 2, b.len - b.len / 2, &zlen);
+    buf_append(&two, z, zlen);
+    free(z);
+    save("fuzz_tar", "zstd", two.data, two.len);
+    buf_free(&two);
     buf_free(&b);
 }
 
@@ -129,20 +140,23 @@ static void image_seeds(void)
     tt_file(&layer, "lib/x86_64-linux-gnu/libc.so.6", "not an ELF");
     tt_file(&layer, "lib/ld-musl-x86_64.so.1", "musl");
     tt_end(&layer);
-    size_t zlen;
+    size_t zlen, zstd_len;
     uint8_t *z = tt_gzip(layer.data, layer.len, &zlen);
+    uint8_t *zstd = tt_zstd(layer.data, layer.len, &zstd_len);
     tt_add(&archive, "l0/layer.tar", '0', NULL, layer.data, layer.len, 0644);
     tt_add(&archive, "l1/layer.tar", '0', NULL, z, zlen, 0644);
     tt_add(&archive, "l2/layer.tar", '2', "../l0/layer.tar", NULL, 0, 0777);
+    tt_add(&archive, "l3/layer.tar", '0', NULL, zstd, zstd_len, 0644);
     tt_file(&archive, "c.json",
             "{\"os\":\"linux\",\"config\":{\"Env\":[\"PATH=/bin\"],\"Entrypoint\":[\"/bin/sh\","
             "\"-c\",\"exec /app \\\"$@\\\"\"],\"Cmd\":[\"x\"]}}");
     tt_file(&archive, "manifest.json",
             "[{\"Config\":\"c.json\",\"RepoTags\":[\"seed:1\"],"
-            "\"Layers\":[\"l0/layer.tar\",\"l1/layer.tar\",\"l2/layer.tar\"]}]");
+            "\"Layers\":[\"l0/layer.tar\",\"l1/layer.tar\",\"l2/layer.tar\",\"l3/layer.tar\"]}]");
     tt_end(&archive);
     save("fuzz_image", "docker", archive.data, archive.len);
     free(z);
+    free(zstd);
     buf_free(&archive);
     /* An OCI layout tar; the digests do not need to be right for goinject to follow them. */
     const char *d1 = "sha256:1111111111111111111111111111111111111111111111111111111111111111";

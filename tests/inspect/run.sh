@@ -7,7 +7,8 @@
 #    and checks every fact and problem of `goinject inspect --json` and its exit status.
 # 2. Builds images with Docker and saves them (build-images.sh; skipped with a reason when
 #    Docker cannot be used), repackages some as OCI layouts (directory and tar, gzip layers),
-#    and checks the image facts.
+#    and checks the image facts; the same layouts with zstd layers give the same facts, and
+#    one written with `zstd --long` is refused by name.
 # 3. Done-when: the annotations `inspect --annotations` prints, put on a pod, make `goinject
 #    review` choose the right wrapper; a catalog rule from `inspect --catalog` does the same
 #    without annotations; `goinject serve` picks up a new catalog from a ConfigMap-style
@@ -161,6 +162,26 @@ TABLE
                 libc="$(python3 -c "import json;print(json.load(open('$work/img-$name.json'))['libc'])")"
         done
     done
+    # The same layouts with zstd layers: every fact as in the gzip twin, only the digest differs.
+    for name in shell distroless path-symlink; do
+        if ! digest=$("$here/to-oci.py" --zstd "$build/images/$name.tar" "$work/ociz-$name" "$work/ociz-$name.tar"); then
+            fail "to-oci.py --zstd $name"
+            continue
+        fi
+        for form in "$work/ociz-$name" "$work/ociz-$name.tar"; do
+            inspect_json "ociz-$name" "$form"
+            expect "ociz-$name" 0 format=oci-layout digest="$digest"
+            out=$("$here/same-facts.py" "$work/oci-$name.json" "$work/ociz-$name.json") && pass || fail "$out"
+        done
+    done
+    # A window over goinject's limit (zstd --long: 128 MiB) is refused with the reason.
+    if "$here/to-oci.py" --zstd --zstd-option=--long=27 "$build/images/shell.tar" "$work/ociz-long" >/dev/null; then
+        "$bin" inspect --json "$work/ociz-long" >/dev/null 2>"$work/ociz-long.err"
+        [ $? = 2 ] && grep -q 'zstd window is larger than the 32 MiB goinject allows' "$work/ociz-long.err" &&
+            pass || fail "zstd --long layer: $(cat "$work/ociz-long.err")"
+    else
+        fail "to-oci.py --zstd --long"
+    fi
     # A layout that records only a tag as the ref name: the catalog rule matches the digest.
     if [ -d "$work/oci-shell" ]; then
         sed -i 's|"org.opencontainers.image.ref.name": "[^"]*"|"org.opencontainers.image.ref.name": "1.0"|' \

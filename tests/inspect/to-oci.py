@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
-"""to-oci.py DOCKER_SAVE.tar OUTDIR [OUT.tar] - repackages a docker save archive as an OCI
-image layout: gzip-compressed layer blobs, config and manifest blobs, and an index.json that
-names the image (its first RepoTags entry) in the ref-name annotation. With OUT.tar, the
-layout is also written as a tar. Used to test goinject inspect on OCI layouts of real images.
+"""to-oci.py [--zstd [--zstd-option OPT]...] DOCKER_SAVE.tar OUTDIR [OUT.tar] - repackages a
+docker save archive as an OCI image layout: compressed layer blobs (gzip, or with --zstd the
+`zstd` command, Debian's zstd package, reading a pipe so the frames carry no content size, as
+a streaming encoder writes them; --zstd-option passes an option such as --long=27 on), config
+and manifest blobs, and an index.json that names the image (its first RepoTags entry) in the
+ref-name annotation. With OUT.tar, the layout is also written as a tar. Prints the manifest
+digest. Used to test goinject inspect on OCI layouts of real images.
 """
+import argparse
 import gzip
 import hashlib
 import json
 import os
-import sys
+import subprocess
 import tarfile
 
 
@@ -20,8 +24,25 @@ def put_blob(outdir, data):
     return "sha256:" + digest, len(data)
 
 
+def compress(data, args):
+    """The layer blob and its media type."""
+    if not args.zstd:
+        return (gzip.compress(data, compresslevel=1, mtime=0),
+                "application/vnd.oci.image.layer.v1.tar+gzip")
+    out = subprocess.run(["zstd", "-q", "-c", "-3", "-T1", *args.zstd_option], input=data,
+                         stdout=subprocess.PIPE, check=True).stdout
+    return out, "application/vnd.oci.image.layer.v1.tar+zstd"
+
+
 def main():
-    src, outdir = sys.argv[1], sys.argv[2]
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--zstd", action="store_true")
+    parser.add_argument("--zstd-option", action="append", default=[])
+    parser.add_argument("src")
+    parser.add_argument("outdir")
+    parser.add_argument("out_tar", nargs="?")
+    args = parser.parse_args()
+    src, outdir = args.src, args.outdir
     os.makedirs(os.path.join(outdir, "blobs", "sha256"), exist_ok=True)
     with tarfile.open(src) as tar:
         manifest = json.load(tar.extractfile("manifest.json"))[0]
@@ -31,10 +52,9 @@ def main():
             member = tar.getmember(name)
             while member.issym():  # docker save links duplicate layers
                 member = tar.getmember(os.path.normpath(os.path.join(os.path.dirname(member.name), member.linkname)))
-            data = gzip.compress(tar.extractfile(member).read(), compresslevel=1, mtime=0)
+            data, media_type = compress(tar.extractfile(member).read(), args)
             digest, size = put_blob(outdir, data)
-            layers.append({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                           "digest": digest, "size": size})
+            layers.append({"mediaType": media_type, "digest": digest, "size": size})
     config_digest, config_size = put_blob(outdir, config)
     image_manifest = json.dumps({
         "schemaVersion": 2,
@@ -51,8 +71,8 @@ def main():
             "size": size, "annotations": {"org.opencontainers.image.ref.name": name}}]}, f)
     with open(os.path.join(outdir, "oci-layout"), "w") as f:
         json.dump({"imageLayoutVersion": "1.0.0"}, f)
-    if len(sys.argv) > 3:
-        with tarfile.open(sys.argv[3], "w", format=tarfile.PAX_FORMAT) as out:
+    if args.out_tar:
+        with tarfile.open(args.out_tar, "w", format=tarfile.PAX_FORMAT) as out:
             for entry in ("oci-layout", "index.json", "blobs"):
                 out.add(os.path.join(outdir, entry), arcname=entry)
     print(digest)

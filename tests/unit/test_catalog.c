@@ -30,6 +30,10 @@ START_TEST(references_normalise_like_docker)
     ck_assert_str_eq(normalized("r.io/app:1@" DIGEST_A), "r.io/app:1@" DIGEST_A);
     ck_assert_str_eq(normalized(""), "(error)");
     ck_assert_str_eq(normalized("@" DIGEST_A), "(error)");
+    ck_assert_str_eq(normalized("[::1]:5000/img"), "[::1]:5000/img:latest");
+    ck_assert_str_eq(normalized("Team/app"), "Team/app:latest"); /* Docker: a registry */
+    ck_assert_str_eq(normalized("team/App"), "(error)");         /* repositories are lowercase */
+    ck_assert_str_eq(normalized("app@sha256:abc"), "(error)");
 }
 END_TEST
 
@@ -68,6 +72,7 @@ START_TEST(rules_match_by_image_glob_and_digest)
     ck_assert_int_eq(match_index(&c, "registry.example.com/team/api:2"), 2);
     ck_assert_int_eq(match_index(&c, "registry.example.com/other/api:2"), 3);
     ck_assert_ptr_null(catalog_match(&c, NULL));
+    ck_assert_int_eq(match_index(&c, "Nginx:1.27"), 3); /* no valid reference: globs only */
     catalog_free(&c);
     struct catalog pinned =
         parse("[{\"match\": {\"image\": \"app@" DIGEST_A "\"}, \"facts\": {\"cgo\": true}}]");
@@ -102,6 +107,9 @@ START_TEST(invalid_rules_name_the_field)
                  "catalog[0].match: must have exactly one");
     expect_error("[{\"match\": {\"image\": \"has space\"}, \"facts\": {\"cgo\": true}}]",
                  "catalog[0].match.image:");
+    expect_error("[{\"match\": {\"image\": \"Nginx\"}, \"facts\": {\"cgo\": true}}]",
+                 "catalog[0].match.image: \"Nginx\" is not an image reference: repository "
+                 "\"Nginx\" must be lowercase");
     expect_error("[{\"match\": {\"digest\": \"sha256:abc\"}, \"facts\": {\"cgo\": true}}]",
                  "catalog[0].match.digest:");
     expect_error("[{\"match\": {\"glob\": 7}, \"facts\": {\"cgo\": true}}]",

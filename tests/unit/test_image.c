@@ -1,6 +1,6 @@
 /*
  * test_image.c - images assembled in code: docker save archives and OCI
- * layouts (directory and tar), plain and gzip layers, whiteouts, opaque
+ * layouts (directory and tar), plain, gzip and zstd layers, whiteouts, opaque
  * directories, PATH and symlink lookups, shells, C libraries, and hostile
  * manifests; then the facts, annotations and catalog rules drawn from them.
  */
@@ -89,8 +89,22 @@ static void add_json(struct buf *tar, const char *name, const char *text)
     tt_file(tar, name, text);
 }
 
-/* A docker save archive of these layers (gzip'd when gzip), with config and one tag. */
-static void docker_archive(struct buf *layers, size_t n, const char *config, bool gzip)
+/* data[0..len) compressed with codec, into a fresh buffer (owned by the caller). */
+static uint8_t *compress_as(enum reader_codec codec, const void *data, size_t len, size_t *out_len)
+{
+    if (codec == READER_GZIP)
+        return tt_gzip(data, len, out_len);
+    if (codec == READER_ZSTD)
+        return tt_zstd(data, len, out_len);
+    uint8_t *copy = malloc(len);
+    memcpy(copy, data, len);
+    *out_len = len;
+    return copy;
+}
+
+/* A docker save archive of these layers (compressed with codec), with config and one tag. */
+static void docker_archive(struct buf *layers, size_t n, const char *config,
+                           enum reader_codec codec)
 {
     struct buf manifest = BUF_INIT;
     buf_printf(&manifest, "[{\"Config\":\"cfg.json\",\"RepoTags\":[\"example.com/app:1.0\"],"
@@ -100,14 +114,10 @@ static void docker_archive(struct buf *layers, size_t n, const char *config, boo
         snprintf(name, sizeof(name), "l%zu/layer.tar", i);
         buf_printf(&manifest, "%s\"%s\"", i ? "," : "", name);
         tt_end(&layers[i]);
-        if (gzip) {
-            size_t zlen;
-            uint8_t *z = tt_gzip(layers[i].data, layers[i].len, &zlen);
-            tt_add(&archive, name, '0', NULL, z, zlen, 0644);
-            free(z);
-        } else {
-            tt_add(&archive, name, '0', NULL, layers[i].data, layers[i].len, 0644);
-        }
+        size_t zlen;
+        uint8_t *z = compress_as(codec, layers[i].data, layers[i].len, &zlen);
+        tt_add(&archive, name, '0', NULL, z, zlen, 0644);
+        free(z);
         buf_free(&layers[i]);
     }
     buf_append_str(&manifest, "]}]");
@@ -140,7 +150,7 @@ static bool has_note(const char *needle)
 
 /* ---- docker save ------------------------------------------------------------ */
 
-static void static_go_on_debian(bool gzip)
+static void static_go_on_debian(enum reader_codec codec)
 {
     struct buf layers[2] = {BUF_INIT, BUF_INIT};
     add_glibc_base(&layers[0]);
@@ -148,7 +158,7 @@ static void static_go_on_debian(bool gzip)
     docker_archive(layers, 2,
                    "{\"os\":\"linux\",\"architecture\":\"amd64\",\"config\":{"
                    "\"Entrypoint\":[\"/app/server\"],\"Cmd\":[\"--port\",\"8080\"]}}",
-                   gzip);
+                   codec);
     open_archive();
     ck_assert_int_eq(img.format, IMAGE_DOCKER_ARCHIVE);
     ck_assert_str_eq(img.name, "example.com/app:1.0");
@@ -171,7 +181,7 @@ static void static_go_on_debian(bool gzip)
 
 START_TEST(docker_archive_plain_layers)
 {
-    static_go_on_debian(false);
+    static_go_on_debian(READER_PLAIN);
     json_t *j = image_facts_to_json(&img, &facts);
     ck_assert_str_eq(json_string_value(json_object_get(j, "format")), "docker-archive");
     ck_assert(json_is_true(json_object_get(j, "staticGo")));
@@ -183,7 +193,13 @@ END_TEST
 
 START_TEST(docker_archive_gzip_layers)
 {
-    static_go_on_debian(true);
+    static_go_on_debian(READER_GZIP);
+}
+END_TEST
+
+START_TEST(docker_archive_zstd_layers)
+{
+    static_go_on_debian(READER_ZSTD);
 }
 END_TEST
 
@@ -196,7 +212,7 @@ START_TEST(whiteouts_and_opaque_directories_apply)
     tt_file(&layers[1], "usr/lib/.wh..wh..opq", "");         /* and so does all of /usr/lib */
     tt_file(&layers[1], "usr/lib/x86_64-linux-gnu/new", ""); /* except what this layer adds */
     tt_file(&layers[2], "note", "third layer");
-    docker_archive(layers, 3, "{\"config\":{\"Entrypoint\":[\"/app/server\"]}}", false);
+    docker_archive(layers, 3, "{\"config\":{\"Entrypoint\":[\"/app/server\"]}}", READER_PLAIN);
     open_archive();
     ck_assert_ptr_null(tree_get(&img.files, "usr/bin/dash"));
     ck_assert_ptr_null(tree_get(&img.files, "usr/lib/x86_64-linux-gnu/libc.so.6"));
@@ -221,7 +237,7 @@ START_TEST(entrypoint_through_path_and_symlinks)
     docker_archive(layers, 1,
                    "{\"config\":{\"Env\":[\"A=1\",\"PATH=/usr/bin:/usr/local/bin\"],"
                    "\"Entrypoint\":null,\"Cmd\":[\"server\",\"run\"]}}",
-                   false);
+                   READER_PLAIN);
     open_archive();
     ck_assert_str_eq(facts.executable, "/opt/app/v2/server");
     ck_assert(facts.static_go);
@@ -242,7 +258,7 @@ START_TEST(static_busybox_is_not_a_shell)
     add_elf(&layers[0], "bin/busybox", &busybox, NULL);
     tt_add(&layers[0], "bin/sh", '2', "busybox", NULL, 0, 0777);
     add_static_go(&layers[0], "app");
-    docker_archive(layers, 1, "{\"config\":{\"Entrypoint\":[\"/app\"]}}", false);
+    docker_archive(layers, 1, "{\"config\":{\"Entrypoint\":[\"/app\"]}}", READER_PLAIN);
     open_archive();
     ck_assert_str_eq(facts.shell, "");
     ck_assert(has_note("statically linked"));
@@ -255,7 +271,7 @@ START_TEST(a_shell_without_its_loader_does_not_count)
     struct buf layers[1] = {BUF_INIT};
     add_dynamic_shell(&layers[0], "bin/sh");
     add_static_go(&layers[0], "app");
-    docker_archive(layers, 1, "{\"config\":{\"Entrypoint\":[\"/app\"]}}", false);
+    docker_archive(layers, 1, "{\"config\":{\"Entrypoint\":[\"/app\"]}}", READER_PLAIN);
     open_archive();
     ck_assert_str_eq(facts.shell, "");
     ck_assert(has_note("lacks"));
@@ -279,7 +295,7 @@ START_TEST(programs_started_by_a_shell_or_an_init)
         add_static_go(&layers[0], "app/server");
         add_dynamic_shell(&layers[0], "tini");
         add_dynamic_shell(&layers[0], "usr/bin/dumb-init");
-        docker_archive(layers, 1, configs[i], false);
+        docker_archive(layers, 1, configs[i], READER_PLAIN);
         open_archive();
         ck_assert_msg(strcmp(facts.executable, "/app/server") == 0, "config %zu: executable %s", i,
                       facts.executable);
@@ -298,7 +314,7 @@ START_TEST(unknown_scripts_leave_static_go_unknown)
     tt_add(&layers[0], "start.sh", '0', NULL, "#!/bin/sh\nexec /app\n", 20, 0755);
     docker_archive(layers, 1,
                    "{\"config\":{\"Entrypoint\":[\"/bin/sh\",\"-c\",\"cd /x && ./run | tee\"]}}",
-                   false);
+                   READER_PLAIN);
     open_archive();
     ck_assert(!facts.static_go_known);
     ck_assert(has_note("cannot tell"));
@@ -311,7 +327,7 @@ START_TEST(unknown_scripts_leave_static_go_unknown)
     struct buf again[1] = {BUF_INIT};
     add_glibc_base(&again[0]);
     tt_add(&again[0], "start.sh", '0', NULL, "#!/bin/sh\nexec /app\n", 20, 0755);
-    docker_archive(again, 1, "{\"config\":{\"Entrypoint\":[\"/start.sh\"]}}", false);
+    docker_archive(again, 1, "{\"config\":{\"Entrypoint\":[\"/start.sh\"]}}", READER_PLAIN);
     open_archive();
     ck_assert(facts.static_go_known && !facts.static_go); /* a script is not a static binary */
     ck_assert(has_note("script"));
@@ -322,7 +338,7 @@ START_TEST(missing_entrypoint_is_a_note)
 {
     struct buf layers[1] = {BUF_INIT};
     add_glibc_base(&layers[0]);
-    docker_archive(layers, 1, "{\"config\":{\"Entrypoint\":[\"/nope\"]}}", false);
+    docker_archive(layers, 1, "{\"config\":{\"Entrypoint\":[\"/nope\"]}}", READER_PLAIN);
     open_archive();
     ck_assert(!facts.static_go_known);
     ck_assert_str_eq(facts.executable, "");
@@ -331,7 +347,7 @@ START_TEST(missing_entrypoint_is_a_note)
     setup();
     struct buf none[1] = {BUF_INIT};
     add_glibc_base(&none[0]);
-    docker_archive(none, 1, "{\"config\":{}}", false);
+    docker_archive(none, 1, "{\"config\":{}}", READER_PLAIN);
     open_archive();
     ck_assert(has_note("neither ENTRYPOINT nor CMD"));
 }
@@ -344,7 +360,7 @@ START_TEST(musl_and_gcompat)
     tt_file(&layers[0], "lib/ld-musl-x86_64.so.1", "musl");
     add_elf(&layers[0], "lib/libc.so.6", &gcompat, NULL);
     add_static_go(&layers[0], "app");
-    docker_archive(layers, 1, "{\"config\":{\"Entrypoint\":[\"/app\"]}}", false);
+    docker_archive(layers, 1, "{\"config\":{\"Entrypoint\":[\"/app\"]}}", READER_PLAIN);
     open_archive();
     ck_assert_int_eq(facts.libc, BIN_LIBC_MUSL);
 }
@@ -459,7 +475,19 @@ START_TEST(malformed_documents)
     add_json(&archive, "manifest.json", "[{\"Config\":\"cfg.json\",\"Layers\":[\"l.tar\"]}]");
     tt_end(&archive);
     buf_free(&layer);
-    expect_open_error("zstd");
+    expect_open_error("layer 1: tar: zstd stream is corrupt");
+}
+END_TEST
+
+/* A layer whose zstd frame asks for a 2 GiB window (see test_source.c): refused, named. */
+START_TEST(zstd_window_bombs_are_refused)
+{
+    const uint8_t bomb[] = {0x28, 0xb5, 0x2f, 0xfd, 0x00, 21 << 3, 0x01, 0x00, 0x00};
+    tt_add(&archive, "l.tar", '0', NULL, bomb, sizeof(bomb), 0644);
+    add_json(&archive, "cfg.json", "{\"config\":{}}");
+    add_json(&archive, "manifest.json", "[{\"Config\":\"cfg.json\",\"Layers\":[\"l.tar\"]}]");
+    tt_end(&archive);
+    expect_open_error("layer 1: tar: zstd window is larger than the 32 MiB goinject allows");
 }
 END_TEST
 
@@ -469,7 +497,7 @@ START_TEST(hostile_layer_entries_stay_inside_the_tree)
     add_static_go(&layers[0], "../../../../app");
     tt_add(&layers[0], "/etc/evil", '2', "../../../../../../etc/shadow", NULL, 0, 0777);
     tt_add(&layers[0], "bin/sh", '2', "/etc/evil", NULL, 0, 0777);
-    docker_archive(layers, 1, "{\"config\":{\"Entrypoint\":[\"/app\"]}}", false);
+    docker_archive(layers, 1, "{\"config\":{\"Entrypoint\":[\"/app\"]}}", READER_PLAIN);
     open_archive();
     ck_assert_ptr_nonnull(tree_get(&img.files, "app"));
     ck_assert_str_eq(facts.executable, "/app");
@@ -489,6 +517,68 @@ static void digest_of(const void *data, size_t len, char out[72])
         snprintf(out + 7 + 2 * i, 3, "%02x", md[i]);
 }
 
+/* Adds one live node of img.files to the JSON object ctx: its kind, and its data's digest. */
+static int fingerprint_node(const struct tree_node *node, void *ctx)
+{
+    char line[TREE_PATH_MAX + 200], digest[72] = "-";
+    if (node->type == NODE_FILE) {
+        uint8_t *data;
+        size_t len;
+        bool truncated;
+        ck_assert_msg(image_read_file(&img, node, (size_t)node->size, &data, &len, &truncated, err,
+                                      sizeof(err)) == 0,
+                      "%s", err);
+        ck_assert(!truncated && len == node->size);
+        digest_of(data, len, digest);
+        free(data);
+    }
+    snprintf(line, sizeof(line), "type %d mode %o size %llu link %s data %s", (int)node->type,
+             (unsigned)node->mode, (unsigned long long)node->size, node->link ? node->link : "-",
+             digest);
+    json_object_set_new(ctx, node->path, json_string(line));
+    return 0;
+}
+
+/* Three layers with a large file, links and whiteouts, compressed with codec: the tree as JSON. */
+static json_t *layered_tree(enum reader_codec codec)
+{
+    struct buf layers[3] = {BUF_INIT, BUF_INIT, BUF_INIT};
+    static char big[300000];
+    for (size_t i = 0; i < sizeof(big); i++)
+        big[i] = (char)(i % 251 ^ i / 997);
+    add_glibc_base(&layers[0]);
+    tt_add(&layers[0], "data/big", '0', NULL, big, sizeof(big), 0644);
+    tt_file(&layers[0], "etc/gone", "deleted later");
+    add_static_go(&layers[1], "app/server");
+    tt_add(&layers[1], "data/hard", '1', "data/big", NULL, 0, 0644);
+    tt_file(&layers[2], "etc/.wh.gone", "");
+    tt_add(&layers[2], "data/big2", '0', NULL, big + 1000, sizeof(big) - 1000, 0600);
+    docker_archive(layers, 3, "{\"config\":{\"Entrypoint\":[\"/app/server\"]}}", codec);
+    open_archive();
+    json_t *tree = json_object();
+    tree_each(&img.files, fingerprint_node, tree);
+    image_facts_free(&facts);
+    image_close(&img);
+    buf_free(&archive);
+    return tree;
+}
+
+START_TEST(plain_gzip_and_zstd_layers_give_the_same_tree)
+{
+    json_t *plain = layered_tree(READER_PLAIN);
+    json_t *gzip = layered_tree(READER_GZIP);
+    json_t *zstd = layered_tree(READER_ZSTD);
+    ck_assert_ptr_nonnull(json_object_get(plain, "data/big2"));
+    ck_assert_ptr_nonnull(json_object_get(plain, "data/hard"));
+    ck_assert_ptr_null(json_object_get(plain, "etc/gone"));
+    ck_assert(json_same(plain, gzip));
+    ck_assert(json_same(plain, zstd));
+    json_decref(plain);
+    json_decref(gzip);
+    json_decref(zstd);
+}
+END_TEST
+
 struct blobs {
     char digests[8][72];
     struct buf data[8];
@@ -503,15 +593,22 @@ static const char *add_blob(struct blobs *b, const void *data, size_t len)
     return b->digests[b->n++];
 }
 
-/* An OCI layout: gzip layer, config, manifest, an index naming it, and index.json above. */
-static void oci_blobs(struct blobs *b, char *index_json, size_t len)
+/*
+ * An OCI layout: a layer compressed with codec (and the media type that says so), config,
+ * manifest, an index naming it, and index.json above.
+ */
+static void oci_blobs(struct blobs *b, char *index_json, size_t len, enum reader_codec codec)
 {
+    static const char *const media[] = {
+        [READER_PLAIN] = "application/vnd.oci.image.layer.v1.tar",
+        [READER_GZIP] = "application/vnd.oci.image.layer.v1.tar+gzip",
+        [READER_ZSTD] = "application/vnd.oci.image.layer.v1.tar+zstd"};
     struct buf layer = BUF_INIT, text = BUF_INIT;
     add_glibc_base(&layer);
     add_static_go(&layer, "srv");
     tt_end(&layer);
     size_t zlen;
-    uint8_t *z = tt_gzip(layer.data, layer.len, &zlen);
+    uint8_t *z = compress_as(codec, layer.data, layer.len, &zlen);
     const char *layer_digest = add_blob(b, z, zlen);
     free(z);
     const char *config = "{\"architecture\":\"amd64\",\"os\":\"linux\","
@@ -521,8 +618,8 @@ static void oci_blobs(struct blobs *b, char *index_json, size_t len)
                "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
                "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\","
                "\"digest\":\"%s\",\"size\":%zu},\"layers\":[{\"mediaType\":"
-               "\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"%s\",\"size\":%zu}]}",
-               config_digest, strlen(config), layer_digest, zlen);
+               "\"%s\",\"digest\":\"%s\",\"size\":%zu}]}",
+               config_digest, strlen(config), media[codec], layer_digest, zlen);
     const char *manifest_digest = add_blob(b, text.data, text.len);
     size_t manifest_len = text.len;
     buf_free(&text);
@@ -560,11 +657,12 @@ static void check_oci_facts(void)
     ck_assert_int_eq(strncmp(img.digest, "sha256:", 7), 0);
 }
 
-START_TEST(oci_layout_tar_with_nested_index)
+/* An OCI layout tar whose layer is compressed with codec, opened as the image named want. */
+static void open_oci_tar(enum reader_codec codec, const char *want)
 {
     struct blobs b = {.n = 0};
     char index[1024];
-    oci_blobs(&b, index, sizeof(index));
+    oci_blobs(&b, index, sizeof(index), codec);
     tt_file(&archive, "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}");
     for (size_t i = 0; i < b.n; i++) {
         char path[128];
@@ -574,16 +672,32 @@ START_TEST(oci_layout_tar_with_nested_index)
     tt_file(&archive, "index.json", index);
     tt_end(&archive);
     free_blobs(&b);
-    ck_assert_msg(image_open_memory(&img, (uint8_t *)archive.data, archive.len,
-                                    "registry.example.com/srv:2.0", err, sizeof(err)) == 0,
-                  "%s", err);
+    ck_assert_msg(
+        image_open_memory(&img, (uint8_t *)archive.data, archive.len, want, err, sizeof(err)) == 0,
+        "%s", err);
     image_facts_compute(&img, &facts);
     check_oci_facts();
+}
+
+START_TEST(oci_layout_tar_with_nested_index)
+{
+    open_oci_tar(READER_GZIP, "registry.example.com/srv:2.0");
     ck_assert_str_eq(img.name, "registry.example.com/srv:2.0");
     json_t *rule = image_facts_catalog_rule(&facts, NULL, img.digest);
     ck_assert_str_eq(json_string_value(json_object_get(json_object_get(rule, "match"), "digest")),
                      img.digest);
     json_decref(rule);
+}
+END_TEST
+
+START_TEST(oci_layout_with_zstd_and_plain_layers)
+{
+    open_oci_tar(READER_ZSTD, NULL);
+    ck_assert_str_eq(img.name, "2.0");
+    image_facts_free(&facts);
+    image_close(&img);
+    buf_free(&archive);
+    open_oci_tar(READER_PLAIN, NULL);
 }
 END_TEST
 
@@ -606,7 +720,7 @@ START_TEST(oci_layout_directory)
     snprintf(sub, sizeof(sub), "%s/blobs/sha256", dir);
     mkdir(sub, 0755);
     struct blobs b = {.n = 0};
-    oci_blobs(&b, index, sizeof(index));
+    oci_blobs(&b, index, sizeof(index), READER_GZIP);
     for (size_t i = 0; i < b.n; i++) {
         char rel[128];
         snprintf(rel, sizeof(rel), "blobs/sha256/%s", b.digests[i] + 7);
@@ -639,7 +753,12 @@ START_TEST(compressed_and_foreign_inputs)
     tt_end(&archive);
     uint8_t *z = tt_gzip(archive.data, archive.len, &zlen);
     ck_assert_int_eq(image_open_memory(&img, z, zlen, NULL, err, sizeof(err)), -1);
-    ck_assert_ptr_nonnull(strstr(err, "compressed"));
+    ck_assert_ptr_nonnull(strstr(err, "decompress it first (gunzip)"));
+    free(z);
+    image_close(&img);
+    z = tt_zstd(archive.data, archive.len, &zlen);
+    ck_assert_int_eq(image_open_memory(&img, z, zlen, NULL, err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "decompress it first (unzstd)"));
     free(z);
     image_close(&img);
     ck_assert_int_eq(image_open(&img, "/nonexistent/image.tar", NULL, err, sizeof(err)), -1);
@@ -656,6 +775,8 @@ static Suite *image_suite(void)
     tcase_add_checked_fixture(docker, setup, teardown);
     tcase_add_test(docker, docker_archive_plain_layers);
     tcase_add_test(docker, docker_archive_gzip_layers);
+    tcase_add_test(docker, docker_archive_zstd_layers);
+    tcase_add_test(docker, plain_gzip_and_zstd_layers_give_the_same_tree);
     tcase_add_test(docker, whiteouts_and_opaque_directories_apply);
     tcase_add_test(docker, entrypoint_through_path_and_symlinks);
     tcase_add_test(docker, static_busybox_is_not_a_shell);
@@ -672,12 +793,14 @@ static Suite *image_suite(void)
     tcase_add_test(hostile, manifest_paths_cannot_leave_the_archive);
     tcase_add_test(hostile, symlink_loops_in_the_archive);
     tcase_add_test(hostile, malformed_documents);
+    tcase_add_test(hostile, zstd_window_bombs_are_refused);
     tcase_add_test(hostile, hostile_layer_entries_stay_inside_the_tree);
     tcase_add_test(hostile, compressed_and_foreign_inputs);
     suite_add_tcase(s, hostile);
     TCase *oci = tcase_create("oci");
     tcase_add_checked_fixture(oci, setup, teardown);
     tcase_add_test(oci, oci_layout_tar_with_nested_index);
+    tcase_add_test(oci, oci_layout_with_zstd_and_plain_layers);
     tcase_add_test(oci, oci_layout_directory);
     suite_add_tcase(s, oci);
     return s;

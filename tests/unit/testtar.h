@@ -1,9 +1,9 @@
 /*
- * testtar.h - builds tar archives (and gzips them) in memory for the tests.
+ * testtar.h - builds tar archives (and gzips or zstds them) in memory for the tests.
  *
  * Header-only, like testutil.h. Entries are ustar headers; a name longer
- * than 100 bytes gets a GNU long-name record first. tt_gzip compresses a
- * buffer with zlib into a fresh one.
+ * than 100 bytes gets a GNU long-name record first. tt_gzip and tt_zstd
+ * compress a buffer with zlib or libzstd into a fresh one.
  */
 #ifndef GOINJECT_TESTTAR_H
 #define GOINJECT_TESTTAR_H
@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #include "buf.h"
 
@@ -88,6 +89,19 @@ static inline uint8_t *tt_gzip(const void *data, size_t len, size_t *out_len)
     deflate(&z, Z_FINISH);
     *out_len = cap - z.avail_out;
     deflateEnd(&z);
+    return out;
+}
+
+/* One zstd frame of data[0..len) at level 3 (owned by the caller). */
+static inline uint8_t *tt_zstd(const void *data, size_t len, size_t *out_len)
+{
+    size_t cap = ZSTD_compressBound(len);
+    uint8_t *out = malloc(cap);
+    *out_len = ZSTD_compress(out, cap, data, len, 3);
+    if (ZSTD_isError(*out_len)) {
+        fprintf(stderr, "tt_zstd: %s\n", ZSTD_getErrorName(*out_len));
+        abort();
+    }
     return out;
 }
 

@@ -4,10 +4,12 @@ package main
 // endpoint, authentication, faults, and finally the in-memory registry.
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -92,8 +94,27 @@ func (s *state) serve(listener string, w http.ResponseWriter, r *http.Request, a
 			return
 		}
 	}
+	if r.Body != nil && r.Method != http.MethodGet && r.Method != http.MethodHead {
+		// pkg/registry reads upload bodies while holding its one lock. Over
+		// HTTP/2 an upload whose handler waits for that lock stops reading, and
+		// its unread data can use up the connection's flow-control window, so
+		// the upload holding the lock starves: a deadlock. Reading the body
+		// before the registry sees it avoids that.
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxUploadBytes+1))
+		if err != nil {
+			return // the client went away
+		}
+		if len(body) > maxUploadBytes {
+			writeRegError(w, http.StatusRequestEntityTooLarge, "SIZE_INVALID", "upload too large for the test registry")
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
 	s.registry.ServeHTTP(w, r)
 }
+
+// maxUploadBytes bounds one upload request body (the registry keeps blobs in memory).
+const maxUploadBytes = 1 << 30
 
 // applyFault carries out f. It returns true when the request is to be served
 // normally afterwards (delay, tamper), with *w possibly replaced.

@@ -132,16 +132,27 @@ func loadImage(path string) (v1.Image, error) {
 	return img, nil
 }
 
-// Layer encodings for rebuild.
-const (
-	encOCIGzip = "oci-gzip"
-	encOCIZstd = "oci-zstd"
+// Encodings of a rebuilt image: manifest and config media types, layer
+// compression and media type.
+type encoding struct {
+	manifest, config, layer types.MediaType
+	compression             compression.Compression
+}
+
+var (
+	encDockerGzip = encoding{types.DockerManifestSchema2, types.DockerConfigJSON, types.DockerLayer, compression.GZip}
+	encOCIGzip    = encoding{types.OCIManifestSchema1, types.OCIConfigJSON, types.OCILayer, compression.GZip}
+	encOCIZstd    = encoding{types.OCIManifestSchema1, types.OCIConfigJSON, types.OCILayerZStd, compression.ZStd}
 )
 
-// rebuild returns src as an OCI image (OCI manifest and config media types)
-// whose layers are recompressed with gzip or zstd. The uncompressed layers,
-// hence the config's diff_ids, stay the same.
-func rebuild(src v1.Image, enc string) (v1.Image, error) {
+// layerCache holds compressed layers by encoding and diff_id, so that a base
+// layer shared by several images is compressed once per run.
+var layerCache = map[string]v1.Layer{}
+
+// rebuild returns src with the manifest and config media types of enc and
+// its layers compressed as enc says. The uncompressed layers, hence the
+// config's diff_ids, stay the same.
+func rebuild(src v1.Image, enc encoding) (v1.Image, error) {
 	cfg, err := src.ConfigFile()
 	if err != nil {
 		return nil, err
@@ -150,23 +161,27 @@ func rebuild(src v1.Image, enc string) (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	lopts := []tarball.LayerOption{tarball.WithMediaType(types.OCILayer), tarball.WithCompressedCaching}
-	if enc == encOCIZstd {
-		lopts = []tarball.LayerOption{
-			tarball.WithCompression(compression.ZStd),
-			tarball.WithMediaType(types.OCILayerZStd),
-			tarball.WithCompressedCaching,
-		}
-	}
 	var out []v1.Layer
 	for _, l := range layers {
-		nl, err := tarball.LayerFromOpener(l.Uncompressed, lopts...)
+		diffID, err := l.DiffID()
 		if err != nil {
 			return nil, err
 		}
+		key := string(enc.layer) + " " + diffID.String()
+		nl, ok := layerCache[key]
+		if !ok {
+			nl, err = tarball.LayerFromOpener(l.Uncompressed,
+				tarball.WithCompression(enc.compression),
+				tarball.WithMediaType(enc.layer),
+				tarball.WithCompressedCaching)
+			if err != nil {
+				return nil, err
+			}
+			layerCache[key] = nl
+		}
 		out = append(out, nl)
 	}
-	base := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
+	base := mutate.ConfigMediaType(mutate.MediaType(empty.Image, enc.manifest), enc.config)
 	img, err := mutate.AppendLayers(base, out...)
 	if err != nil {
 		return nil, err
@@ -174,6 +189,15 @@ func rebuild(src v1.Image, enc string) (v1.Image, error) {
 	// The original config, with its diff_ids and history, replaces the one
 	// AppendLayers made.
 	return mutate.ConfigFile(img, cfg.DeepCopy())
+}
+
+// loadAs reads a `docker save` tarball and rebuilds its image as enc.
+func loadAs(path string, enc encoding) (v1.Image, error) {
+	img, err := loadImage(path)
+	if err != nil {
+		return nil, err
+	}
+	return rebuild(img, enc)
 }
 
 // withPlatform rewrites the config's os, architecture and variant.
@@ -230,14 +254,13 @@ func buildIndex(entries []indexEntry, docker, attestation bool) (v1.ImageIndex, 
 	}
 	var adds []mutate.IndexAddendum
 	for _, e := range entries {
-		img, err := loadImage(e.src)
+		enc := encOCIGzip
+		if docker {
+			enc = encDockerGzip
+		}
+		img, err := loadAs(e.src, enc)
 		if err != nil {
 			return nil, err
-		}
-		if !docker {
-			if img, err = rebuild(img, encOCIGzip); err != nil {
-				return nil, err
-			}
 		}
 		if img, err = withPlatform(img, e.platform); err != nil {
 			return nil, err
@@ -333,14 +356,13 @@ func pushMain(args []string) error {
 		return err
 	}
 	defer cancel()
-	img, err := loadImage(pos[0])
+	enc := encDockerGzip
+	if *zstd {
+		enc = encOCIZstd
+	}
+	img, err := loadAs(pos[0], enc)
 	if err != nil {
 		return err
-	}
-	if *zstd {
-		if img, err = rebuild(img, encOCIZstd); err != nil {
-			return err
-		}
 	}
 	d, err := p.pushImage(img, pos[1])
 	if err != nil {
@@ -425,7 +447,7 @@ func seedMain(args []string) error {
 	}
 
 	for _, n := range seedImages {
-		img, err := loadImage(tarPath(n))
+		img, err := loadAs(tarPath(n), encDockerGzip)
 		if err != nil {
 			return err
 		}
@@ -437,11 +459,8 @@ func seedMain(args []string) error {
 	}
 
 	// distroless with zstd layers.
-	img, err := loadImage(tarPath("distroless"))
+	img, err := loadAs(tarPath("distroless"), encOCIZstd)
 	if err != nil {
-		return err
-	}
-	if img, err = rebuild(img, encOCIZstd); err != nil {
 		return err
 	}
 	d, err := p.pushImage(img, "goinject/zstd:test")
@@ -477,7 +496,7 @@ func seedMain(args []string) error {
 	}
 
 	// shell's image started by a dynamically linked program: /bin/sleep 3600.
-	if img, err = loadImage(tarPath("shell")); err != nil {
+	if img, err = loadAs(tarPath("shell"), encDockerGzip); err != nil {
 		return err
 	}
 	if img, err = withCommand(img, []string{"/bin/sleep"}, []string{"3600"}); err != nil {

@@ -169,6 +169,11 @@ $(BUILD)/bench/bench: FORCE
 	@mkdir -p $(@D)
 	cd tests/bench && $(GO) build -o $(CURDIR)/$@ .
 
+# The OCI registry of the registry tests, and its push/index/seed tools (tests/registry).
+$(BUILD)/registry/testregistry: FORCE
+	@mkdir -p $(@D)
+	cd tests/registry && GOWORK=off GOTOOLCHAIN=local $(GO) build -o $(CURDIR)/$@ .
+
 bench: $(BUILD)/goinject $(BUILD)/bench/peer $(BUILD)/bench/bench
 	nice -n $(BENCH_NICE) taskset -c $(BENCH_CLIENT_CPUS) $(BUILD)/bench/bench -goinject $(BUILD)/goinject \
 	    -peer $(BUILD)/bench/peer -server-cpus "$(BENCH_SERVER_CPUS)" -out $(BUILD)/bench.json $(BENCH_FLAGS)

@@ -237,7 +237,8 @@ chart_lint() {
     local args
     for args in "" \
         "--set certificates.mode=cert-manager" \
-        "--set certificates.mode=secret --set certificates.caBundle=$CA_B64 --set webhook.url=https://127.0.0.1:8443/mutate"; do
+        "--set certificates.mode=secret --set certificates.caBundle=$CA_B64 --set webhook.url=https://127.0.0.1:8443/mutate" \
+        "--set registry.podPullSecrets=true --set registry.credentials.secretName=regcred --set registry.ca.configMap=company-ca"; do
         echo "\$ helm lint --strict charts/goinject $args"
         # shellcheck disable=SC2086 # args split on purpose
         helm lint --strict "$CHART" $args >"$E2E_WORK/lint.out" 2>&1 || { cat "$E2E_WORK/lint.out"; return 1; }
@@ -246,7 +247,7 @@ chart_lint() {
         assert_grep "helm lint $args" "$E2E_WORK/lint.out" '1 chart\(s\) linted, 0 chart\(s\) failed'
     done
 }
-check "chart: helm lint --strict is clean (generate, cert-manager and secret modes)" chart_lint
+check "chart: helm lint --strict is clean (generate, cert-manager and secret modes; registry files and podPullSecrets)" chart_lint
 
 # render NAME HELM_ARGS...: helm template of the chart into e2e-chart, then a
 # server-side dry run of every object; the API server's answers as a List in
@@ -424,6 +425,131 @@ chart_secret() {
 }
 check "chart: certificates.mode=secret (and webhook.url) renders objects the API server accepts (dry run)" chart_secret
 
+# config_of NAME: the config.json of render NAME's ConfigMap, which must be
+# valid JSON, in $E2E_WORK/render-NAME.config.json.
+config_of() {
+    jq -r "$(obj ConfigMap goinject) | .data[\"config.json\"]" "$E2E_WORK/render-$1.json" >"$E2E_WORK/render-$1.config.json"
+    jq -e 'type == "object"' "$E2E_WORK/render-$1.config.json" >/dev/null ||
+        fail "render $1: config.json is not a JSON object"
+}
+
+# template_fails NAME ERE HELM_ARGS...: helm template refuses these values,
+# with a message matching ERE.
+template_fails() {
+    local name="$1" ere="$2"
+    shift 2
+    echo "\$ helm template charts/goinject $*"
+    if helm template goinject "$CHART" --namespace e2e-chart "$@" >"$E2E_WORK/fails-$name.out" 2>&1; then
+        fail "helm template $* rendered; it should have refused"
+    fi
+    cat "$E2E_WORK/fails-$name.out"
+    assert_grep "helm template's message for $name" "$E2E_WORK/fails-$name.out" "$ere"
+}
+
+# The registry values: by default the registry block in config.json, a
+# writable /tmp, and no access to the API server at all; every file that
+# config.json names is mounted; the Secrets grant and the token only with
+# registry.podPullSecrets; budgets the webhook timeout cannot hold and
+# malformed values are refused before anything is installed.
+chart_registry() {
+    local f pod container
+    pod="$(obj Deployment goinject) | .spec.template.spec"
+    container="$pod | .containers[] | select(.name == \"goinject\")"
+    # What no render without registry.podPullSecrets may contain.
+    local no_api='[.items[] | select(.kind | test("Role"))] | length'
+
+    f="$E2E_WORK/render-registry-default.json"
+    render registry-default
+    config_of registry-default
+    assert_json "$E2E_WORK/render-registry-default.config.json" .registry '{"enabled": true, "budgetMs": 2000,
+        "platform": "linux/amd64", "insecureHosts": [], "podPullSecrets": false, "mirrors": {}, "tagTTLSeconds": 300}'
+    assert_json "$f" "$no_api" 0
+    assert_json "$f" "$pod | .automountServiceAccountToken" false
+    assert_json "$f" "$(obj ServiceAccount goinject) | .automountServiceAccountToken" false
+    assert_json "$f" "$pod | .volumes[] | select(.name == \"tmp\")" '{"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}'
+    assert_json "$f" "[$container | .volumeMounts[] | select(.mountPath == \"/tmp\")]" '[{"name": "tmp", "mountPath": "/tmp"}]'
+    assert_json "$f" "[$pod | .volumes[].name]" '["tls", "config", "tmp"]'
+
+    # podPullSecrets: exactly `get` on secrets, bound to goinject's account,
+    # and the token mounted.
+    f="$E2E_WORK/render-registry-pull-secrets.json"
+    render registry-pull-secrets --set registry.podPullSecrets=true
+    config_of registry-pull-secrets
+    assert_json "$E2E_WORK/render-registry-pull-secrets.config.json" .registry.podPullSecrets true
+    assert_json "$f" '[.items[] | select(.kind | test("Role")) | "\(.kind)/\(.metadata.name)"]' \
+        '["ClusterRole/goinject-pull-secrets", "ClusterRoleBinding/goinject-pull-secrets"]'
+    assert_json "$f" "$(obj ClusterRole goinject-pull-secrets) | .rules" \
+        '[{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}]'
+    assert_json "$f" "$(obj ClusterRoleBinding goinject-pull-secrets) | {roleRef, subjects}" '{
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "goinject-pull-secrets"},
+        "subjects": [{"kind": "ServiceAccount", "name": "goinject", "namespace": "e2e-chart"}]}'
+    assert_json "$f" "$pod | .automountServiceAccountToken" true
+
+    # A disabled layer reads nothing, whatever else is set.
+    f="$E2E_WORK/render-registry-disabled.json"
+    render registry-disabled --set registry.enabled=false --set registry.podPullSecrets=true \
+        --set registry.credentials.secretName=regcred
+    config_of registry-disabled
+    assert_json "$E2E_WORK/render-registry-disabled.config.json" .registry '{"enabled": false}'
+    assert_json "$f" "$no_api" 0
+    assert_json "$f" "$pod | .automountServiceAccountToken" false
+    assert_json "$f" "[$pod | .volumes[].name]" '["tls", "config", "tmp"]'
+
+    # Credentials, a CA, insecure hosts and mirrors: config.json names the
+    # files where the Deployment mounts them, read-only, from those objects.
+    f="$E2E_WORK/render-registry-files.json"
+    render registry-files --set registry.credentials.secretName=regcred \
+        --set registry.ca.configMap=company-ca --set registry.ca.key=bundle.pem \
+        --set-json 'registry.insecureHosts=["localhost:5000"]' \
+        --set-json 'registry.mirrors={"docker.io": "mirror.example.com"}' \
+        --set registry.tmpSizeLimit=2Gi
+    config_of registry-files
+    local cfg="$E2E_WORK/render-registry-files.config.json"
+    assert_json "$cfg" .registry '{"enabled": true, "budgetMs": 2000, "platform": "linux/amd64",
+        "insecureHosts": ["localhost:5000"], "podPullSecrets": false, "mirrors": {"docker.io": "mirror.example.com"},
+        "tagTTLSeconds": 300, "caFile": "/etc/goinject/registry-ca/bundle.pem",
+        "credentialsFile": "/etc/goinject/registry-credentials/.dockerconfigjson"}'
+    assert_json "$f" "[$container | .volumeMounts[] | select(.name | startswith(\"registry-\"))]" '[
+        {"name": "registry-ca", "mountPath": "/etc/goinject/registry-ca", "readOnly": true},
+        {"name": "registry-credentials", "mountPath": "/etc/goinject/registry-credentials", "readOnly": true}]'
+    assert_json "$f" "$pod | .volumes[] | select(.name == \"registry-credentials\") | .secret | {secretName, items}" \
+        '{"secretName": "regcred", "items": [{"key": ".dockerconfigjson", "path": ".dockerconfigjson"}]}'
+    assert_json "$f" "$pod | .volumes[] | select(.name == \"registry-ca\") | .configMap | {name, items}" \
+        '{"name": "company-ca", "items": [{"key": "bundle.pem", "path": "bundle.pem"}]}'
+    assert_json "$f" "$pod | .volumes[] | select(.name == \"tmp\") | .emptyDir" '{"sizeLimit": "2Gi"}'
+    assert_json "$f" "$no_api" 0
+    assert_json "$f" "$pod | .automountServiceAccountToken" false
+    # A CA from a Secret instead.
+    f="$E2E_WORK/render-registry-ca-secret.json"
+    render registry-ca-secret --set registry.ca.secret=company-ca
+    config_of registry-ca-secret
+    assert_json "$E2E_WORK/render-registry-ca-secret.config.json" .registry.caFile '"/etc/goinject/registry-ca/ca.crt"'
+    assert_json "$f" "$pod | .volumes[] | select(.name == \"registry-ca\") | .secret | {secretName, items}" \
+        '{"secretName": "company-ca", "items": [{"key": "ca.crt", "path": "ca.crt"}]}'
+
+    # The budget must end at least 1 s before the webhook timeout.
+    template_fails budget-timeout 'registry\.budgetMs=9001 is too close to webhook\.timeoutSeconds=10: .*at most 9000' \
+        --set registry.budgetMs=9001
+    template_fails budget-short-timeout 'registry\.budgetMs=2000 is too close to webhook\.timeoutSeconds=2: .*at most 1000' \
+        --set webhook.timeoutSeconds=2
+    helm template goinject "$CHART" --set registry.budgetMs=9000 >/dev/null
+    helm template goinject "$CHART" --set webhook.timeoutSeconds=3 >/dev/null
+    template_fails budget-small "registry/budgetMs': minimum" --set registry.budgetMs=50
+    template_fails budget-small-no-schema 'registry\.budgetMs=50 is too small' --set registry.budgetMs=50 --skip-schema-validation
+    # The schema: platform os/arch[/variant], host[:port] names, no unknown fields.
+    template_fails platform "registry/platform': 'linux' does not match pattern" --set registry.platform=linux
+    template_fails platform-case "registry/platform': 'Linux/AMD64' does not match pattern" --set registry.platform=Linux/AMD64
+    template_fails insecure-url "registry/insecureHosts/0': 'http://localhost:5000' does not match" \
+        --set-json 'registry.insecureHosts=["http://localhost:5000"]'
+    template_fails mirror-url "registry/mirrors/docker.io': 'https://mirror.example.com' does not match" \
+        --set-json 'registry.mirrors={"docker.io": "https://mirror.example.com"}'
+    template_fails ttl "registry/tagTTLSeconds': minimum" --set registry.tagTTLSeconds=-1
+    template_fails unknown "registry': additional properties 'budget' not allowed" --set registry.budget=1000
+    template_fails two-cas 'registry\.ca: set configMap or secret, not both' \
+        --set registry.ca.configMap=a --set registry.ca.secret=b
+}
+check "chart: registry values render a config.json whose files are mounted; Secrets RBAC and the token only with registry.podPullSecrets; bad budgets and values refused" chart_registry
+
 deploy_manifests() {
     # Namespaced objects need their namespace to exist for a server-side dry run.
     kubectl apply --dry-run=server -f "$repo/deploy/00-namespace.yaml"
@@ -445,8 +571,14 @@ deploy_manifests() {
     assert_json "$E2E_WORK/deploy.json" '[.items[].kind]' \
         '["ServiceAccount", "ConfigMap", "Deployment", "PodDisruptionBudget", "Service", "MutatingWebhookConfiguration"]'
     assert_json "$E2E_WORK/deploy.json" "[$(obj MutatingWebhookConfiguration goinject) | .webhooks[] | .clientConfig.caBundle] | unique" "[\"$CA_B64\"]"
+    # The Deployment gives goinject a writable /tmp for registry blobs, and no token.
+    assert_json "$E2E_WORK/deploy.json" "$(obj Deployment goinject) | .spec.template.spec.volumes[] | select(.name == \"tmp\")" \
+        '{"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}'
+    assert_json "$E2E_WORK/deploy.json" "$(obj Deployment goinject) | .spec.template.spec.automountServiceAccountToken" false
     # The configuration in the ConfigMap is one goinject accepts.
     jq -r "$(obj ConfigMap goinject) | .data[\"config.json\"]" "$E2E_WORK/deploy.json" >"$E2E_WORK/deploy-config.json"
+    assert_json "$E2E_WORK/deploy-config.json" .registry '{"enabled": true, "budgetMs": 2000, "platform": "linux/amd64",
+        "insecureHosts": [], "podPullSecrets": false, "mirrors": {}, "tagTTLSeconds": 300}'
     "$GOINJECT_BIN" config --config "$E2E_WORK/deploy-config.json" >/dev/null
     serve_as_deployed deploy-deployment "$E2E_WORK/deploy.json" goinject-system
     kubectl delete namespace goinject-system --wait=false

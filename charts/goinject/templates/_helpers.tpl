@@ -74,10 +74,85 @@ does not, because the webhook reloads its ConfigMap by itself.
     "imagePullPolicy" $root.Values.agent.pullPolicy
     "resources" $root.Values.agent.resources
     "env" $root.Values.agent.env) -}}
+{{- $_ := set $config "registry" (include "goinject.registryConfig" $root | fromJson) -}}
 {{- if index . 1 }}
 {{- $_ := set $config "catalog" $root.Values.catalog -}}
 {{- end }}
 {{- mustMergeOverwrite $config (deepCopy $root.Values.extraConfig) | toPrettyJson -}}
+{{- end -}}
+
+{{/*
+The registry layer. Files are mounted by deployment.yaml at these paths, and
+named in config.json only when the chart mounts them.
+*/}}
+{{- define "goinject.registryCADir" -}}/etc/goinject/registry-ca{{- end -}}
+{{- define "goinject.registryCredentialsDir" -}}/etc/goinject/registry-credentials{{- end -}}
+
+{{/* "true" when a registry CA ConfigMap or Secret is configured (and the layer is on). */}}
+{{- define "goinject.registryCA" -}}
+{{- $r := .Values.registry -}}
+{{- if and $r.enabled $r.ca.configMap $r.ca.secret -}}
+{{- fail "registry.ca: set configMap or secret, not both" -}}
+{{- end -}}
+{{- if and $r.enabled (or $r.ca.configMap $r.ca.secret) -}}true{{- end -}}
+{{- end -}}
+
+{{/* "true" when a dockerconfigjson Secret is configured (and the layer is on). */}}
+{{- define "goinject.registryCredentials" -}}
+{{- if and .Values.registry.enabled .Values.registry.credentials.secretName -}}true{{- end -}}
+{{- end -}}
+
+{{/*
+"true" when goinject reads pods' imagePullSecrets from the API server: only then
+is the ServiceAccount token mounted and the Secrets ClusterRole rendered.
+*/}}
+{{- define "goinject.podPullSecrets" -}}
+{{- if and .Values.registry.enabled .Values.registry.podPullSecrets -}}true{{- end -}}
+{{- end -}}
+
+{{/*
+Checks that the schema cannot express: the lookup budget must leave at least
+1 s of the webhook's timeout for the rest of the review (the contract: the budget
+is always under the webhook timeout), so a slow registry never makes the API
+server give up on goinject.
+*/}}
+{{- define "goinject.validate" -}}
+{{- $r := .Values.registry -}}
+{{- if $r.enabled -}}
+{{- $budget := int $r.budgetMs -}}
+{{- $timeoutMs := mul (int .Values.webhook.timeoutSeconds) 1000 -}}
+{{- if lt $budget 100 -}}
+{{- fail (printf "registry.budgetMs=%d is too small: it must be at least 100 (milliseconds)" $budget) -}}
+{{- end -}}
+{{- if gt $budget (sub $timeoutMs 1000) -}}
+{{- fail (printf "registry.budgetMs=%d is too close to webhook.timeoutSeconds=%d: the registry budget must end at least 1000 ms before the webhook timeout, so budgetMs may be at most %d (lower it, or raise webhook.timeoutSeconds)" $budget (int .Values.webhook.timeoutSeconds) (sub $timeoutMs 1000)) -}}
+{{- end -}}
+{{- end -}}
+{{- include "goinject.registryCA" . -}}
+{{- end -}}
+
+{{/* config.json's "registry" object, as JSON. */}}
+{{- define "goinject.registryConfig" -}}
+{{- $r := .Values.registry -}}
+{{- if not $r.enabled -}}
+{{- dict "enabled" false | toJson -}}
+{{- else -}}
+{{- $c := dict
+  "enabled" true
+  "budgetMs" (int $r.budgetMs)
+  "platform" $r.platform
+  "insecureHosts" (default (list) $r.insecureHosts)
+  "podPullSecrets" (eq (include "goinject.podPullSecrets" .) "true")
+  "mirrors" (default (dict) $r.mirrors)
+  "tagTTLSeconds" (int $r.tagTTLSeconds) -}}
+{{- if include "goinject.registryCA" . -}}
+{{- $_ := set $c "caFile" (printf "%s/%s" (include "goinject.registryCADir" .) $r.ca.key) -}}
+{{- end -}}
+{{- if include "goinject.registryCredentials" . -}}
+{{- $_ := set $c "credentialsFile" (printf "%s/.dockerconfigjson" (include "goinject.registryCredentialsDir" .)) -}}
+{{- end -}}
+{{- toJson $c -}}
+{{- end -}}
 {{- end -}}
 
 {{/* The namespaceSelector; $podSecurity is "in" or "notin" the enforcing levels, or "" for any. */}}

@@ -32,7 +32,12 @@ static const char full_config[] =
     " \"shellUnknownWrapper\": \"shell\","
     " \"defaultShell\": \"/bin/bash\","
     " \"catalog\": [{\"match\": {\"image\": \"registry.example.com/api:1.0\"},"
-    "               \"facts\": {\"staticGo\": true, \"shell\": \"none\"}}]}";
+    "               \"facts\": {\"staticGo\": true, \"shell\": \"none\"}}],"
+    " \"registry\": {\"enabled\": true, \"budgetMs\": 1500, \"platform\": \"linux/arm64/v8\","
+    "   \"insecureHosts\": [\"localhost:5000\", \"[::1]:5000\"],"
+    "   \"credentialsFile\": \"/etc/goinject/registry/.dockerconfigjson\","
+    "   \"podPullSecrets\": true, \"mirrors\": {\"docker.io\": \"mirror.example.com:5000\"},"
+    "   \"tagTTLSeconds\": 30}}";
 
 static struct goinject_config *parse_ok(const char *text)
 {
@@ -138,7 +143,11 @@ START_TEST(no_file_gives_every_default)
                             "\"tini/musl/tini\"},"
                             " \"shellUnknownWrapper\": \"tini\","
                             " \"defaultShell\": \"/bin/sh\","
-                            " \"catalog\": []}");
+                            " \"catalog\": [],"
+                            " \"registry\": {\"enabled\": true, \"budgetMs\": 2000,"
+                            "   \"platform\": \"linux/amd64\", \"insecureHosts\": [],"
+                            "   \"podPullSecrets\": false, \"mirrors\": {},"
+                            "   \"tagTTLSeconds\": 300}}");
     json_decref(json);
     config_free(cfg);
 }

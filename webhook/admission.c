@@ -451,9 +451,9 @@ static void registry_stage(const struct pod_input *in, const json_t *containers,
     struct regfacts_query *q = calloc(n ? n : 1, sizeof(*q));
     size_t *which = calloc(n ? n : 1, sizeof(*which)), k = 0;
     for (size_t i = 0; q && which && i < n; i++) {
-        const char *image =
-            json_string_value(json_object_get(json_array_get(containers, i), "image"));
-        if (prep[i] == PREP_PLAN && image && !facts_settled(&facts[i])) {
+        const json_t *container = json_array_get(containers, i);
+        const char *image = json_string_value(json_object_get(container, "image"));
+        if (prep[i] == PREP_PLAN && image && !facts_settled(&facts[i], container)) {
             q[k].image = image;
             which[k++] = i;
         }

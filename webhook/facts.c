@@ -228,9 +228,16 @@ void facts_resolve(const struct goinject_config *cfg, const json_t *annotations,
         fill_layer(facts, &rule->facts, FROM_CATALOG);
 }
 
-bool facts_settled(const struct container_facts *facts)
+bool facts_settled(const struct container_facts *facts, const json_t *container)
 {
-    return facts->static_go == FACT_FALSE || facts_count_known(facts) == FACT_CMD + 1;
+    if (facts->static_go != FACT_TRUE)
+        return facts->static_go == FACT_FALSE;
+    if (facts->cgo == FACT_UNKNOWN || facts->libc == LIBC_UNKNOWN || facts->shell == SHELL_UNKNOWN)
+        return false;
+    /* E: the pod's command, else the image's ENTRYPOINT with the pod's args or the image's CMD. */
+    if (json_object_get(container, "command"))
+        return true;
+    return facts->entrypoint && (json_object_get(container, "args") || facts->cmd);
 }
 
 void facts_fill_registry(struct container_facts *facts, const struct catalog_facts *found)

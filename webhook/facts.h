@@ -47,10 +47,12 @@ void facts_resolve(const struct goinject_config *cfg, const json_t *annotations,
                    const char *image, struct container_facts *facts, struct warnings *w);
 void facts_clear(struct container_facts *facts);
 /*
- * True when the registry could change nothing the rules decide: static-go
- * is known false (nothing else matters then), or every fact is known.
+ * True when the registry could change nothing the rules decide for
+ * container: static-go is known false (nothing else matters then), or it
+ * is known true with cgo, libc, shell and whatever E needs of the image
+ * (ENTRYPOINT unless the pod sets command, CMD unless it also sets args).
  */
-bool facts_settled(const struct container_facts *facts);
+bool facts_settled(const struct container_facts *facts, const json_t *container);
 /* Fills what is still unknown from the registry layer's facts (catalog form). */
 void facts_fill_registry(struct container_facts *facts, const struct catalog_facts *found);
 /* The names of the layers in sources, as a JSON array ("annotations", "catalog", "registry"). */

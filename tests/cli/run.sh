@@ -30,32 +30,32 @@ expect_stderr_line() {
 }
 
 # -- review
-expect_exit "review of a fixture" 0 "$bin" review "$cases/static-go-shell/review.json"
+expect_exit "review of a fixture" 0 "$bin" review --no-registry "$cases/static-go-shell/review.json"
 grep -q '"patchType":"JSONPatch"' "$work/out" && pass || fail "review answer has no patch"
 expect_exit "review from stdin" 0 sh -c "\"$bin\" review - < \"$cases/static-go-shell/review.json\""
-expect_exit "review of a Pod is not an AdmissionReview" 2 "$bin" review "$here/pod.json"
+expect_exit "review of a Pod is not an AdmissionReview" 2 "$bin" review --no-registry "$here/pod.json"
 expect_stderr_line "review error" "not an AdmissionReview: kind must be AdmissionReview"
 printf '{"kind":' >"$work/broken.json"
-expect_exit "review of malformed JSON" 2 "$bin" review "$work/broken.json"
+expect_exit "review of malformed JSON" 2 "$bin" review --no-registry "$work/broken.json"
 expect_stderr_line "malformed JSON error" "malformed JSON"
 # jansson quotes the input near the error; a newline there must not break the line (fuzz_config found it in config).
 printf '{"a":"\\\n"}' >"$work/newline.json"
-expect_exit "review of JSON broken at a newline" 2 "$bin" review "$work/newline.json"
+expect_exit "review of JSON broken at a newline" 2 "$bin" review --no-registry "$work/newline.json"
 expect_stderr_line "malformed JSON error stays one line" "invalid escape near"
-expect_exit "mutate of JSON broken at a newline" 2 "$bin" mutate "$work/newline.json"
+expect_exit "mutate of JSON broken at a newline" 2 "$bin" mutate --no-registry "$work/newline.json"
 expect_stderr_line "mutate's malformed JSON error stays one line" "invalid escape near"
-expect_exit "review of a missing file" 2 "$bin" review "$work/does-not-exist.json"
+expect_exit "review of a missing file" 2 "$bin" review --no-registry "$work/does-not-exist.json"
 expect_stderr_line "missing file error" "cannot open"
 [ ! -s "$work/out" ] && pass || fail "nothing is printed on stdout for bad input"
 
 # -- modes and config
-expect_exit "bad --mode" 2 "$bin" review --mode hybrid "$cases/static-go-shell/review.json"
+expect_exit "bad --mode" 2 "$bin" review --no-registry --mode hybrid "$cases/static-go-shell/review.json"
 expect_stderr_line "bad mode error" "\-\-mode"
 printf '{"agent": {"mountPath": "relative/path"}}' >"$work/bad-config.json"
-expect_exit "invalid config" 2 "$bin" review --config "$work/bad-config.json" "$cases/static-go-shell/review.json"
+expect_exit "invalid config" 2 "$bin" review --no-registry --config "$work/bad-config.json" "$cases/static-go-shell/review.json"
 expect_stderr_line "config error names the field" "agent.mountPath"
 printf '{"agnet": {}}' >"$work/typo-config.json"
-expect_exit "unknown config field" 2 "$bin" mutate --config "$work/typo-config.json" "$here/pod.json"
+expect_exit "unknown config field" 2 "$bin" mutate --no-registry --config "$work/typo-config.json" "$here/pod.json"
 expect_stderr_line "unknown field is named" "agnet: unknown field"
 printf '{"mode": "classic"}' >"$work/classic.json"
 expect_exit "config file sets the mode" 0 "$bin" config --config "$work/classic.json"
@@ -66,14 +66,14 @@ expect_exit "defaults without a file" 0 "$bin" config
 grep -q '"annotationPrefix": "goinject.io"' "$work/out" && pass || fail "default prefix"
 
 # -- mutate
-expect_exit "mutate a Pod" 0 "$bin" mutate "$here/pod.json"
+expect_exit "mutate a Pod" 0 "$bin" mutate --no-registry "$here/pod.json"
 grep -q '"exec \\"\$0\\" \\"\$@\\""' "$work/out" && pass || fail "mutate did not wrap the static Go entrypoint"
 grep -q '^Warning: goinject: ' "$work/err" && fail "unexpected warning: $(cat "$work/err")" || pass
-expect_exit "mutate a List" 0 sh -c "printf '{\"kind\":\"List\",\"apiVersion\":\"v1\",\"items\":[%s]}' \"\$(cat \"$here/pod.json\")\" | \"$bin\" mutate"
+expect_exit "mutate a List" 0 sh -c "printf '{\"kind\":\"List\",\"apiVersion\":\"v1\",\"items\":[%s]}' \"\$(cat \"$here/pod.json\")\" | \"$bin\" mutate --no-registry"
 grep -q '"goinject.io/injected": "true"' "$work/out" && pass || fail "List item not mutated"
-expect_exit "mutate something else" 2 sh -c "echo '{\"kind\":\"Deployment\"}' | \"$bin\" mutate"
+expect_exit "mutate something else" 2 sh -c "echo '{\"kind\":\"Deployment\"}' | \"$bin\" mutate --no-registry"
 expect_stderr_line "mutate error" "not a Pod, a List of Pods or an AdmissionReview"
-expect_exit "mutate prints warnings on stderr" 0 "$bin" mutate "$cases/entrypoint-unknown/review.json"
+expect_exit "mutate prints warnings on stderr" 0 "$bin" mutate --no-registry "$cases/entrypoint-unknown/review.json"
 grep -q '^Warning: goinject: container "search"' "$work/err" && pass || fail "warning missing"
 
 # -- certgen and copy-agent

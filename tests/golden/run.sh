@@ -4,7 +4,9 @@
 #   <mode>.answer.json    `goinject review` output, byte for byte (the server's answer)
 #   <mode>.pod.json       `goinject mutate` output: the mutated pod, for human review
 #   <mode>.warnings.txt   what `goinject mutate` printed on stderr
-# A case may carry config.json, passed with --config.
+# A case may carry config.json, passed with --config. The cases state their facts in
+# annotations and the catalog, so the registry layer is off (--no-registry); the
+# registry suite (tests/registry) tests that layer against a real registry.
 #
 # usage: run.sh [--update] GOINJECT_BINARY
 # GOINJECT_WRAPPER (e.g. "valgrind -q --error-exitcode=99") runs the binary under a tool.
@@ -41,10 +43,10 @@ for dir in "$here"/cases/*/; do
         name="$case_name/$mode"
         ok=1
         # shellcheck disable=SC2086 # word splitting of the wrapper and config is intended
-        ${GOINJECT_WRAPPER:-} "$bin" review --mode "$mode" $config "$dir/review.json" \
+        ${GOINJECT_WRAPPER:-} "$bin" review --no-registry --mode "$mode" $config "$dir/review.json" \
             >"$work/answer" 2>"$work/review.err" || { ok=0; echo "FAIL $name: review exited $?"; cat "$work/review.err"; }
         # shellcheck disable=SC2086
-        ${GOINJECT_WRAPPER:-} "$bin" mutate --mode "$mode" $config "$dir/review.json" \
+        ${GOINJECT_WRAPPER:-} "$bin" mutate --no-registry --mode "$mode" $config "$dir/review.json" \
             >"$work/pod" 2>"$work/warnings" || { ok=0; echo "FAIL $name: mutate exited $?"; cat "$work/warnings"; }
         check "$name" "$dir/$mode.answer.json" "$work/answer" || ok=0
         check "$name" "$dir/$mode.pod.json" "$work/pod" || ok=0

@@ -82,7 +82,7 @@ func startServer(k kind, certDir string, pool *x509.CertPool) *proc {
 	}
 	switch k {
 	case kindGoinject, kindFloor:
-		argv = append(argv, *goinjectBin, "serve", "--listen", "127.0.0.1:"+strconv.Itoa(port),
+		argv = append(argv, *goinjectBin, "serve", "--no-registry", "--listen", "127.0.0.1:"+strconv.Itoa(port),
 			"--tls-cert", filepath.Join(certDir, "tls.crt"), "--tls-key", filepath.Join(certDir, "tls.key"))
 		if k == kindFloor {
 			argv = append(argv, "--bench-floor")

@@ -813,7 +813,7 @@ install_certs() {
 
 start_goinject() {
     local mode="$1" dir="$E2E_WORK/tls-$1"
-    "$GOINJECT_BIN" serve --listen 127.0.0.1:0 --tls-cert "$dir/tls.crt" --tls-key "$dir/tls.key" \
+    "$GOINJECT_BIN" serve --no-registry --listen 127.0.0.1:0 --tls-cert "$dir/tls.crt" --tls-key "$dir/tls.key" \
         --mode "$mode" --config "$E2E_WORK/$mode.config.json" \
         </dev/null >/dev/null 2>>"$E2E_WORK/$mode.log" &
     track "goinject-$mode" "$!" "$GOINJECT_BIN"

@@ -97,7 +97,7 @@ func startServer(t *testing.T, certDir string, args ...string) *server {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	argv := append([]string{"serve", "--listen", "127.0.0.1:" + strconv.Itoa(port),
+	argv := append([]string{"serve", "--no-registry", "--listen", "127.0.0.1:" + strconv.Itoa(port),
 		"--tls-cert", filepath.Join(certDir, "tls.crt"), "--tls-key", filepath.Join(certDir, "tls.key"),
 		"--log-level", "warn"}, args...)
 	s := &server{t: t, cmd: exec.Command(goinjectBin, argv...), port: port, addr: "127.0.0.1:" + strconv.Itoa(port),

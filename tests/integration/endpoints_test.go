@@ -205,7 +205,7 @@ func TestServerAnswerIsByteIdenticalToReviewCLI(t *testing.T) {
 				if err := os.WriteFile(file, in.body, 0o644); err != nil {
 					t.Fatal(err)
 				}
-				args := append(append([]string{"review", "--mode", mode}, in.cliFlags...), file)
+				args := append(append([]string{"review", "--no-registry", "--mode", mode}, in.cliFlags...), file)
 				cmd := goinjectCommand(args...)
 				var stderr bytes.Buffer
 				cmd.Stderr = &stderr

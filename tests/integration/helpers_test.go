@@ -274,7 +274,8 @@ func startServer(t testing.TB, cfg serverConfig) *server {
 	for _, ca := range cfg.caFiles {
 		addCA(t, s.pool, ca)
 	}
-	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--tls-cert", cfg.certFile, "--tls-key", cfg.keyFile}, cfg.args...)
+	// The pods here state their facts in annotations: no registry lookups (tests/registry has those).
+	args := append([]string{"serve", "--no-registry", "--listen", "127.0.0.1:0", "--tls-cert", cfg.certFile, "--tls-key", cfg.keyFile}, cfg.args...)
 	s.cmd = goinjectCommand(args...)
 	s.cmd.Stdout = s.logs
 	s.cmd.Stderr = s.logs

@@ -14,6 +14,7 @@
 #include "jsonout.h"
 #include "patch_apply.h"
 #include "patch_build.h"
+#include "kubesecrets.h"
 #include "pointer.h"
 #include "regfacts.h"
 #include "version.h"
@@ -437,6 +438,25 @@ static void warn_registry(struct mutation *m, const char *name, const struct reg
                       name, q->image, q->reason);
 }
 
+/* The pod's imagePullSecrets (the ServiceAccount's are in the list by now); false when none. */
+static bool pod_pull_secrets(const struct pod_input *in, struct pull_secrets *out)
+{
+    const json_t *list = json_object_get(json_object_get(in->pod, "spec"), "imagePullSecrets");
+    size_t i;
+    json_t *ref;
+    memset(out, 0, sizeof(*out));
+    if (!in->namespace || strlen(in->namespace) >= sizeof(out->ns))
+        return false;
+    snprintf(out->ns, sizeof(out->ns), "%s", in->namespace);
+    json_array_foreach(list, i, ref)
+    {
+        const char *name = json_string_value(json_object_get(ref, "name"));
+        if (name && strlen(name) < KUBESECRETS_NAME_MAX && out->count < KUBESECRETS_MAX_NAMES)
+            snprintf(out->names[out->count++], KUBESECRETS_NAME_MAX, "%s", name);
+    }
+    return out->count > 0;
+}
+
 /*
  * Asks the registry layer, all at once and within the pod's budget, for the
  * containers whose facts annotations and the catalog left open.
@@ -460,8 +480,10 @@ static void registry_stage(const struct pod_input *in, const json_t *containers,
     }
     if (k > 0) {
         struct platform_set platforms;
+        struct pull_secrets secrets;
         regfacts_pod_platforms(in->pod, rc->platform, &platforms);
-        regfacts_lookup(rc, &platforms, q, k, in->deadline_ms);
+        bool use_secrets = rc->pod_pull_secrets && pod_pull_secrets(in, &secrets);
+        regfacts_lookup(rc, &platforms, use_secrets ? &secrets : NULL, q, k, in->deadline_ms);
         if (!m->registry)
             m->registry = json_object();
     }
@@ -1136,6 +1158,7 @@ static const struct json_shape RESOURCE[] = {LEAF("group"), LEAF("resource"), {N
                                                     {"volumes", NAME_ONLY},                        \
                                                     {"os", NAME_ONLY},                             \
                                                     LEAF("nodeSelector"), LEAF("affinity"),        \
+                                                    LEAF("imagePullSecrets"),                      \
                                                     {NULL, NULL}};                                 \
     static const struct json_shape name##_POD[] = {                                                \
         {"metadata", METADATA}, {"spec", name##_SPEC}, {NULL, NULL}};                              \

@@ -304,6 +304,27 @@ void reg_credentials_free(struct reg_credentials *c)
     memset(c, 0, sizeof(*c));
 }
 
+int reg_credentials_append(struct reg_credentials *dst, const struct reg_credentials *src)
+{
+    if (!src || src->count == 0)
+        return 0;
+    struct reg_credential *items =
+        realloc(dst->items, (dst->count + src->count) * sizeof(*items));
+    if (!items)
+        return -1;
+    dst->items = items;
+    for (size_t i = 0; i < src->count; i++) {
+        struct reg_credential *c = &dst->items[dst->count];
+        c->key = strdup(src->items[i].key);
+        c->user = strdup(src->items[i].user);
+        c->password = strdup(src->items[i].password);
+        dst->count++;
+        if (!c->key || !c->user || !c->password)
+            return -1; /* the partial entry is freed with the rest */
+    }
+    return 0;
+}
+
 /* "*.example.com" matches "a.example.com" (one label), with the same port if any. */
 static bool wildcard_match(const char *key, const char *host)
 {

@@ -18,10 +18,13 @@
 #include "image.h"
 #include "imagefacts.h"
 #include "imageref.h"
+#include "kubesecrets.h"
 #include "log.h"
 #include "metrics.h"
 
-#define KEY_MAX         (IMAGE_REF_TEXT_MAX + 128)
+#define SECRETS_TEXT_MAX (KUBESECRETS_MAX_NAMES * (KUBESECRETS_NAME_MAX + 1) + 80)
+/* A lookup's key: the reference, its platforms and the pull secrets it may use. */
+#define KEY_MAX (IMAGE_REF_TEXT_MAX + 128 + SECRETS_TEXT_MAX)
 #define CACHE_BUCKETS   1024 /* a power of two */
 #define AUTH_BACKOFF_MS 60000
 #define MIN_BACKOFF_MS  2000
@@ -186,6 +189,7 @@ struct job {
     char platforms_text[128];
     struct reg_settings *settings; /* held */
     char *credentials_file;        /* owned */
+    struct pull_secrets secrets;   /* the pod's, read through the API; count 0 when none */
     unsigned tag_ttl_s;
     uint64_t started_ms;
     int holders; /* the queue or worker, and each waiting review */
@@ -772,12 +776,32 @@ static int digest_facts(struct run *r, const char *digest, struct catalog_facts 
 }
 
 /* Runs the job's lookup (no lock held); the outcome goes into the job and the caches. */
+/*
+ * The credentials a job uses: the pod's pull secrets first (as the kubelet
+ * would), then goinject's own file. Owned by the caller.
+ */
+static void job_credentials(const struct job *j, uint64_t deadline_ms, struct reg_credentials *out)
+{
+    char why[200];
+    memset(out, 0, sizeof(*out));
+    if (j->secrets.count &&
+        kubesecrets_credentials(&j->secrets, deadline_ms, out, why, sizeof(why)) < (int)j->secrets.count)
+        log_msgf(LOG_LEVEL_WARN, "registry lookup of %s: %s", j->ref.repository, why);
+    struct keyring *k = keyring_get(j->credentials_file);
+    if (k && reg_credentials_append(out, &k->creds) != 0) {
+        reg_credentials_free(out);
+        log_msgf(LOG_LEVEL_WARN, "registry lookup of %s: out of memory", j->ref.repository);
+    }
+    keyring_drop(k);
+}
+
 static void run_job(struct reg_conn *conn, struct job *j)
 {
     struct run r = {.job = j, .conn = conn, .error = {.retry_after = -1}};
-    struct keyring *k = keyring_get(j->credentials_file);
+    struct reg_credentials creds;
     uint64_t start = reg_now_ms();
-    reg_conn_bind(conn, j->settings, k ? &k->creds : NULL, start + REGFACTS_JOB_TIMEOUT_MS);
+    job_credentials(j, start + REGFACTS_JOB_TIMEOUT_MS, &creds);
+    reg_conn_bind(conn, j->settings, &creds, start + REGFACTS_JOB_TIMEOUT_MS);
     reg_target_for(j->settings, &j->ref, &r.target);
     char digest[REG_DIGEST_MAX] = "";
     bool from_tag_cache = false;
@@ -801,7 +825,7 @@ static void run_job(struct reg_conn *conn, struct job *j)
     struct catalog_facts facts = {.static_go = -1, .cgo = -1};
     if (rc == 0)
         rc = digest_facts(&r, digest, &facts);
-    keyring_drop(k);
+    reg_credentials_free(&creds);
     uint64_t end = reg_now_ms();
 
     pthread_mutex_lock(&rf.lock);
@@ -1002,7 +1026,8 @@ static void answer_failed(struct regfacts_query *q, enum regfacts_result result,
 /* The job for key, queued now when there is none. Called with rf.lock held. */
 static struct job *job_for(const struct registry_config *rc, const struct image_ref *ref,
                            const char *key, const char *tag_key,
-                           const struct platform_set *platforms, const char *platforms_text)
+                           const struct platform_set *platforms, const char *platforms_text,
+                           const struct pull_secrets *secrets)
 {
     for (struct job *j = rf.active; j; j = j->next_active)
         if (strcmp(j->key, key) == 0)
@@ -1020,6 +1045,8 @@ static struct job *job_for(const struct registry_config *rc, const struct image_
     j->settings = reg_settings_hold(rc->settings);
     j->credentials_file = rc->credentials_file ? strdup(rc->credentials_file) : NULL;
     j->tag_ttl_s = rc->tag_ttl_s;
+    if (secrets)
+        j->secrets = *secrets;
     j->facts.static_go = j->facts.cgo = -1;
     j->started_ms = reg_now_ms();
     j->holders = 1; /* the queue's, then the worker's */
@@ -1041,6 +1068,7 @@ static struct job *job_for(const struct registry_config *rc, const struct image_
  */
 static struct job *start_query(const struct registry_config *rc,
                                const struct platform_set *platforms, const char *platforms_text,
+                               const struct pull_secrets *secrets, const char *secrets_text,
                                struct regfacts_query *q, uint64_t now)
 {
     struct image_ref ref;
@@ -1050,7 +1078,8 @@ static struct job *start_query(const struct registry_config *rc,
         return NULL;
     }
     image_ref_format(&ref, text, sizeof(text));
-    snprintf(key, sizeof(key), "%s|%s", text, platforms_text);
+    /* Lookups with other credentials may see other answers: they are not shared. */
+    snprintf(key, sizeof(key), "%s|%s%s", text, platforms_text, secrets_text);
     struct image_ref tagged = ref;
     tagged.digest[0] = '\0';
     image_ref_format(&tagged, tag_key, sizeof(tag_key));
@@ -1080,7 +1109,7 @@ static struct job *start_query(const struct registry_config *rc,
             return NULL;
         }
     }
-    struct job *j = job_for(rc, &ref, key, tag_key, platforms, platforms_text);
+    struct job *j = job_for(rc, &ref, key, tag_key, platforms, platforms_text, secrets);
     if (!j) {
         answer_failed(q, RESULT_ERROR, "too many registry lookups in progress");
         return NULL;
@@ -1106,11 +1135,25 @@ static void finish_query(struct regfacts_query *q, struct job *j)
     }
 }
 
+/* "|ns:a,b" for the pull secrets a lookup uses, "" when none. */
+static void secrets_text_of(const struct pull_secrets *ps, char *out, size_t len)
+{
+    struct buf b = BUF_INIT;
+    if (ps && ps->count)
+        buf_printf(&b, "|%s:", ps->ns);
+    for (unsigned i = 0; ps && i < ps->count; i++)
+        buf_printf(&b, "%s%s", i ? "," : "", ps->names[i]);
+    snprintf(out, len, "%s", b.data ? b.data : "");
+    buf_free(&b);
+}
+
 void regfacts_lookup(const struct registry_config *rc, const struct platform_set *platforms,
-                     struct regfacts_query *queries, size_t n, uint64_t deadline_ms)
+                     const struct pull_secrets *secrets, struct regfacts_query *queries, size_t n,
+                     uint64_t deadline_ms)
 {
     struct job **jobs = calloc(n ? n : 1, sizeof(*jobs));
-    char platforms_text[128];
+    char platforms_text[128], secrets_text[SECRETS_TEXT_MAX];
+    secrets_text_of(secrets, secrets_text, sizeof(secrets_text));
     if (!jobs) {
         for (size_t i = 0; i < n; i++)
             answer_failed(&queries[i], RESULT_ERROR, "out of memory");
@@ -1124,7 +1167,7 @@ void regfacts_lookup(const struct registry_config *rc, const struct platform_set
         memset(&q->facts, 0, sizeof(q->facts));
         q->facts.static_go = q->facts.cgo = -1;
         q->digest[0] = q->reason[0] = '\0';
-        jobs[i] = start_query(rc, platforms, platforms_text, q, now);
+        jobs[i] = start_query(rc, platforms, platforms_text, secrets, secrets_text, q, now);
     }
     struct timespec until = {(time_t)(deadline_ms / 1000), (long)(deadline_ms % 1000) * 1000000};
     for (size_t i = 0; i < n; i++)

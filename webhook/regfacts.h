@@ -105,13 +105,17 @@ void regfacts_stop(void);
 /* True between regfacts_start and regfacts_stop: a process that never started it has no registry layer. */
 bool regfacts_running(void);
 
+struct pull_secrets;
+
 /*
- * Looks up the facts of each query's image for the platforms, waiting until
+ * Looks up the facts of each query's image for the platforms, with the
+ * pod's pull secrets (NULL: goinject's own credentials only), waiting until
  * deadline_ms (reg_now_ms's clock) at most. Every query gets a status; free
  * each query's facts with catalog_facts_free.
  */
 void regfacts_lookup(const struct registry_config *rc, const struct platform_set *platforms,
-                     struct regfacts_query *queries, size_t n, uint64_t deadline_ms);
+                     const struct pull_secrets *secrets, struct regfacts_query *queries, size_t n,
+                     uint64_t deadline_ms);
 
 const char *regfacts_result_name(enum regfacts_result r);
 

@@ -444,6 +444,12 @@ struct spool {
     char dir[256];
 };
 
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t freed;
+    unsigned busy;
+} spools = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+
 static int spool_open(struct spool *s, char *err, size_t errlen)
 {
     const char *tmp = getenv("TMPDIR");
@@ -581,8 +587,70 @@ static bool valid_sha256(const char *d)
            strspn(d + 7, "0123456789abcdef") == 64;
 }
 
-/* Fetches the blob named by desc into the spool; big layers stream to disk. */
-static int fetch_blob(struct run *r, const struct spool *s, const json_t *desc, uint64_t *total)
+static int write_all(int fd, const char *data, size_t len)
+{
+    while (len > 0) {
+        ssize_t w = write(fd, data, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        data += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+/*
+ * Replaces a compressed layer of the spool by its tar: the image's files
+ * are then read where they lie, instead of decompressing the layer again
+ * from its start for each one. *unpacked counts the image's tar bytes.
+ */
+static int unpack_layer(struct run *r, const struct spool *s, const char *digest, int fd,
+                        uint64_t size, uint64_t *unpacked)
+{
+    struct source src;
+    struct reader rd;
+    char tmp[420], final[400], chunk[65536];
+    source_from_fd(&src, fd, size);
+    if (reader_open(&rd, &src) != 0)
+        return run_fail(r, "layer %.19s: %s", digest, rd.error);
+    if (rd.codec == READER_PLAIN) {
+        reader_close(&rd);
+        *unpacked += size;
+        return *unpacked > REGFACTS_MAX_UNPACKED_BYTES ? run_fail(r, "the image unpacks to more than %llu bytes", REGFACTS_MAX_UNPACKED_BYTES) : 0;
+    }
+    snprintf(final, sizeof(final), "%s/blobs/sha256/%s", s->dir, digest + 7);
+    snprintf(tmp, sizeof(tmp), "%s.tar", final);
+    int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    int rc = out < 0 ? run_fail(r, "cannot write to the spool: %s", strerror(errno)) : 0;
+    ssize_t n = 0;
+    while (rc == 0 && (n = reader_read(&rd, chunk, sizeof(chunk))) > 0) {
+        *unpacked += (uint64_t)n;
+        if (*unpacked > REGFACTS_MAX_UNPACKED_BYTES)
+            rc = run_fail(r, "the image unpacks to more than %llu bytes",
+                          REGFACTS_MAX_UNPACKED_BYTES);
+        else if (write_all(out, chunk, (size_t)n) != 0)
+            rc = run_fail(r, "cannot write to the spool: %s", strerror(errno));
+    }
+    if (rc == 0 && n < 0)
+        rc = run_fail(r, "layer %.19s: %s", digest, rd.error);
+    reader_close(&rd);
+    if (out >= 0)
+        close(out);
+    if (rc == 0 && rename(tmp, final) != 0)
+        rc = run_fail(r, "cannot write to the spool: %s", strerror(errno));
+    if (rc != 0)
+        unlink(tmp);
+    return rc;
+}
+
+/*
+ * Fetches the blob named by desc into the spool, verified. A layer
+ * (unpacked not NULL) is stored as its tar.
+ */
+static int fetch_blob(struct run *r, const struct spool *s, const json_t *desc, uint64_t *total,
+                      uint64_t *unpacked)
 {
     const char *digest = json_string_value(json_object_get(desc, "digest"));
     json_int_t size = json_integer_value(json_object_get(desc, "size"));
@@ -600,6 +668,8 @@ static int fetch_blob(struct run *r, const struct spool *s, const json_t *desc, 
         return run_fail(r, "cannot write to the spool: %s", strerror(errno));
     /* A blob larger than its descriptor says is refused as it arrives. */
     int rc = reg_get_blob(r->conn, &r->target, digest, fd, (uint64_t)size, &r->error);
+    if (rc == 0 && unpacked)
+        rc = unpack_layer(r, s, digest, fd, (uint64_t)size, unpacked);
     close(fd);
     return rc;
 }
@@ -625,15 +695,15 @@ static int spool_image(struct run *r, const char *digest, const struct buf *mani
         rc = run_fail(r, "the image has more than %d layers", IMAGE_MAX_LAYERS);
     else if (spool_open(s, err, sizeof(err)) != 0)
         rc = run_fail(r, "%s", err);
-    uint64_t total = 0;
+    uint64_t total = 0, unpacked = 0;
     size_t i;
     json_t *layer;
     if (rc == 0)
-        rc = fetch_blob(r, s, config, &total);
+        rc = fetch_blob(r, s, config, &total, NULL);
     json_array_foreach(layers, i, layer)
     {
         if (rc == 0)
-            rc = fetch_blob(r, s, layer, &total);
+            rc = fetch_blob(r, s, layer, &total, &unpacked);
     }
     json_t *index = json_pack("{s:i,s:[{s:s,s:s,s:I}]}", "schemaVersion", 2, "manifests",
                               "mediaType",
@@ -681,16 +751,36 @@ static int analyse_spool(struct run *r, const struct spool *s, const char *diges
     return rc;
 }
 
+/* At most REGFACTS_SPOOLS lookups hold a spool at once: it bounds the disk they use. */
+static void spool_slot_take(void)
+{
+    pthread_mutex_lock(&spools.lock);
+    while (spools.busy >= REGFACTS_SPOOLS)
+        pthread_cond_wait(&spools.freed, &spools.lock);
+    spools.busy++;
+    pthread_mutex_unlock(&spools.lock);
+}
+
+static void spool_slot_give(void)
+{
+    pthread_mutex_lock(&spools.lock);
+    spools.busy--;
+    pthread_cond_signal(&spools.freed);
+    pthread_mutex_unlock(&spools.lock);
+}
+
 /* The facts of one platform's image manifest. */
 static int platform_facts(struct run *r, const char *digest, const struct buf *manifest,
                           const char *media, struct catalog_facts *out)
 {
     struct spool s;
+    spool_slot_take();
     int rc = spool_image(r, digest, manifest, media, NULL, &s);
     if (rc == 0)
         rc = analyse_spool(r, &s, digest, out);
     if (s.dir[0])
         spool_close(&s);
+    spool_slot_give();
     return rc;
 }
 

@@ -43,9 +43,17 @@
 #define REGFACTS_TAG_ENTRIES    4096
 #define REGFACTS_FACT_ENTRIES   4096
 #define REGFACTS_FAIL_ENTRIES   4096
-/* Bounds of what one lookup fetches: a layer, and all the layers of one platform. */
-#define REGFACTS_MAX_LAYER_BYTES (512ull * 1024 * 1024)
-#define REGFACTS_MAX_IMAGE_BYTES (1024ull * 1024 * 1024)
+/*
+ * Bounds of what one lookup fetches (a layer, and all the layers of one
+ * platform, as the registry sends them) and of the tars they unpack to in
+ * the spool. With REGFACTS_SPOOLS lookups spooling at once, the spool
+ * directory holds at most REGFACTS_SPOOLS * REGFACTS_MAX_UNPACKED_BYTES
+ * (the chart's /tmp size limit is set from that).
+ */
+#define REGFACTS_MAX_LAYER_BYTES    (512ull * 1024 * 1024)
+#define REGFACTS_MAX_IMAGE_BYTES    (512ull * 1024 * 1024)
+#define REGFACTS_MAX_UNPACKED_BYTES (768ull * 1024 * 1024)
+#define REGFACTS_SPOOLS             2
 /* The analysed executable is read into memory: larger ones leave static-go unknown. */
 #define REGFACTS_MAX_BINARY_BYTES (64u * 1024 * 1024)
 

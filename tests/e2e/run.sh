@@ -466,7 +466,7 @@ chart_registry() {
     assert_json "$f" "$no_api" 0
     assert_json "$f" "$pod | .automountServiceAccountToken" false
     assert_json "$f" "$(obj ServiceAccount goinject) | .automountServiceAccountToken" false
-    assert_json "$f" "$pod | .volumes[] | select(.name == \"tmp\")" '{"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}'
+    assert_json "$f" "$pod | .volumes[] | select(.name == \"tmp\")" '{"name": "tmp", "emptyDir": {"sizeLimit": "2Gi"}}'
     assert_json "$f" "[$container | .volumeMounts[] | select(.mountPath == \"/tmp\")]" '[{"name": "tmp", "mountPath": "/tmp"}]'
     assert_json "$f" "[$pod | .volumes[].name]" '["tls", "config", "tmp"]'
 
@@ -573,7 +573,7 @@ deploy_manifests() {
     assert_json "$E2E_WORK/deploy.json" "[$(obj MutatingWebhookConfiguration goinject) | .webhooks[] | .clientConfig.caBundle] | unique" "[\"$CA_B64\"]"
     # The Deployment gives goinject a writable /tmp for registry blobs, and no token.
     assert_json "$E2E_WORK/deploy.json" "$(obj Deployment goinject) | .spec.template.spec.volumes[] | select(.name == \"tmp\")" \
-        '{"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}'
+        '{"name": "tmp", "emptyDir": {"sizeLimit": "2Gi"}}'
     assert_json "$E2E_WORK/deploy.json" "$(obj Deployment goinject) | .spec.template.spec.automountServiceAccountToken" false
     # The configuration in the ConfigMap is one goinject accepts.
     jq -r "$(obj ConfigMap goinject) | .data[\"config.json\"]" "$E2E_WORK/deploy.json" >"$E2E_WORK/deploy-config.json"

@@ -139,7 +139,8 @@ int platform_parse(const char *text, struct platform *out)
     memcpy(out->os, text, (size_t)(slash - text));
     const char *arch = slash + 1, *v = strchr(arch, '/');
     size_t alen = v ? (size_t)(v - arch) : strlen(arch);
-    if (alen == 0 || alen >= sizeof(out->arch) || (v && (!v[1] || strlen(v + 1) >= 16)))
+    if (alen == 0 || alen >= sizeof(out->arch) ||
+        (v && (!v[1] || strlen(v + 1) >= 16 || strchr(v + 1, '/'))))
         return -1;
     memcpy(out->arch, arch, alen);
     if (v)

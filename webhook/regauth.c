@@ -182,6 +182,8 @@ static int split_auth(const char *b64, char **user, char **password)
         len--;
         n--;
     }
+    if (n > 0)
+        plain[n] = '\0'; /* strndup reads a C string; n < cap */
     char *colon = n > 0 ? memchr(plain, ':', (size_t)n) : NULL;
     int rc = -1;
     if (colon && !memchr(plain, '\0', (size_t)n)) {

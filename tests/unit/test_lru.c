@@ -253,7 +253,7 @@ START_TEST(thousands_of_keys_share_the_buckets)
 {
     enum { N = LRU_BUCKETS * 20 };
     struct lru *m = map_new(N);
-    char key[32];
+    char key[64];
     for (int i = 0; i < N; i++) {
         snprintf(key, sizeof(key), "registry.example/app:%d", i);
         lru_put(m, key, value(i), 0);

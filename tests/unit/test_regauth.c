@@ -493,6 +493,26 @@ START_TEST(base64_padding_is_not_part_of_the_password)
 }
 END_TEST
 
+/*
+ * Regression: the decoded text was not NUL-terminated and strndup read past
+ * its buffer (AddressSanitizer with strict_string_checks, as make test-asan
+ * runs it). Every length of password, so every amount of padding.
+ */
+START_TEST(decoded_auth_is_read_within_its_buffer)
+{
+    char pair[64] = "u:", text[256];
+    for (size_t n = 0; n < 48; n++) {
+        pair[2 + n] = '\0';
+        snprintf(text, sizeof(text), "{\"auths\": {\"r.example\": {\"auth\": \"%s\"}}}", b64(pair));
+        creds_ok(text);
+        ck_assert_str_eq(creds.items[0].user, "u");
+        ck_assert_str_eq(creds.items[0].password, pair + 2);
+        reg_credentials_free(&creds);
+        pair[2 + n] = (char)('a' + n % 26);
+    }
+}
+END_TEST
+
 START_TEST(text_that_is_not_a_json_object_is_refused)
 {
     creds_refused("[]", "not a JSON object");
@@ -734,6 +754,7 @@ static Suite *regauth_suite(void)
     tcase_add_test(credentials, invalid_base64_names_the_key_and_never_the_secret);
     tcase_add_test(credentials, base64_without_a_colon_or_with_a_nul_is_refused);
     tcase_add_test(credentials, base64_padding_is_not_part_of_the_password);
+    tcase_add_test(credentials, decoded_auth_is_read_within_its_buffer);
     tcase_add_test(credentials, text_that_is_not_a_json_object_is_refused);
     tcase_add_test(credentials, auths_that_is_not_an_object_is_refused);
     tcase_add_test(credentials, an_entry_that_is_not_an_object_names_its_key);

@@ -111,8 +111,11 @@ golden: $(BUILD)/goinject
 inspect: $(BUILD)/goinject
 	@tests/inspect/run.sh $(BUILD)/goinject
 
-# Each target replays the generated seeds, its checked-in corpus and its regressions.
-FUZZ_INPUTS = $(wildcard $(BUILD)/fuzz-regress/corpus/$(1) tests/fuzz/corpus/$(1) tests/fuzz/regressions/$(1))
+# Each target replays the generated seeds, its checked-in corpus and its regressions: the
+# directories that exist when the recipe runs (after the seeds are written, which a $(wildcard)
+# would not see in a fresh build directory).
+FUZZ_INPUTS = $$(for d in $(BUILD)/fuzz-regress/corpus/$(1) tests/fuzz/corpus/$(1) \
+                  tests/fuzz/regressions/$(1); do [ -d $$d ] && echo $$d; done)
 
 fuzz-regress: $(FUZZ_REGRESS) $(BUILD)/fuzz-regress/seeds
 	@$(BUILD)/fuzz-regress/seeds $(BUILD)/fuzz-regress/corpus

@@ -182,6 +182,8 @@ static int split_auth(const char *b64, char **user, char **password)
         len--;
         n--;
     }
+    if (n > 0)
+        plain[n] = '\0'; /* strndup reads a C string; n < cap */
     char *colon = n > 0 ? memchr(plain, ':', (size_t)n) : NULL;
     int rc = -1;
     if (colon && !memchr(plain, '\0', (size_t)n)) {
@@ -219,8 +221,8 @@ static int add_entry(struct reg_credentials *out, const char *key, const json_t 
         return errorf(err, errlen, "credentials: \"%.100s\" is not a registry", key);
     if (auth && *auth && split_auth(auth, &c.user, &c.password) != 0) {
         credential_free(&c);
-        return errorf(err, errlen, "credentials: auths[\"%.100s\"].auth is not base64(user:password)",
-                      key);
+        return errorf(err, errlen,
+                      "credentials: auths[\"%.100s\"].auth is not base64(user:password)", key);
     }
     if (!c.user && user && pass && strlen(user) < REGAUTH_FIELD_MAX &&
         strlen(pass) < REGAUTH_FIELD_MAX) {
@@ -358,10 +360,14 @@ long reg_retry_after(const char *value, time_t now)
         char *end;
         errno = 0;
         long s = strtol(value, &end, 10);
-        return errno == 0 && *skip_space(end) == '\0' ? s : -1;
+        if (errno != 0 || *skip_space(end) != '\0')
+            return -1;
+        return s < REGAUTH_RETRY_MAX_S ? s : REGAUTH_RETRY_MAX_S;
     }
     time_t when = curl_getdate(value, NULL);
     if (when < 0)
         return -1;
-    return when > now ? (long)(when - now) : 0;
+    if (when <= now)
+        return 0;
+    return when - now < REGAUTH_RETRY_MAX_S ? (long)(when - now) : REGAUTH_RETRY_MAX_S;
 }

@@ -21,9 +21,11 @@
 
 #define REGAUTH_PARAM_MAX 1024 /* a realm, service or scope longer than this is refused */
 /* A credentials file larger than this is refused (thousands of registries fit). */
-#define REGAUTH_FILE_MAX (1024 * 1024)
+#define REGAUTH_FILE_MAX    (1024 * 1024)
 #define REGAUTH_MAX_ENTRIES 1000
-#define REGAUTH_FIELD_MAX 4096 /* a user or password longer than this is refused */
+#define REGAUTH_FIELD_MAX   4096 /* a user or password longer than this is refused */
+/* A longer Retry-After is cut to this, so that callers may count it in milliseconds. */
+#define REGAUTH_RETRY_MAX_S (7L * 24 * 3600)
 
 enum reg_scheme { REG_SCHEME_NONE, REG_SCHEME_BASIC, REG_SCHEME_BEARER };
 
@@ -74,7 +76,7 @@ const struct reg_credential *reg_credentials_find(const struct reg_credentials *
 
 /*
  * Seconds to wait from a Retry-After value (delta-seconds, or an HTTP date
- * compared with now). -1 when it is neither.
+ * compared with now), at most REGAUTH_RETRY_MAX_S. -1 when it is neither.
  */
 long reg_retry_after(const char *value, time_t now);
 

@@ -20,131 +20,18 @@
 #include "imageref.h"
 #include "kubesecrets.h"
 #include "log.h"
+#include "lru.h"
 #include "metrics.h"
 
 #define SECRETS_TEXT_MAX (KUBESECRETS_MAX_NAMES * (KUBESECRETS_NAME_MAX + 1) + 80)
 /* A lookup's key: the reference, its platforms and the pull secrets it may use. */
-#define KEY_MAX (IMAGE_REF_TEXT_MAX + 128 + SECRETS_TEXT_MAX)
-#define CACHE_BUCKETS   1024 /* a power of two */
+#define KEY_MAX         (IMAGE_REF_TEXT_MAX + 128 + SECRETS_TEXT_MAX)
 #define AUTH_BACKOFF_MS 60000
 #define MIN_BACKOFF_MS  2000
 #define MAX_BACKOFF_MS  60000
 #define MAX_RETRY_MS    600000 /* a Retry-After longer than this is cut */
 #define DEFAULT_429_MS  30000
 #define CREDS_CHECK_MS  1000 /* how often the credentials file is looked at */
-
-/* ---- a bounded LRU map of strings to values ---------------------------------------------- */
-
-struct entry {
-    char *key; /* owned */
-    uint32_t hash;
-    void *value; /* owned, freed by the cache's free_value */
-    uint64_t expires_ms;
-    struct entry *hnext, *prev, *next;
-};
-
-struct cache {
-    struct entry *buckets[CACHE_BUCKETS];
-    struct entry *head, *tail; /* most recently used first */
-    size_t count, max;
-    void (*free_value)(void *);
-    const char *name; /* metric label */
-};
-
-static uint32_t hash_str(const char *s)
-{
-    uint32_t h = 2166136261u;
-    while (*s)
-        h = (h ^ (unsigned char)*s++) * 16777619u;
-    return h;
-}
-
-static void lru_unlink(struct cache *c, struct entry *e)
-{
-    if (e->prev)
-        e->prev->next = e->next;
-    else
-        c->head = e->next;
-    if (e->next)
-        e->next->prev = e->prev;
-    else
-        c->tail = e->prev;
-    e->prev = e->next = NULL;
-}
-
-static void lru_front(struct cache *c, struct entry *e)
-{
-    e->next = c->head;
-    e->prev = NULL;
-    if (c->head)
-        c->head->prev = e;
-    c->head = e;
-    if (!c->tail)
-        c->tail = e;
-}
-
-static void cache_remove(struct cache *c, struct entry *e)
-{
-    struct entry **p = &c->buckets[e->hash & (CACHE_BUCKETS - 1)];
-    while (*p != e)
-        p = &(*p)->hnext;
-    *p = e->hnext;
-    lru_unlink(c, e);
-    c->free_value(e->value);
-    free(e->key);
-    free(e);
-    c->count--;
-}
-
-/* The live entry for key, made the most recently used; NULL when absent or expired. */
-static struct entry *cache_get(struct cache *c, const char *key, uint64_t now)
-{
-    uint32_t h = hash_str(key);
-    for (struct entry *e = c->buckets[h & (CACHE_BUCKETS - 1)]; e; e = e->hnext) {
-        if (e->hash != h || strcmp(e->key, key) != 0)
-            continue;
-        if (e->expires_ms && e->expires_ms <= now) {
-            cache_remove(c, e);
-            return NULL;
-        }
-        lru_unlink(c, e);
-        lru_front(c, e);
-        return e;
-    }
-    return NULL;
-}
-
-/* Stores value (taken, even on failure) under key; the least recently used goes when full. */
-static void cache_put(struct cache *c, const char *key, void *value, uint64_t expires_ms)
-{
-    struct entry *e = cache_get(c, key, 0);
-    if (e) {
-        c->free_value(e->value);
-        e->value = value;
-        e->expires_ms = expires_ms;
-        return;
-    }
-    if (!(e = calloc(1, sizeof(*e))) || !(e->key = strdup(key))) {
-        free(e);
-        c->free_value(value);
-        return;
-    }
-    e->hash = hash_str(key);
-    e->value = value;
-    e->expires_ms = expires_ms;
-    struct entry **bucket = &c->buckets[e->hash & (CACHE_BUCKETS - 1)];
-    e->hnext = *bucket;
-    *bucket = e;
-    lru_front(c, e);
-    if (++c->count > c->max)
-        cache_remove(c, c->tail);
-}
-
-static void cache_clear(struct cache *c)
-{
-    while (c->tail)
-        cache_remove(c, c->tail);
-}
 
 /* ---- cached values --------------------------------------------------------------------- */
 
@@ -156,8 +43,8 @@ struct known {
 struct failure {
     enum regfacts_result result;
     char reason[REG_REASON_MAX];
-    unsigned count;      /* failures in a row, for the backoff */
-    uint64_t until_ms;   /* no new lookup before this */
+    unsigned count;    /* failures in a row, for the backoff */
+    uint64_t until_ms; /* no new lookup before this */
 };
 
 static void free_known(void *v)
@@ -205,22 +92,22 @@ struct job {
 
 static struct {
     pthread_mutex_t lock;
-    pthread_cond_t work; /* a job was queued, or stopping */
-    pthread_cond_t done; /* a job finished (CLOCK_MONOTONIC) */
+    pthread_cond_t work;     /* a job was queued, or stopping */
+    pthread_cond_t done;     /* a job finished (CLOCK_MONOTONIC) */
     pthread_mutex_t analyse; /* one image analysed at a time: it holds a binary in memory */
     struct job *queue_head, *queue_tail;
     struct job *active; /* queued or running */
     size_t nactive;
-    struct cache tags, known, failures;
+    struct lru tags, known, failures;
     pthread_t threads[REGFACTS_WORKERS];
     unsigned nthreads;
     bool stopping;
 } rf = {
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .analyse = PTHREAD_MUTEX_INITIALIZER,
-    .tags = {.max = REGFACTS_TAG_ENTRIES, .free_value = free, .name = "tags"},
-    .known = {.max = REGFACTS_FACT_ENTRIES, .free_value = free_known, .name = "facts"},
-    .failures = {.max = REGFACTS_FAIL_ENTRIES, .free_value = free, .name = "failures"},
+    .tags = LRU_INIT(REGFACTS_TAG_ENTRIES, free),
+    .known = LRU_INIT(REGFACTS_FACT_ENTRIES, free_known),
+    .failures = LRU_INIT(REGFACTS_FAIL_ENTRIES, free),
 };
 
 static void job_free(struct job *j)
@@ -240,8 +127,8 @@ static void job_release(struct job *j)
 
 const char *regfacts_result_name(enum regfacts_result r)
 {
-    static const char *const names[RESULT_COUNT] = {
-        "hit", "miss", "timeout", "auth", "not-found", "rate-limited", "error"};
+    static const char *const names[RESULT_COUNT] = {"hit",       "miss",         "timeout", "auth",
+                                                    "not-found", "rate-limited", "error"};
     return r < RESULT_COUNT ? names[r] : "error";
 }
 
@@ -256,7 +143,8 @@ int platform_parse(const char *text, struct platform *out)
     memcpy(out->os, text, (size_t)(slash - text));
     const char *arch = slash + 1, *v = strchr(arch, '/');
     size_t alen = v ? (size_t)(v - arch) : strlen(arch);
-    if (alen == 0 || alen >= sizeof(out->arch) || (v && (!v[1] || strlen(v + 1) >= 16)))
+    if (alen == 0 || alen >= sizeof(out->arch) ||
+        (v && (!v[1] || strlen(v + 1) >= 16 || strchr(v + 1, '/'))))
         return -1;
     memcpy(out->arch, arch, alen);
     if (v)
@@ -413,7 +301,8 @@ static void keyring_refresh(const char *path, uint64_t now)
     struct keyring *k = calloc(1, sizeof(*k));
     char err[256];
     if (!k || reg_credentials_load(path, &k->creds, err, sizeof(err)) != 0) {
-        log_msgf(LOG_LEVEL_WARN, "registry credentials not reloaded: %s", k ? err : "out of memory");
+        log_msgf(LOG_LEVEL_WARN, "registry credentials not reloaded: %s",
+                 k ? err : "out of memory");
         free(k);
         return;
     }
@@ -705,10 +594,10 @@ static int spool_image(struct run *r, const char *digest, const struct buf *mani
         if (rc == 0)
             rc = fetch_blob(r, s, layer, &total, &unpacked);
     }
-    json_t *index = json_pack("{s:i,s:[{s:s,s:s,s:I}]}", "schemaVersion", 2, "manifests",
-                              "mediaType",
-                              media[0] ? media : "application/vnd.oci.image.manifest.v1+json",
-                              "digest", digest, "size", (json_int_t)manifest->len);
+    json_t *index =
+        json_pack("{s:i,s:[{s:s,s:s,s:I}]}", "schemaVersion", 2, "manifests", "mediaType",
+                  media[0] ? media : "application/vnd.oci.image.manifest.v1+json", "digest", digest,
+                  "size", (json_int_t)manifest->len);
     if (index && name)
         json_object_set_new(json_array_get(json_object_get(index, "manifests"), 0), "annotations",
                             json_pack("{s:s}", "org.opencontainers.image.ref.name", name));
@@ -804,7 +693,8 @@ static void facts_meet(struct catalog_facts *acc, const struct catalog_facts *ot
         free(acc->libc);
         acc->libc = NULL;
     }
-    if (acc->entrypoint && (!other->entrypoint || !json_equal(acc->entrypoint, other->entrypoint))) {
+    if (acc->entrypoint &&
+        (!other->entrypoint || !json_equal(acc->entrypoint, other->entrypoint))) {
         json_decref(acc->entrypoint);
         acc->entrypoint = NULL;
     }
@@ -900,15 +790,16 @@ static void run_job(struct reg_conn *conn, struct job *j)
         snprintf(digest, sizeof(digest), "%s", j->ref.digest);
     } else {
         pthread_mutex_lock(&rf.lock);
-        struct entry *e = cache_get(&rf.tags, j->tag_key, start);
-        if (e) {
-            snprintf(digest, sizeof(digest), "%s", (const char *)e->value);
+        const char *cached = lru_get(&rf.tags, j->tag_key, start);
+        if (cached) {
+            snprintf(digest, sizeof(digest), "%s", cached);
             from_tag_cache = true;
         }
         pthread_mutex_unlock(&rf.lock);
-        if (!e && (rc = reg_resolve_tag(conn, &r.target, j->ref.tag, digest, &r.error)) == 0) {
+        if (!from_tag_cache &&
+            (rc = reg_resolve_tag(conn, &r.target, j->ref.tag, digest, &r.error)) == 0) {
             pthread_mutex_lock(&rf.lock);
-            cache_put(&rf.tags, j->tag_key, strdup(digest), start + j->tag_ttl_s * 1000ull);
+            lru_put(&rf.tags, j->tag_key, strdup(digest), start + j->tag_ttl_s * 1000ull);
             pthread_mutex_unlock(&rf.lock);
         }
     }
@@ -927,17 +818,15 @@ static void run_job(struct reg_conn *conn, struct job *j)
         if (kn) {
             facts_copy(&kn->facts, &facts);
             snprintf(kn->digest, sizeof(kn->digest), "%s", digest);
-            cache_put(&rf.known, key, kn, 0);
+            lru_put(&rf.known, key, kn, 0);
         }
-        struct entry *old = cache_get(&rf.failures, j->key, 0);
-        if (old)
-            cache_remove(&rf.failures, old);
+        lru_remove(&rf.failures, j->key);
         j->facts = facts;
         j->status = REGFACTS_FETCHED;
         j->result = RESULT_MISS;
     } else {
-        struct entry *old = cache_get(&rf.failures, j->key, 0);
-        unsigned count = old ? ((struct failure *)old->value)->count + 1 : 1;
+        const struct failure *old = lru_get(&rf.failures, j->key, 0);
+        unsigned count = old ? old->count + 1 : 1;
         struct failure *f = calloc(1, sizeof(*f));
         uint64_t wait = MIN_BACKOFF_MS << (count > 5 ? 5 : count - 1);
         if (wait > MAX_BACKOFF_MS)
@@ -957,18 +846,17 @@ static void run_job(struct reg_conn *conn, struct job *j)
             f->until_ms = end + wait;
             snprintf(f->reason, sizeof(f->reason), "%s", r.error.message);
             /* The entry outlives its backoff so that the next failure doubles it. */
-            cache_put(&rf.failures, j->key, f, end + wait + MAX_BACKOFF_MS * 4);
+            lru_put(&rf.failures, j->key, f, end + wait + MAX_BACKOFF_MS * 4);
         }
         catalog_facts_free(&facts);
     }
     pthread_mutex_unlock(&rf.lock);
 
-    json_t *fields = json_pack("{s:s,s:s,s:s,s:s,s:b,s:I,s:I}", "image",
-                               j->ref.repository, "registry", r.target.host, "platforms",
-                               j->platforms_text, "result",
-                               rc == 0 ? "ok" : regfacts_result_name(j->result), "tagCached",
-                               from_tag_cache, "ms", (json_int_t)(end - start), "bytes",
-                               (json_int_t)reg_conn_bytes(conn));
+    json_t *fields =
+        json_pack("{s:s,s:s,s:s,s:s,s:b,s:I,s:I}", "image", j->ref.repository, "registry",
+                  r.target.host, "platforms", j->platforms_text, "result",
+                  rc == 0 ? "ok" : regfacts_result_name(j->result), "tagCached", from_tag_cache,
+                  "ms", (json_int_t)(end - start), "bytes", (json_int_t)reg_conn_bytes(conn));
     if (fields && digest[0])
         json_object_set_new(fields, "digest", json_string(digest));
     if (fields && rc != 0)
@@ -976,7 +864,8 @@ static void run_job(struct reg_conn *conn, struct job *j)
     log_event(rc == 0 ? LOG_LEVEL_INFO : LOG_LEVEL_WARN, "registry lookup", fields);
 }
 
-/* ---- workers ---------------------------------------------------------------------------------- */
+/* ---- workers ----------------------------------------------------------------------------------
+ */
 
 static void unlink_active(struct job *j)
 {
@@ -1065,9 +954,9 @@ void regfacts_stop(void)
         job_release(j);
     }
     rf.queue_tail = NULL;
-    cache_clear(&rf.tags);
-    cache_clear(&rf.known);
-    cache_clear(&rf.failures);
+    lru_clear(&rf.tags);
+    lru_clear(&rf.known);
+    lru_clear(&rf.failures);
     pthread_mutex_unlock(&rf.lock);
     pthread_mutex_lock(&keys.lock);
     keyring_drop(keys.current);
@@ -1088,18 +977,18 @@ bool regfacts_running(void)
 void regfacts_flush(void)
 {
     pthread_mutex_lock(&rf.lock);
-    cache_clear(&rf.tags);
-    cache_clear(&rf.known);
-    cache_clear(&rf.failures);
+    lru_clear(&rf.tags);
+    lru_clear(&rf.known);
+    lru_clear(&rf.failures);
     pthread_mutex_unlock(&rf.lock);
 }
 
 void regfacts_counts(size_t *tags, size_t *facts, size_t *failures, size_t *pending)
 {
     pthread_mutex_lock(&rf.lock);
-    *tags = rf.tags.count;
-    *facts = rf.known.count;
-    *failures = rf.failures.count;
+    *tags = lru_count(&rf.tags);
+    *facts = lru_count(&rf.known);
+    *failures = lru_count(&rf.failures);
     *pending = rf.nactive;
     pthread_mutex_unlock(&rf.lock);
 }
@@ -1174,24 +1063,22 @@ static struct job *start_query(const struct registry_config *rc,
     tagged.digest[0] = '\0';
     image_ref_format(&tagged, tag_key, sizeof(tag_key));
 
-    struct entry *fail = cache_get(&rf.failures, key, now);
-    if (fail && ((struct failure *)fail->value)->until_ms > now) {
-        const struct failure *f = fail->value;
+    const struct failure *f = lru_get(&rf.failures, key, now);
+    if (f && f->until_ms > now) {
         answer_failed(q, f->result, f->reason);
         return NULL;
     }
     const char *digest = ref.digest[0] ? ref.digest : NULL;
-    struct entry *tag = digest ? NULL : cache_get(&rf.tags, tag_key, now);
+    const char *tag = digest ? NULL : lru_get(&rf.tags, tag_key, now);
     if (tag)
-        digest = tag->value;
+        digest = tag;
     metrics_record_facts_cache(0, tag != NULL || ref.digest[0]);
     if (digest) {
         char fkey[KEY_MAX];
         snprintf(fkey, sizeof(fkey), "%s|%s", digest, platforms_text);
-        struct entry *known = cache_get(&rf.known, fkey, now);
-        metrics_record_facts_cache(1, known != NULL);
-        if (known) {
-            const struct known *k = known->value;
+        const struct known *k = lru_get(&rf.known, fkey, now);
+        metrics_record_facts_cache(1, k != NULL);
+        if (k) {
             facts_copy(&q->facts, &k->facts);
             snprintf(q->digest, sizeof(q->digest), "%s", k->digest);
             q->status = REGFACTS_HIT;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "metrics.h"
+#include "version.h"
 
 #define MANIFEST_ACCEPT                                                                            \
     "Accept: application/vnd.oci.image.index.v1+json, "                                           \

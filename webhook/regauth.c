@@ -262,6 +262,9 @@ int reg_credentials_parse(const char *text, size_t len, struct reg_credentials *
     json_t *entry;
     json_object_foreach(auths, key, entry)
     {
+        /* The top level of a Docker config.json also holds credsStore, credHelpers, ... */
+        if (auths == doc && !json_is_object(entry))
+            continue;
         if (rc == 0 && add_entry(out, key, entry, err, errlen) < 0)
             rc = -1;
     }

@@ -207,17 +207,28 @@ static bool affinity_values(const json_t *pod, const char *key, const char **val
     return *n > 0;
 }
 
-/* The values the pod allows for key (kubernetes.io/os or /arch); 0 when it does not say. */
+/*
+ * The values the pod allows for key (kubernetes.io/os or /arch), or for its
+ * older beta. name (which nodes still carry); 0 when it says nothing.
+ */
 static unsigned pod_values(const json_t *pod, const char *key, const char **values, unsigned max)
 {
     const json_t *selector = json_object_get(json_object_get(pod, "spec"), "nodeSelector");
-    const char *v = json_string_value(json_object_get(selector, key));
+    char beta[64];
     unsigned n = 0;
-    if (v) {
-        values[0] = v;
-        return 1;
+    snprintf(beta, sizeof(beta), "beta.%s", key);
+    const char *names[] = {key, beta};
+    for (int i = 0; i < 2; i++) {
+        const char *v = json_string_value(json_object_get(selector, names[i]));
+        if (v) {
+            values[0] = v;
+            return 1;
+        }
     }
-    return affinity_values(pod, key, values, &n, max) ? n : 0;
+    for (int i = 0; i < 2; i++)
+        if (affinity_values(pod, names[i], values, &n, max))
+            return n;
+    return 0;
 }
 
 void regfacts_pod_platforms(const json_t *pod, const char *fallback, struct platform_set *out)
@@ -291,6 +302,13 @@ static void keyring_refresh(const char *path, uint64_t now)
         if (new_path || keys.st.st_ino)
             log_msgf(LOG_LEVEL_WARN, "registry credentials %s: %s", path, strerror(errno));
         memset(&keys.st, 0, sizeof(keys.st));
+        if (new_path) {
+            /* Remembered, so that a missing file is looked at (and logged) once a second at most. */
+            free(keys.path);
+            keys.path = strdup(path);
+            keyring_drop(keys.current);
+            keys.current = NULL;
+        }
         return;
     }
     if (!new_path && same_file(&st, &keys.st))
@@ -1088,7 +1106,9 @@ static struct job *start_query(const struct registry_config *rc,
     }
     struct job *j = job_for(rc, &ref, key, tag_key, platforms, platforms_text, secrets);
     if (!j) {
-        answer_failed(q, RESULT_ERROR, "too many registry lookups in progress");
+        answer_failed(q, RESULT_ERROR,
+                      rf.nthreads ? "too many registry lookups in progress"
+                                  : "registry lookups are not running in this process");
         return NULL;
     }
     j->holders++;

@@ -5,7 +5,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -147,14 +150,35 @@ static void settings_free(struct reg_settings *s)
 }
 
 /* The system's CAs, then the configured ones: curl takes one bundle. */
+/* Certificates in the PEM text from (a file's part of the bundle); 0 when none parses. */
+static int count_certificates(const char *from, size_t len)
+{
+    BIO *bio = BIO_new_mem_buf(from, (int)len);
+    X509 *cert;
+    int n = 0;
+    while (bio && (cert = PEM_read_bio_X509(bio, NULL, NULL, NULL))) {
+        X509_free(cert);
+        n++;
+    }
+    ERR_clear_error();
+    BIO_free(bio);
+    return n;
+}
+
 static int load_ca(struct reg_settings *s, const char *ca_file, char *err, size_t errlen)
 {
     struct buf pem = BUF_INIT;
     const char *system = getenv("SSL_CERT_FILE") ? getenv("SSL_CERT_FILE") : DEFAULT_CA;
+    size_t own = 0;
     if ((access(system, R_OK) == 0 && append_file(&pem, system, err, errlen) != 0) ||
+        buf_append_char(&pem, '\n') != 0 || (own = pem.len, 0) ||
         append_file(&pem, ca_file, err, errlen) != 0) {
         buf_free(&pem);
-        return -1;
+        return err && err[0] ? -1 : errorf(err, errlen, "out of memory");
+    }
+    if (count_certificates(pem.data + own, pem.len - own) == 0) {
+        buf_free(&pem);
+        return errorf(err, errlen, "registry.caFile %.200s: no PEM certificate in it", ca_file);
     }
     if (buf_append_char(&pem, '\n') != 0 || !(s->ca = calloc(1, sizeof(*s->ca)))) {
         buf_free(&pem);

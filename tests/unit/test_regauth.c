@@ -309,6 +309,19 @@ START_TEST(the_old_dockercfg_form_has_no_auths_member)
 }
 END_TEST
 
+/* A Docker config.json without auths: its other members (credsStore, ...) are not registries. */
+START_TEST(the_old_form_skips_members_that_are_not_objects)
+{
+    char text[512];
+    snprintf(text, sizeof(text),
+             "{\"credsStore\": \"desktop\", \"registry.example.com\": {\"auth\": \"%s\"}}",
+             b64("old:form"));
+    creds_ok(text);
+    ck_assert_uint_eq(creds.count, 1);
+    ck_assert_str_eq(user_for("registry.example.com"), "old");
+}
+END_TEST
+
 START_TEST(docker_hub_keys_all_name_docker_io)
 {
     static const char *const keys[] = {"https://index.docker.io/v1/", "registry-1.docker.io",
@@ -740,6 +753,7 @@ static Suite *regauth_suite(void)
     tcase_add_test(credentials, username_and_password_members);
     tcase_add_test(credentials, auth_wins_over_username_and_password);
     tcase_add_test(credentials, the_old_dockercfg_form_has_no_auths_member);
+    tcase_add_test(credentials, the_old_form_skips_members_that_are_not_objects);
     tcase_add_test(credentials, docker_hub_keys_all_name_docker_io);
     tcase_add_test(credentials, a_key_with_a_port_matches_that_port_only);
     tcase_add_test(credentials, a_key_without_a_port_does_not_match_a_port);

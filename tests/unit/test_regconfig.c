@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "certgen.h"
 #include "config.h"
 #include "regconfig.h"
 #include "registry.h"
@@ -209,17 +210,50 @@ START_TEST(a_ca_file_that_cannot_be_read_refuses_the_config)
 }
 END_TEST
 
-START_TEST(a_ca_file_is_read_at_load)
+/* A real CA, as a registry's would be: certgen's, in a fresh directory. */
+static void real_ca(char *dir, size_t dirlen, char *path, size_t pathlen)
+{
+    const char *hosts[] = {"registry.example"};
+    char why[256];
+    snprintf(dir, dirlen, "/tmp/goinject-regconfig-ca-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    struct certgen_options opts = {dir, hosts, 1, 1};
+    ck_assert_msg(certgen_write(&opts, why, sizeof(why)) == 0, "%s", why);
+    snprintf(path, pathlen, "%s/ca.crt", dir);
+}
+
+static void remove_ca(const char *dir)
+{
+    const char *files[] = {"ca.crt", "tls.crt", "tls.key"};
+    char path[128];
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
+START_TEST(a_ca_file_without_a_certificate_refuses_the_config)
 {
     char path[64], block[256];
     temp_file(path, sizeof(path), "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n");
     snprintf(block, sizeof(block), "{\"caFile\": \"%s\"}", path);
-    struct goinject_config *cfg = block_ok(block);
+    block_refused(block, "registry.caFile");
     unlink(path);
+}
+END_TEST
+
+START_TEST(a_ca_file_is_read_at_load)
+{
+    char dir[64], path[96], block[256];
+    real_ca(dir, sizeof(dir), path, sizeof(path));
+    snprintf(block, sizeof(block), "{\"caFile\": \"%s\"}", path);
+    struct goinject_config *cfg = block_ok(block);
     ck_assert_str_eq(cfg->registry.ca_file, path);
     ck_assert_ptr_nonnull(cfg->registry.settings);
     ck_assert_ptr_nonnull(cfg->registry.settings->ca);
     config_free(cfg);
+    remove_ca(dir);
 }
 END_TEST
 
@@ -363,8 +397,8 @@ END_TEST
 
 START_TEST(to_json_round_trips_every_field)
 {
-    char path[64], block[1024];
-    temp_file(path, sizeof(path), "");
+    char dir[64], path[96], block[1024];
+    real_ca(dir, sizeof(dir), path, sizeof(path));
     snprintf(block, sizeof(block),
              "{\"enabled\": true, \"budgetMs\": 1500, \"platform\": \"linux/arm64/v8\","
              " \"caFile\": \"%s\", \"insecureHosts\": [\"localhost:5000\", \"[::1]:5000\"],"
@@ -383,7 +417,7 @@ START_TEST(to_json_round_trips_every_field)
     ck_assert_msg(registry_config_parse(json, &again, err, sizeof(err)) == 0, "%s", err);
     json_t *json2 = registry_config_to_json(&again);
     ck_assert(json_equal(json, json2));
-    unlink(path);
+    remove_ca(dir);
     json_decref(json);
     json_decref(json2);
     registry_config_free(&again);
@@ -426,6 +460,7 @@ static Suite *regconfig_suite(void)
     tcase_add_test(fields, a_missing_ca_file_refuses_the_config);
     tcase_add_test(fields, a_ca_file_that_cannot_be_read_refuses_the_config);
     tcase_add_test(fields, a_ca_file_is_read_at_load);
+    tcase_add_test(fields, a_ca_file_without_a_certificate_refuses_the_config);
     tcase_add_test(fields, a_disabled_layer_does_not_read_its_ca_file);
     tcase_add_test(fields, credentials_file_must_be_absolute_and_may_not_exist_yet);
     tcase_add_test(fields, insecure_hosts_must_be_an_array);

@@ -217,19 +217,23 @@ START_TEST(other_node_selector_labels_are_ignored)
 END_TEST
 
 /*
- * Only the GA labels kubernetes.io/os and kubernetes.io/arch are read. The
- * deprecated beta.kubernetes.io/os and /arch labels are not, so a pod that still
- * selects on them gets the fallback platform.
+ * The deprecated beta.kubernetes.io/os and /arch labels are read when the GA
+ * ones say nothing: nodes still carry both, so a pod that selects on the beta
+ * label lands where it says.
  */
-START_TEST(beta_labels_are_not_read)
+START_TEST(beta_labels_count_when_the_ga_ones_are_absent)
 {
     ck_assert_str_eq(with_selector("{\"beta.kubernetes.io/arch\": \"arm64\"}", "linux/amd64"),
-                     "linux/amd64");
+                     "linux/arm64");
     ck_assert_str_eq(with_selector("{\"beta.kubernetes.io/os\": \"windows\"}", "linux/amd64"),
-                     "linux/amd64");
+                     "windows/amd64");
     ck_assert_str_eq(with_terms("[{\"matchExpressions\": [{\"key\": \"beta.kubernetes.io/arch\","
                                 " \"operator\": \"In\", \"values\": [\"arm64\"]}]}]",
                                 "linux/amd64"),
+                     "linux/arm64");
+    ck_assert_str_eq(with_selector("{\"beta.kubernetes.io/arch\": \"arm64\","
+                                   " \"kubernetes.io/arch\": \"amd64\"}",
+                                   "linux/amd64"),
                      "linux/amd64");
 }
 END_TEST
@@ -390,11 +394,12 @@ START_TEST(a_lookup_without_workers_fails_at_once)
     registry_config_defaults(&rc);
     platform_parse("linux/amd64", &ps.items[0]);
     uint64_t start = reg_now_ms();
-    regfacts_lookup(&rc, &ps, q, 2, start + 5000);
+    regfacts_lookup(&rc, &ps, NULL, q, 2, start + 5000);
     ck_assert_uint_lt(reg_now_ms() - start, 1000);
     ck_assert_int_eq(q[0].status, REGFACTS_FAILED);
     ck_assert_int_eq(q[1].status, REGFACTS_FAILED);
     ck_assert_ptr_nonnull(strstr(q[1].reason, "not an image reference"));
+    ck_assert_ptr_nonnull(strstr(q[0].reason, "not running"));
     ck_assert_int_eq(q[0].facts.static_go, -1);
     catalog_facts_free(&q[0].facts);
     catalog_facts_free(&q[1].facts);
@@ -435,7 +440,7 @@ static Suite *regfacts_suite(void)
     tcase_add_test(pod, node_selector_os_and_arch);
     tcase_add_test(pod, node_selector_os_alone_keeps_the_fallback_arch);
     tcase_add_test(pod, other_node_selector_labels_are_ignored);
-    tcase_add_test(pod, beta_labels_are_not_read);
+    tcase_add_test(pod, beta_labels_count_when_the_ga_ones_are_absent);
     tcase_add_test(pod, one_affinity_term_with_two_arches_gives_two_platforms);
     tcase_add_test(pod, affinity_terms_that_all_constrain_arch_give_their_union);
     tcase_add_test(pod, an_affinity_term_that_leaves_arch_free_gives_the_fallback_arch);

@@ -135,10 +135,13 @@ integration: $(BUILD)/goinject
 
 # The binaries of the control plane are built once per machine (cached in
 # ~/.cache/goinject-e2e); with-cluster.sh always tears the cluster down.
-e2e: $(BUILD)/goinject $(BUILD)/e2e/latewebhook
+# The test registry serves the inspect fixture images (built with Docker into
+# $(BUILD)/inspect, cached) to the registry-facts checks.
+e2e: $(BUILD)/goinject $(BUILD)/e2e/latewebhook $(BUILD)/registry/testregistry
 	PATH="$(dir $(GO)):$$PATH" tests/e2e/cluster.sh build
 	@PATH="$(dir $(GO)):$$PATH" GOINJECT_BIN=$(CURDIR)/$(BUILD)/goinject \
 	    E2E_LATE_WEBHOOK_BIN=$(CURDIR)/$(BUILD)/e2e/latewebhook \
+	    E2E_REGISTRY_BIN=$(CURDIR)/$(BUILD)/registry/testregistry E2E_BUILD=$(CURDIR)/$(BUILD) \
 	    tests/e2e/with-cluster.sh tests/e2e/run.sh
 
 $(BUILD)/e2e/latewebhook: $(wildcard tests/e2e/latewebhook/*.go) tests/e2e/latewebhook/go.mod

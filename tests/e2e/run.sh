@@ -15,11 +15,20 @@
 #      v1beta1 reviews; selection (excluded namespace, opt-out, the release
 #      namespace), Pod Security routing, reinvocation after a second webhook
 #      adds a container, certificate rotation under load, and fail-open when
-#      goinject is down.
+#      goinject is down;
+#   4. (right after the rule rows of 3) two more goinject processes with the
+#      registry layer on, reading the images of the project's test registry
+#      (Bearer tokens, a dockerconfigjson):
+#      pods of the rule rows WITHOUT annotations get exactly what their
+#      annotated twins get from the no-registry processes; a lookup past the
+#      budget, and credentials the registry refuses, still admit the pod.
+#      Skipped, with a SKIP line, when Docker cannot build the fixture images.
 # tests/e2e/README.md describes each check.
 #
 # Environment: KUBECONFIG (set by with-cluster.sh), GOINJECT_BIN (default
 # build/goinject), E2E_LATE_WEBHOOK_BIN (default: built from latewebhook/),
+# E2E_REGISTRY_BIN (default: built from tests/registry), E2E_BUILD (where the
+# fixture images are built and cached, under inspect/; default build),
 # E2E_VERBOSE=1 prints the output of passing checks too, E2E_KEEP=1 keeps the
 # work directory (goinject's logs, the API server's answers).
 #
@@ -1366,6 +1375,611 @@ rows_created() {
 for mode in $MODES; do
     check "rules ($mode, created for real): every row's stored pod is mutated as in its dry run" rows_created "$mode"
 done
+
+# ===========================================================================
+# 4. Image facts from a registry: the rule rows again, without annotations
+# ===========================================================================
+#
+# The project's test registry (tests/registry) on loopback (TLS with its own
+# CA), seeded with the inspect fixture images, then switched to Bearer tokens
+# for one user. Two more goinject processes, registry-classic and
+# registry-cloud-native, run with the registry layer on: the chart's
+# config.json (registry.budgetMs, registry.credentials.secretName,
+# registry.ca.configMap), whose caFile and credentialsFile name local copies
+# of the ConfigMap's CA and of the Secret `kubectl create secret
+# docker-registry` made. helm install registers each for the namespaces
+# labelled goinject-e2e/mode=registry-MODE.
+#
+# Each row is a pod without any goinject annotation, sent to the registry
+# process, and the same pod annotated with the facts `goinject inspect
+# --annotations` reads from the registry, sent to the no-registry process of
+# the same mode: the containers, init containers, volumes, goinject's
+# annotations (but the registry's "facts") and warnings must be the same.
+
+REG_MODES="classic cloud-native"
+REG_DIR="$E2E_WORK/registry"
+E2E_BUILD="$(realpath -m "${E2E_BUILD:-$repo/build}")"
+REG_USER=e2e-puller
+REG_PASSWORD='pull-me-9f2c'
+# Under the chart's webhook.timeoutSeconds (10) by more than 1 s, and long
+# enough for a cold lookup of several images on a loaded machine.
+REG_BUDGET_MS=8000
+
+reg_name() { printf 'registry-%s' "$1"; }
+reg_addr() { jq -r ".$1" "$REG_DIR/state/addr.json"; }
+
+# reg_control METHOD PATH [BODY]: the test registry's control API; fails
+# unless it answers 200.
+reg_control() {
+    local code
+    code="$(curl -sS --max-time 10 --cacert "$(reg_addr ca)" -X "$1" ${3:+-d "$3"} -o "$REG_DIR/control.out" \
+        -w '%{http_code}' "https://$(reg_addr main)/_control/$2")"
+    [[ "$code" == 200 ]] || fail "registry control $1 $2: HTTP $code: $(cat "$REG_DIR/control.out")"
+}
+
+setup_registry() {
+    local bin="${E2E_REGISTRY_BIN:-}" main ca ref
+    mkdir -p "$REG_DIR"
+    if [[ -z "$bin" ]]; then
+        bin="$E2E_WORK/testregistry"
+        (cd "$repo/tests/registry" && GOWORK=off GOTOOLCHAIN=local go build -o "$bin" .)
+    fi
+    # The fixture images, as tests/registry/smoke.sh builds them (cached in
+    # $E2E_BUILD/inspect).
+    "$repo/tests/inspect/build-binaries.sh" "$E2E_BUILD/inspect/bin"
+    "$repo/tests/inspect/build-images.sh" "$E2E_BUILD/inspect/bin" "$E2E_BUILD/inspect/images"
+    "$bin" serve -state "$REG_DIR/state" -exit-after 30m </dev/null >/dev/null 2>>"$E2E_WORK/testregistry.log" &
+    track testregistry "$!" "$bin"
+    poll 10 test -s "$REG_DIR/state/addr.json" || { cat "$E2E_WORK/testregistry.log"; fail "the test registry did not start"; }
+    main="$(reg_addr main)"
+    ca="$(reg_addr ca)"
+    echo "test registry on https://$main"
+    "$bin" seed -addr "$main" -ca "$ca" -images "$E2E_BUILD/inspect/images" -out "$REG_DIR/seed.json"
+    # Images only one check each looks up, so that no other lookup has
+    # cached them: slow (a delayed manifest), locked (wrong credentials).
+    for ref in slow locked; do
+        "$bin" push -addr "$main" -ca "$ca" "$E2E_BUILD/inspect/images/shell.tar" "goinject/$ref:test" |
+            tee -a "$REG_DIR/pushed"
+    done
+    jq -R 'split(" ") | {key: .[0], value: .[1]}' "$REG_DIR/pushed" | jq -s 'from_entries' |
+        jq -s '.[0] + .[1]' "$REG_DIR/seed.json" - >"$REG_DIR/digests.json"
+    # From now on the registry wants a token, which only the user gets.
+    reg_control PUT auth "{\"mode\": \"bearer\", \"user\": \"$REG_USER\", \"password\": \"$REG_PASSWORD\"}"
+    assert_eq "anonymous manifest HEAD" 401 "$(curl -sS -I --cacert "$ca" -o /dev/null -w '%{http_code}' \
+        "https://$main/v2/goinject/shell/manifests/test")"
+    assert_eq "a token for $REG_USER" 200 "$(curl -sS --cacert "$ca" -u "$REG_USER:$REG_PASSWORD" -o /dev/null -w '%{http_code}' \
+        "https://$main/token?service=testregistry&scope=repository:goinject/shell:pull")"
+}
+
+reg_values() {
+    cat <<EOV
+mode: $1
+certificates:
+  mode: secret
+  caBundle: $CA_B64
+webhook:
+  podSecurityAware: true
+  namespaceSelectorExpressions:
+    - {key: goinject-e2e/mode, operator: In, values: [$(reg_name "$1")]}
+registry:
+  budgetMs: $REG_BUDGET_MS
+  credentials: {secretName: registry-credentials}
+  ca: {configMap: registry-ca}
+EOV
+}
+
+# reg_probe MODE: the registry process of MODE answers for its namespace (a
+# pod whose facts are all settled, so that nothing is looked up).
+reg_probe() {
+    printf '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"probe","annotations":{"goinject.io/static-go":"false"}},
+        "spec":{"containers":[{"name":"c","image":"registry.invalid/probe"}]}}' |
+        kubectl -n "$(ns_of "$(reg_name "$1")")" create --dry-run=server -o json -f - |
+        jq -e '.metadata.annotations["goinject.io/status"] != null' >/dev/null
+}
+
+setup_registry_goinject() {
+    local mode="$1" name release ns rel_ns main port
+    name="$(reg_name "$mode")"
+    release="$(release_of "$name")"
+    ns="$(ns_of "$name")"
+    rel_ns="$(release_ns_of "$name")"
+    main="$(reg_addr main)"
+    { namespace "$ns" "goinject-e2e/mode=$name"; namespace "$rel_ns" "goinject-e2e/mode=$name"; } | kubectl apply -f -
+    poll 60 kubectl -n "$ns" get serviceaccount default || fail "no default service account in $ns"
+    # What a cluster would hold: the credentials Secret and the CA ConfigMap
+    # the chart mounts.
+    kubectl -n "$rel_ns" create secret docker-registry registry-credentials \
+        --docker-server="$main" --docker-username="$REG_USER" --docker-password="$REG_PASSWORD"
+    kubectl -n "$rel_ns" create configmap registry-ca --from-file=ca.crt="$(reg_addr ca)"
+    reg_values "$mode" >"$E2E_WORK/$name.values.yaml"
+    helm template "$release" "$CHART" --namespace "$rel_ns" -f "$E2E_WORK/$name.values.yaml" \
+        --show-only templates/configmap.yaml |
+        kubectl create --dry-run=client -o json -f - | jq -r '.data["config.json"]' >"$REG_DIR/$mode.chart-config.json"
+    assert_json "$REG_DIR/$mode.chart-config.json" '.registry | {enabled, budgetMs, caFile, credentialsFile}' "{
+        \"enabled\": true, \"budgetMs\": $REG_BUDGET_MS,
+        \"caFile\": \"/etc/goinject/registry-ca/ca.crt\",
+        \"credentialsFile\": \"/etc/goinject/registry-credentials/.dockerconfigjson\"}"
+    # On loopback the mounted files are local copies of the ConfigMap's and
+    # the Secret's data; the rest of config.json is the chart's.
+    kubectl -n "$rel_ns" get secret registry-credentials -o json |
+        jq -r '.data[".dockerconfigjson"] | @base64d' >"$REG_DIR/$mode.dockerconfigjson"
+    kubectl -n "$rel_ns" get configmap registry-ca -o json | jq -r '.data["ca.crt"]' >"$REG_DIR/$mode.ca.crt"
+    jq --arg ca "$REG_DIR/$mode.ca.crt" --arg creds "$REG_DIR/$mode.dockerconfigjson" \
+        '.registry.caFile = $ca | .registry.credentialsFile = $creds' \
+        "$REG_DIR/$mode.chart-config.json" >"$E2E_WORK/$name.config.json"
+    make_leaf "$name"
+    mkdir -p "$E2E_WORK/tls-$name"
+    cp "$CERTS/$name.crt" "$E2E_WORK/tls-$name/tls.crt"
+    cp "$CERTS/$name.key" "$E2E_WORK/tls-$name/tls.key"
+    # As start_goinject, but with the registry layer on.
+    "$GOINJECT_BIN" serve --listen 127.0.0.1:0 --tls-cert "$E2E_WORK/tls-$name/tls.crt" \
+        --tls-key "$E2E_WORK/tls-$name/tls.key" --mode "$mode" --config "$E2E_WORK/$name.config.json" \
+        </dev/null >/dev/null 2>>"$E2E_WORK/$name.log" &
+    track "goinject-$name" "$!" "$GOINJECT_BIN"
+    poll 10 grep -q '"msg":"listening"' "$E2E_WORK/$name.log" || { cat "$E2E_WORK/$name.log"; fail "goinject $name did not start"; }
+    jq -r 'select(.msg == "listening") | .port' "$E2E_WORK/$name.log" >"$E2E_WORK/$name.port"
+    port="$(cat "$E2E_WORK/$name.port")"
+    echo "goinject --mode $mode (registry layer on) listens on 127.0.0.1:$port"
+    helm install "$release" "$CHART" --namespace "$rel_ns" -f "$E2E_WORK/$name.values.yaml" \
+        --set webhook.url="https://127.0.0.1:$port/mutate"
+    poll 30 reg_probe "$mode" || fail "pods in $ns are not mutated 30 s after helm install"
+}
+
+# ---- the rows ------------------------------------------------------------------
+#
+# reg_pod_ROW prints the pod (JSON, no goinject annotation; images in the
+# test registry); reg_expect_ROW MODE FILE checks the registry process's
+# answer on its own terms, as the rows of section 3 do.
+
+REG_ROWS=""
+declare -A REG_TITLE
+
+# reg_image NAME: the fixture image NAME in the test registry.
+reg_image() { printf '%s/goinject/%s:test' "$REG_MAIN" "$1"; }
+
+# reg_pod NAME CONTAINERS_JSON [SPEC_JSON]: an unannotated pod.
+reg_pod() {
+    local spec="${3:-}"
+    [[ -n "$spec" ]] || spec='{}'
+    jq -n --arg name "$1" --argjson containers "$2" --argjson spec "$spec" \
+        '{apiVersion: "v1", kind: "Pod", metadata: {name: $name}, spec: ({containers: $containers} + $spec)}'
+}
+
+# reg_expect_wrapped MODE POD CONTAINER CN_COMMAND CN_ARGS CLASSIC_ARGS: a
+# static Go container that cloud-native wraps (command and args as given)
+# and classic leaves as it is (no command, CLASSIC_ARGS), with SYS_PTRACE.
+reg_expect_wrapped() {
+    local mode="$1" p="$2" c="$3"
+    expect_ptrace "$p" "$c"
+    if [[ "$mode" == classic ]]; then
+        expect_argv "$p" "$c" null "$6"
+        expect_no_agent_mount "$p" "$c"
+    else
+        expect_argv "$p" "$c" "$4" "$5"
+        expect_agent_mount "$p" "$c"
+    fi
+}
+
+# reg_expect_status POD MODE ACTIONS_JSON INJECTED REASON: expect_status,
+# but for the "facts" the registry layer adds to goinject.io/status.
+reg_expect_status() {
+    local pod="$1" mode="$2" actions="$3" injected="$4" reason="$5"
+    assert_json "$pod" '.metadata.annotations["goinject.io/status"] | fromjson | del(.facts)' \
+        "{\"version\": \"$E2E_VERSION\", \"mode\": \"$mode\", \"containers\": $actions}"
+    assert_json "$pod" '.metadata.annotations["goinject.io/injected"]' "\"$injected\""
+    assert_json "$pod" '.metadata.annotations["goinject.io/reason"]' "$(jq -n --arg r "$reason" '$r')"
+}
+
+# reg_expect_pod MODE POD CLASSIC_ACTIONS CLASSIC_INJECTED CN_ACTIONS: the
+# status, and the agent's init container and volume exactly when
+# cloud-native injected something.
+reg_expect_pod() {
+    local mode="$1" p="$2" actions injected reason
+    if [[ "$mode" == classic ]]; then
+        actions="$3" injected="$4"
+        expect_no_agent_pod "$p"
+    else
+        actions="$5" injected=true
+        expect_agent_pod "$p"
+    fi
+    reason="$(jq -rn --argjson a "$actions" '$a | to_entries | map("\(.key): \(.value)") | join(", ")')"
+    reg_expect_status "$p" "$mode" "$actions" "$injected" "$reason"
+}
+
+REG_ROWS+=" shell"
+REG_TITLE[shell]="static Go with a shell (debian base): shell wrapper"
+reg_pod_shell() {
+    reg_pod reg-shell "[{\"name\": \"app\", \"image\": \"$(reg_image shell)\"},
+        {\"name\": \"cli\", \"image\": \"$(reg_image shell)\", \"args\": [\"--port\", \"9090\", \"two  words\"]}]"
+}
+reg_expect_shell() {
+    local mode="$1" p="$2"
+    assert_warnings "${p%.json}.err"
+    # E = ENTRYPOINT + CMD; E = ENTRYPOINT + args.
+    reg_expect_wrapped "$mode" "$p" app "[\"/bin/sh\", \"-c\", \"$SHELL_WRAP\", \"/app/server\"]" '["--port", "8080"]' null
+    reg_expect_wrapped "$mode" "$p" cli "[\"/bin/sh\", \"-c\", \"$SHELL_WRAP\", \"/app/server\"]" \
+        '["--port", "9090", "two  words"]' '["--port", "9090", "two  words"]'
+    reg_expect_pod "$mode" "$p" '{"app": "ptrace", "cli": "ptrace"}' true '{"app": "shell-wrapper", "cli": "shell-wrapper"}'
+}
+
+REG_ROWS+=" distroless"
+REG_TITLE[distroless]="static Go, no shell, glibc (distroless): glibc tini wrapper"
+reg_pod_distroless() {
+    reg_pod reg-distroless "[{\"name\": \"api\", \"image\": \"$(reg_image distroless)\"}]"
+}
+reg_expect_distroless() {
+    local mode="$1" p="$2"
+    assert_warnings "${p%.json}.err"
+    reg_expect_wrapped "$mode" "$p" api "[\"$TINI_GLIBC\", \"--\", \"/server\"]" '["serve"]' null
+    reg_expect_pod "$mode" "$p" '{"api": "ptrace"}' true '{"api": "tini-wrapper"}'
+}
+
+REG_ROWS+=" zstd"
+REG_TITLE[zstd]="static Go, no shell, glibc, zstd layers: glibc tini wrapper"
+reg_pod_zstd() {
+    reg_pod reg-zstd "[{\"name\": \"api\", \"image\": \"$(reg_image zstd)\"}]"
+}
+reg_expect_zstd() { reg_expect_distroless "$@"; }
+
+REG_ROWS+=" unsupported"
+REG_TITLE[unsupported]="static Go, unsupported (static cgo; scratch, libc none): warnings only"
+reg_pod_unsupported() {
+    reg_pod reg-unsupported "[{\"name\": \"cgo\", \"image\": \"$(reg_image cgo-static)\"},
+        {\"name\": \"scratch\", \"image\": \"$(reg_image scratch)\", \"args\": [\"--port\", \"8080\"]}]"
+}
+reg_expect_unsupported() {
+    local mode="$1" p="$2" c
+    assert_warnings "${p%.json}.err" \
+        'container "cgo": static Go binary with cgo cannot be monitored; link libc dynamically (go build -ldflags=-linkmode=external, without -static)' \
+        'container "scratch": image has no C library (libc none), so the agent cannot run; use a base image with glibc or musl instead of scratch'
+    expect_argv "$p" cgo null null
+    expect_argv "$p" scratch null '["--port", "8080"]'
+    for c in cgo scratch; do
+        expect_no_ptrace "$p" "$c"
+        expect_no_agent_mount "$p" "$c"
+    done
+    expect_no_agent_pod "$p"
+    reg_expect_status "$p" "$mode" '{"cgo": "unsupported", "scratch": "unsupported"}' false "cgo: unsupported, scratch: unsupported"
+}
+
+REG_ROWS+=" dynamic"
+REG_TITLE[dynamic]="not a static Go entrypoint (dynamic musl binary; /bin/sleep): agent mount only"
+reg_pod_dynamic() {
+    reg_pod reg-dynamic "[{\"name\": \"musl\", \"image\": \"$(reg_image musl)\"},
+        {\"name\": \"sleeper\", \"image\": \"$(reg_image dynamic)\"}]"
+}
+reg_expect_dynamic() {
+    local mode="$1" p="$2" c
+    assert_warnings "${p%.json}.err"
+    for c in musl sleeper; do
+        expect_argv "$p" "$c" null null
+        expect_no_ptrace "$p" "$c"
+        if [[ "$mode" == classic ]]; then expect_no_agent_mount "$p" "$c"; else expect_agent_mount "$p" "$c"; fi
+    done
+    if [[ "$mode" == classic ]]; then
+        expect_no_agent_pod "$p"
+        reg_expect_status "$p" classic '{"musl": "none", "sleeper": "none"}' false "musl: none, sleeper: none"
+    else
+        reg_expect_pod "$mode" "$p" - - '{"musl": "agent", "sleeper": "agent"}'
+    fi
+}
+
+REG_ROWS+=" path-symlink"
+REG_TITLE[path-symlink]="static Go found through PATH and symlinks (ENTRYPOINT [\"server\"]): shell wrapper of E[0]=server"
+reg_pod_path-symlink() {
+    reg_pod reg-path-symlink "[{\"name\": \"app\", \"image\": \"$(reg_image path-symlink)\"}]"
+}
+reg_expect_path-symlink() {
+    local mode="$1" p="$2"
+    assert_warnings "${p%.json}.err"
+    reg_expect_wrapped "$mode" "$p" app "[\"/bin/sh\", \"-c\", \"$SHELL_WRAP\", \"server\"]" '["run", "--verbose"]' null
+    reg_expect_pod "$mode" "$p" '{"app": "ptrace"}' true '{"app": "shell-wrapper"}'
+}
+
+REG_ROWS+=" multiarch-arm64"
+REG_TITLE[multiarch-arm64]="multi-arch index, nodeSelector arm64 (the distroless image): glibc tini wrapper"
+reg_pod_multiarch-arm64() {
+    reg_pod reg-multiarch-arm64 "[{\"name\": \"app\", \"image\": \"$(reg_image multiarch)\"}]" \
+        '{"nodeSelector": {"kubernetes.io/os": "linux", "kubernetes.io/arch": "arm64"}}'
+}
+reg_expect_multiarch-arm64() {
+    local mode="$1" p="$2"
+    assert_warnings "${p%.json}.err"
+    reg_expect_wrapped "$mode" "$p" app "[\"$TINI_GLIBC\", \"--\", \"/server\"]" '["serve"]' null
+    reg_expect_pod "$mode" "$p" '{"app": "ptrace"}' true '{"app": "tini-wrapper"}'
+}
+
+REG_ROWS+=" multiarch-amd64"
+REG_TITLE[multiarch-amd64]="multi-arch index, nodeSelector amd64 (the shell image): shell wrapper"
+reg_pod_multiarch-amd64() {
+    reg_pod reg-multiarch-amd64 "[{\"name\": \"app\", \"image\": \"$(reg_image multiarch)\"}]" \
+        '{"nodeSelector": {"kubernetes.io/arch": "amd64"}}'
+}
+reg_expect_multiarch-amd64() {
+    local mode="$1" p="$2"
+    assert_warnings "${p%.json}.err"
+    reg_expect_wrapped "$mode" "$p" app "[\"/bin/sh\", \"-c\", \"$SHELL_WRAP\", \"/app/server\"]" '["--port", "8080"]' null
+    reg_expect_pod "$mode" "$p" '{"app": "ptrace"}' true '{"app": "shell-wrapper"}'
+}
+
+REG_ROWS+=" multiarch-both"
+REG_TITLE[multiarch-both]="multi-arch index, node affinity arch In [amd64, arm64]: facts that differ are unknown (ENTRYPOINT unknown)"
+reg_pod_multiarch-both() {
+    reg_pod reg-multiarch-both "[{\"name\": \"app\", \"image\": \"$(reg_image multiarch)\"}]" \
+        '{"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+            {"matchExpressions": [{"key": "kubernetes.io/arch", "operator": "In", "values": ["amd64", "arm64"]}]}]}}}}'
+}
+reg_expect_multiarch-both() {
+    local mode="$1" p="$2"
+    expect_ptrace "$p" app
+    expect_argv "$p" app null null
+    if [[ "$mode" == classic ]]; then
+        assert_warnings "${p%.json}.err"
+        expect_no_agent_mount "$p" app
+    else
+        assert_warnings "${p%.json}.err" \
+            'container "app": static Go not wrapped, image ENTRYPOINT unknown; set command/args or annotate entrypoint.goinject.io/app'
+        expect_agent_mount "$p" app
+    fi
+    reg_expect_pod "$mode" "$p" '{"app": "ptrace"}' true '{"app": "ptrace+agent"}'
+}
+
+# reg_platforms POD_FILE: the platforms (os/arch) the pod may land on, as
+# goinject reads them: nodeSelector, else required node affinity, else the
+# configured default.
+reg_platforms() {
+    jq -r '[.spec.nodeSelector["kubernetes.io/arch"] // empty] +
+        [.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[]?
+         .matchExpressions[] | select(.key == "kubernetes.io/arch") | .values[]]
+        | if length == 0 then ["amd64"] else . end | .[] | "linux/" + .' "$1"
+}
+
+# reg_annotate ROW: the row's pod, annotated with the facts `goinject
+# inspect --annotations` reads from the registry for each container and each
+# platform it may land on (only the facts all platforms agree on), in
+# $REG_DIR/rows/ROW.annotated.json.
+reg_annotate() {
+    local row="$1" dir="$REG_DIR/rows" c image platform rc
+    mkdir -p "$dir"
+    "reg_pod_$row" >"$dir/$row.pod.json"
+    echo '{}' >"$dir/$row.facts.json"
+    while read -r c image; do
+        for platform in $(reg_platforms "$dir/$row.pod.json"); do
+            # Exit 1: the image has an unsupported problem (cgo, no libc).
+            rc=0
+            "$GOINJECT_BIN" inspect --annotations "$c" --platform "$platform" \
+                --config "$E2E_WORK/$(reg_name cloud-native).config.json" "$image" \
+                </dev/null >"$dir/$row.$c.${platform//\//-}.json" 2>>"$dir/inspect.log" || rc=$?
+            ((rc <= 1)) || { tail -n 5 "$dir/inspect.log"; fail "goinject inspect $image exited $rc"; }
+        done
+        # Per container: the facts every platform has with the same value.
+        jq -s 'reduce .[1:][] as $p (.[0]; with_entries(select(.value == $p[.key])))' \
+            "$dir/$row.$c".linux-*.json | jq -s '.[0] + .[1]' "$dir/$row.facts.json" - >"$dir/$row.facts.new"
+        mv "$dir/$row.facts.new" "$dir/$row.facts.json"
+    done < <(jq -r '.spec.containers[] | "\(.name) \(.image)"' "$dir/$row.pod.json")
+    jq --slurpfile facts "$dir/$row.facts.json" '.metadata.annotations = $facts[0]' \
+        "$dir/$row.pod.json" >"$dir/$row.annotated.json"
+    echo "$row: $(jq -c .metadata.annotations "$dir/$row.annotated.json")"
+}
+
+reg_annotate_all() {
+    local row
+    for row in $REG_ROWS; do reg_annotate "$row"; done
+    # What follows is goinject serve's traffic only.
+    reg_control DELETE log
+}
+
+# What must be the same in the answers for a pod and for its annotated twin:
+# the containers, init containers and volumes (the generated token volume's
+# name aside), and goinject's annotations, the registry's "facts" aside.
+reg_same_filter='{containers: .spec.containers, initContainers: .spec.initContainers, volumes: .spec.volumes,
+    status: (.metadata.annotations["goinject.io/status"] | fromjson | del(.facts)),
+    injected: .metadata.annotations["goinject.io/injected"], reason: .metadata.annotations["goinject.io/reason"]}
+    | walk(if type == "string" and test("^kube-api-access-[a-z0-9]+$") then "kube-api-access-*" else . end)'
+
+# reg_facts_from_registry POD_FILE STATES_JSON: goinject.io/status has
+# "facts" for every container, from the registry, in one of STATES, with the
+# digest the image was pushed with (the index's, for a multi-arch image).
+reg_facts_from_registry() {
+    local p="$1" states="$2"
+    jq --slurpfile d "$REG_DIR/digests.json" --arg reg "$REG_MAIN/" --argjson states "$states" '
+        (.metadata.annotations["goinject.io/status"] | fromjson | .facts // {}) as $facts
+        | [.spec.containers[] | {name,
+            want: {registry: true, state: true, digest: $d[0][.image | ltrimstr($reg)]},
+            got: {registry: ($facts[.name].from // [] | index("registry") != null),
+                  state: ([$facts[.name].registry] | inside($states)), digest: $facts[.name].digest}}
+          | select(.want != .got)]' "$p" >"$p.facts-mismatch"
+    jq -e 'length == 0' "$p.facts-mismatch" >/dev/null && return 0
+    printf 'FAILED: goinject.io/status facts of %s: containers whose facts are not the registry'"'"'s (want/got):\n' "$(basename "$p")" >&2
+    jq -c '.[]' "$p.facts-mismatch" >&2
+    jq -c '.metadata.annotations["goinject.io/status"] | fromjson | .facts' "$p" >&2
+    return 1
+}
+
+reg_row() {
+    local mode="$1" row="$2" dir reg ann
+    dir="$REG_DIR/rows/$mode"
+    mkdir -p "$dir"
+    reg="$dir/$row.registry"
+    ann="$dir/$row.annotated"
+    dry_run "$(ns_of "$(reg_name "$mode")")" "$reg" <"$REG_DIR/rows/$row.pod.json"
+    dry_run "$(ns_of "$mode")" "$ann" <"$REG_DIR/rows/$row.annotated.json"
+    echo "registry process: $(jq -r '.metadata.annotations["goinject.io/reason"]' "$reg.json")"
+    "reg_expect_$row" "$mode" "$reg.json"
+    reg_facts_from_registry "$reg.json" '["fetched", "hit"]'
+    # The annotated twin, through the no-registry process: the same answer.
+    jq -S "$reg_same_filter" "$ann.json" >"$ann.same"
+    jq -S "$reg_same_filter" "$reg.json" >"$reg.same"
+    diff -u "$ann.same" "$reg.same" || fail "the unannotated pod's answer differs from the annotated one's"
+    goinject_warnings "$ann.err" >"$ann.warnings"
+    goinject_warnings "$reg.err" >"$reg.warnings"
+    diff -u "$ann.warnings" "$reg.warnings" || fail "kubectl printed other warnings for the unannotated pod"
+}
+
+# reg_created MODE: the shell row created for real, through the registry
+# process, and read back: the pod of its dry run, the facts now a cache hit.
+reg_created() {
+    local mode="$1" dir out
+    dir="$REG_DIR/rows/$mode"
+    out="$dir/shell.created"
+    create_pod "$(ns_of "$(reg_name "$mode")")" "$out" <"$REG_DIR/rows/shell.pod.json"
+    reg_expect_shell "$mode" "$out.json"
+    reg_facts_from_registry "$out.json" '["hit"]'
+    local norm="$normalize | .metadata.annotations[\"goinject.io/status\"] |= (fromjson | del(.facts[].registry) | tojson)"
+    jq -S "$norm" "$dir/shell.registry.json" >"$out.dry.norm"
+    jq -S "$norm" "$out.json" >"$out.norm"
+    diff -u "$out.dry.norm" "$out.norm" || fail "the stored pod differs from its dry run"
+}
+
+# reg_registry_auth: every image request goinject made went with a token, and
+# goinject got its tokens with the user's credentials.
+reg_registry_auth() {
+    reg_control GET log
+    # What the registry saw, by kind of request.
+    jq -c 'def kind: "\(.method) \(.path | sub("/v2/goinject/[^/]+/"; "/v2/REPO/") | sub("sha256:[0-9a-f]+"; "DIGEST"))";
+        group_by([kind, .status, .auth]) | map({request: (.[0] | kind), status: .[0].status, auth: .[0].auth, n: length}) | .[]' \
+        "$REG_DIR/control.out"
+    cp "$REG_DIR/control.out" "$REG_DIR/rows.log.json"
+    local mode
+    for mode in $REG_MODES; do
+        assert_grep "goinject $(reg_name "$mode") read the dockerconfigjson" "$E2E_WORK/$(reg_name "$mode").log" \
+            "\"msg\":\"registry credentials loaded from ${REG_DIR//./\\.}/$mode\\.dockerconfigjson: 1 registries\""
+    done
+    # Tokens: asked with Basic credentials, issued.
+    assert_true "$REG_DIR/rows.log.json" '[.[] | select(.path == "/token")] | length > 0 and all(.auth == "basic" and .status == 200)'
+    # Every answered image request (200) carried a token; the others were 401s.
+    assert_true "$REG_DIR/rows.log.json" '[.[] | select(.path | startswith("/v2/goinject/"))] | length > 0 and
+        all(if .status == 200 then .auth == "bearer" else .status == 401 and .auth == "none" end)'
+}
+
+# ---- a lookup past the budget; credentials the registry refuses ---------------
+
+# reg_lookup_done NAME IMAGE: goinject NAME logged a finished lookup of IMAGE.
+reg_lookup_done() {
+    jq -se --arg image "$2" 'any(.[]; .msg == "registry lookup" and .image == $image and .result == "ok")' \
+        "$E2E_WORK/$1.log" >/dev/null
+}
+
+# lookups_metric NAME RESULT: goinject_facts_lookups_total{result=RESULT} of goinject NAME (0 when absent).
+lookups_metric() { metric "$1" "goinject_facts_lookups_total{result=\"$2\"}" || echo 0; }
+
+reg_pending() {
+    local mode=cloud-native name ns out ref t0 t1 before
+    name="$(reg_name "$mode")"
+    ns="$(ns_of "$name")"
+    out="$REG_DIR/slow"
+    ref="$(reg_image slow)"
+    # The manifest HEAD of this image (only, once) answers after 10 s: past
+    # the budget, well within the 60 s a lookup may go on in the background.
+    reg_control PUT faults '[{"match": "^/v2/goinject/slow/manifests/", "method": "HEAD", "kind": "delay", "delayMs": 10000, "count": 1}]'
+    before="$(lookups_metric "$name" timeout)"
+    t0="$(now_ms)"
+    reg_pod reg-slow "[{\"name\": \"app\", \"image\": \"$ref\"}]" | dry_run "$ns" "$out-1"
+    t1="$(now_ms)"
+    reviews "$name" "$ns" reg-slow >"$out-1.reviews"
+    echo "the first dry run took $((t1 - t0)) ms, goinject's review $(jq '.[0].durationMs' "$out-1.reviews") ms (budgetMs $REG_BUDGET_MS, timeoutSeconds 10)"
+    # goinject waited for its budget, no longer, and the API server had its
+    # answer before its timeout (else, failurePolicy Ignore, the pod would
+    # have come back without goinject's annotations).
+    assert_true "$out-1.reviews" ".[0].durationMs >= $REG_BUDGET_MS - 50 and .[0].durationMs < $REG_BUDGET_MS + 1000"
+    ((t1 - t0 < 10000)) || fail "the dry run took $((t1 - t0)) ms: more than the webhook's timeoutSeconds"
+    assert_warnings "$out-1.err" "container \"app\": image facts for $ref are not known yet; later pods of this image get the full rules"
+    # Nothing known about the image: the row of an unknown static-go fact.
+    expect_argv "$out-1.json" app null null
+    expect_no_ptrace "$out-1.json" app
+    expect_agent_mount "$out-1.json" app
+    expect_agent_pod "$out-1.json"
+    reg_expect_status "$out-1.json" cloud-native '{"app": "agent"}' true "app: agent; image facts pending"
+    assert_json "$out-1.json" '.metadata.annotations["goinject.io/status"] | fromjson | .facts.app.registry' '"pending"'
+    assert_eq "goinject_facts_lookups_total{result=timeout} increase" 1 $(($(lookups_metric "$name" timeout) - before))
+    # The lookup finishes in the background...
+    poll 30 reg_lookup_done "$name" goinject/slow || fail "goinject logged no finished lookup of goinject/slow within 30 s"
+    jq -c 'select(.msg == "registry lookup" and .image == "goinject/slow")' "$E2E_WORK/$name.log"
+    # ...and the next pod of the image gets the full rules, promptly.
+    t0="$(now_ms)"
+    reg_pod reg-slow "[{\"name\": \"app\", \"image\": \"$ref\"}]" | dry_run "$ns" "$out-2"
+    t1="$(now_ms)"
+    echo "the second dry run took $((t1 - t0)) ms"
+    assert_warnings "$out-2.err"
+    reg_expect_shell_app cloud-native "$out-2.json"
+    reg_facts_from_registry "$out-2.json" '["hit"]'
+    reg_control PUT faults '[]'
+}
+
+# reg_expect_shell_app MODE POD: container app of the shell image, no
+# command or args, handled as that row's.
+reg_expect_shell_app() {
+    reg_expect_wrapped "$1" "$2" app "[\"/bin/sh\", \"-c\", \"$SHELL_WRAP\", \"/app/server\"]" '["--port", "8080"]' null
+    reg_expect_pod "$1" "$2" '{"app": "ptrace"}' true '{"app": "shell-wrapper"}'
+}
+
+# reg_wrong_credentials MODE: the registry's password changes under
+# goinject (its dockerconfigjson is now wrong); a pod of an image it never
+# read is admitted without the image's facts, with a warning.
+reg_wrong_credentials() {
+    local mode="$1" name ns out ref t0 t1
+    name="$(reg_name "$mode")"
+    ns="$(ns_of "$name")"
+    out="$REG_DIR/locked-$mode"
+    ref="$(reg_image locked)"
+    reg_control PUT auth "{\"mode\": \"bearer\", \"user\": \"$REG_USER\", \"password\": \"changed-$RANDOM\"}"
+    # Whatever happens, the password is the dockerconfigjson's again after this check.
+    # shellcheck disable=SC2064 # expanded now, on purpose
+    trap "reg_control PUT auth '{\"mode\": \"bearer\", \"user\": \"$REG_USER\", \"password\": \"$REG_PASSWORD\"}'" EXIT
+    reg_control DELETE log
+    t0="$(now_ms)"
+    reg_pod reg-locked "[{\"name\": \"app\", \"image\": \"$ref\"}]" | dry_run "$ns" "$out"
+    t1="$(now_ms)"
+    echo "the dry run took $((t1 - t0)) ms"
+    ((t1 - t0 < REG_BUDGET_MS)) || fail "a refused token took the whole budget ($((t1 - t0)) ms)"
+    goinject_warnings "$out.err"
+    assert_warnings "$out.err" "container \"app\": image facts for $ref could not be read from its registry (token: HTTP 401 (credentials refused or missing)); annotate the pod or add a catalog rule"
+    expect_argv "$out.json" app null null
+    expect_no_ptrace "$out.json" app
+    if [[ "$mode" == classic ]]; then
+        expect_no_agent_mount "$out.json" app
+        expect_no_agent_pod "$out.json"
+        reg_expect_status "$out.json" classic '{"app": "none"}' false "app: none"
+    else
+        expect_agent_mount "$out.json" app
+        expect_agent_pod "$out.json"
+        reg_expect_status "$out.json" cloud-native '{"app": "agent"}' true "app: agent"
+    fi
+    assert_json "$out.json" '.metadata.annotations["goinject.io/status"] | fromjson | .facts.app.registry' '"failed"'
+    # goinject sent the user's credentials for a token, and was refused.
+    reg_control GET log
+    jq -c '.[] | {method, path, status, auth}' "$REG_DIR/control.out"
+    assert_true "$REG_DIR/control.out" 'any(.[]; .path == "/token" and .auth == "basic" and .status == 401)'
+    assert_true "$REG_DIR/control.out" 'all(.[]; .status != 200)'
+}
+
+if ! docker info >/dev/null 2>&1; then
+    echo "SKIP - registry facts (section 4): Docker is not usable here, so there are no fixture images to seed the test registry with"
+else
+    setup "setup: the test registry (tests/registry) on loopback, seeded with the inspect fixture images, Bearer tokens for one user" \
+        setup_registry
+    REG_MAIN="$(reg_addr main)"
+    for mode in $REG_MODES; do
+        setup "setup: goinject --mode $mode with the registry layer on (chart config: budgetMs, credentials Secret, CA ConfigMap), registered by helm install" \
+            setup_registry_goinject "$mode"
+    done
+    setup "setup: the rows' pods annotated with the facts goinject inspect reads from the registry" reg_annotate_all
+    for mode in $REG_MODES; do
+        for row in $REG_ROWS; do
+            check "registry facts ($mode, dry run, no annotation = annotated twin): ${REG_TITLE[$row]}" reg_row "$mode" "$row"
+        done
+    done
+    check "registry facts: goinject read every image with a Bearer token it got with the dockerconfigjson's credentials" reg_registry_auth
+    for mode in $REG_MODES; do
+        check "registry facts ($mode, created for real): the stored pod is its dry run's, its facts a cache hit" reg_created "$mode"
+    done
+    check "registry facts (cloud-native): a lookup past the budget: the pod is answered in time, unwrapped, 'not known yet'; the next pod of the image is wrapped" \
+        reg_pending
+    for mode in $REG_MODES; do
+        check "registry facts ($mode): credentials the registry refuses: the pod is admitted without the image's facts, 'could not be read from its registry'" \
+            reg_wrong_credentials "$mode"
+    done
+fi
 
 # ---- warnings past the API server's budget ------------------------------------
 #

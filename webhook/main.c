@@ -170,6 +170,8 @@ static int parse_engine_flags(int argc, char **argv, const char *command,
  */
 static void start_registry(const struct goinject_config *cfg, struct review_options *review)
 {
+    /* A one-shot command speaks through its output and Warning lines, not the server's log. */
+    log_set_level(LOG_LEVEL_ERROR);
     if (!cfg->registry.enabled || review->no_registry)
         return;
     if (regfacts_start() != 0) {

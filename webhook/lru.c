@@ -124,6 +124,14 @@ bool lru_remove(struct lru *m, const char *key)
     return e != NULL;
 }
 
+bool lru_drop_oldest(struct lru *m)
+{
+    if (!m->tail)
+        return false;
+    entry_drop(m, m->tail);
+    return true;
+}
+
 void lru_clear(struct lru *m)
 {
     while (m->tail)

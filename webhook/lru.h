@@ -54,6 +54,9 @@ void lru_put(struct lru *m, const char *key, void *value, uint64_t expires);
 /* Removes key's entry and frees its value. False when there was none. */
 bool lru_remove(struct lru *m, const char *key);
 
+/* Removes the least recently used entry, freeing its value. False when the map is empty. */
+bool lru_drop_oldest(struct lru *m);
+
 /* Removes every entry, freeing the values. The map stays usable. */
 void lru_clear(struct lru *m);
 

@@ -209,6 +209,7 @@ static int cmd_review(int argc, char **argv)
         review_outcome_free(&outcome);
     }
     buf_free(&input);
+    regfacts_stop(); /* lookups still running are cut short, their spools removed */
     config_free(cfg);
     return status;
 }
@@ -250,6 +251,7 @@ static int cmd_mutate(int argc, char **argv)
         warnings_free(&warnings);
     }
     buf_free(&input);
+    regfacts_stop(); /* lookups still running are cut short, their spools removed */
     config_free(cfg);
     return status;
 }

@@ -199,7 +199,7 @@ static struct {
     unsigned long long latency[REQUEST_KINDS][REQUEST_BUCKETS + 1];
     double latency_sum[REQUEST_KINDS];
     unsigned long long lookups[RESULT_COUNT];
-    unsigned long long cache_hits[2], cache_misses[2];
+    unsigned long long cache_hits[3], cache_misses[3];
 } reg = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static unsigned registry_slot(const char *registry)
@@ -263,7 +263,7 @@ void metrics_record_facts_lookup(int result)
 void metrics_record_facts_cache(int cache, bool hit)
 {
     pthread_mutex_lock(&reg.lock);
-    if (cache == 0 || cache == 1)
+    if (cache >= 0 && cache <= 2)
         (hit ? reg.cache_hits : reg.cache_misses)[cache]++;
     pthread_mutex_unlock(&reg.lock);
 }
@@ -319,28 +319,29 @@ static void render_registry_latency(struct buf *out)
     }
 }
 
-/* counts: entries of the tags, facts and failures caches, then lookups pending. */
-static void render_facts(struct buf *out, const size_t counts[4])
+/* counts: entries of the tags, facts, failures and layers caches, then lookups pending. */
+static void render_facts(struct buf *out, const size_t counts[5])
 {
-    static const char *const caches[] = {"tags", "facts"};
-    size_t tags = counts[0], facts = counts[1], failures = counts[2], pending = counts[3];
+    static const char *const caches[] = {"tags", "facts", "layers"};
+    size_t tags = counts[0], facts = counts[1], failures = counts[2], pending = counts[4];
     header(out, "goinject_facts_lookups_total", "counter",
            "Containers whose image facts were asked of the registry layer, by result.");
     for (int r = 0; r < RESULT_COUNT; r++)
         buf_printf(out, "goinject_facts_lookups_total{result=\"%s\"} %llu\n",
                    regfacts_result_name((enum regfacts_result)r), reg.lookups[r]);
     header(out, "goinject_facts_cache_hits_total", "counter", "Registry layer cache hits.");
-    for (int c = 0; c < 2; c++)
+    for (int c = 0; c < 3; c++)
         buf_printf(out, "goinject_facts_cache_hits_total{cache=\"%s\"} %llu\n", caches[c],
                    reg.cache_hits[c]);
     header(out, "goinject_facts_cache_misses_total", "counter", "Registry layer cache misses.");
-    for (int c = 0; c < 2; c++)
+    for (int c = 0; c < 3; c++)
         buf_printf(out, "goinject_facts_cache_misses_total{cache=\"%s\"} %llu\n", caches[c],
                    reg.cache_misses[c]);
     header(out, "goinject_facts_cache_entries", "gauge", "Entries in the registry layer's caches.");
     buf_printf(out, "goinject_facts_cache_entries{cache=\"tags\"} %zu\n", tags);
     buf_printf(out, "goinject_facts_cache_entries{cache=\"facts\"} %zu\n", facts);
     buf_printf(out, "goinject_facts_cache_entries{cache=\"failures\"} %zu\n", failures);
+    buf_printf(out, "goinject_facts_cache_entries{cache=\"layers\"} %zu\n", counts[3]);
     header(out, "goinject_facts_pending", "gauge", "Registry lookups queued or running.");
     buf_printf(out, "goinject_facts_pending %zu\n", pending);
 }
@@ -348,8 +349,8 @@ static void render_facts(struct buf *out, const size_t counts[4])
 static void render_registry(struct buf *out)
 {
     /* regfacts records while holding its lock: take the counts first, never both locks. */
-    size_t counts[4];
-    regfacts_counts(&counts[0], &counts[1], &counts[2], &counts[3]);
+    size_t counts[5];
+    regfacts_counts(&counts[0], &counts[1], &counts[2], &counts[3], &counts[4]);
     pthread_mutex_lock(&reg.lock);
     render_registry_requests(out);
     render_registry_latency(out);

@@ -38,7 +38,7 @@ void metrics_record_registry_request(const char *registry, const char *kind, lon
                                      double seconds, unsigned long long bytes);
 /* A registry facts lookup answered a review's container: result is an enum regfacts_result. */
 void metrics_record_facts_lookup(int result);
-/* A look into the tag cache (cache 0) or the facts cache (cache 1). */
+/* A look into the tag cache (cache 0), the facts cache (1) or the layer store (2). */
 void metrics_record_facts_cache(int cache, bool hit);
 /* Appends the exposition text; returns 0 or -1 when out of memory. */
 int metrics_render(struct buf *out);

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -360,7 +361,8 @@ static struct {
 static int spool_open(struct spool *s, char *err, size_t errlen)
 {
     const char *tmp = getenv("TMPDIR");
-    snprintf(s->dir, sizeof(s->dir), "%s/goinject-lookup-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    snprintf(s->dir, sizeof(s->dir), "%s/goinject-lookup-%ld-XXXXXX", tmp && *tmp ? tmp : "/tmp",
+             (long)getpid());
     char sub[300];
     if (!mkdtemp(s->dir))
         return errorf(err, errlen, "cannot create a spool directory: %s", strerror(errno));
@@ -414,6 +416,155 @@ static int spool_write(const struct spool *s, const char *name, const char *data
     ssize_t w = write(fd, data, len);
     close(fd);
     return w == (ssize_t)len ? 0 : -1;
+}
+
+/* ---- the layer store: unpacked layers kept on disk by digest ----------------------------- */
+
+/*
+ * A layer many images share (a distribution's base) is fetched and unpacked
+ * once: its tar stays in the store, and a later spool links to it instead
+ * of fetching it again. Links keep a file alive for the spool that uses it
+ * when the store evicts it. At most REGFACTS_STORE_BYTES are kept.
+ */
+struct stored_layer {
+    uint64_t bytes;
+    char path[300];
+};
+
+static void free_stored_layer(void *v);
+
+static struct {
+    pthread_mutex_t lock;
+    char dir[256]; /* "" when the store could not be made: lookups then fetch every layer */
+    uint64_t bytes;
+    struct lru map;
+} store = {PTHREAD_MUTEX_INITIALIZER, "", 0, LRU_INIT(REGFACTS_STORE_ENTRIES, free_stored_layer)};
+
+static void free_stored_layer(void *v)
+{
+    struct stored_layer *l = v;
+    unlink(l->path);
+    store.bytes -= l->bytes;
+    free(l);
+}
+
+/* Removes the files of dir, then dir (a spool or a store: one level, or blobs/sha256 below). */
+static void remove_tree(const char *dir)
+{
+    struct spool sp;
+    snprintf(sp.dir, sizeof(sp.dir), "%s", dir);
+    spool_close(&sp);
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    char path[600];
+    while (d && (de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        unlink(path);
+    }
+    if (d)
+        closedir(d);
+    rmdir(dir);
+}
+
+/*
+ * Spools and stores left by a goinject that died (their names carry its
+ * pid): an emptyDir outlives a container's restarts, and would fill up.
+ */
+static void sweep_leftovers(void)
+{
+    const char *tmp = getenv("TMPDIR");
+    const char *base = tmp && *tmp ? tmp : "/tmp";
+    DIR *d = opendir(base);
+    struct dirent *de;
+    char path[600];
+    while (d && (de = readdir(d))) {
+        long pid = 0;
+        if (sscanf(de->d_name, "goinject-lookup-%ld-", &pid) != 1 &&
+            sscanf(de->d_name, "goinject-layers-%ld-", &pid) != 1)
+            continue;
+        if (pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", base, de->d_name);
+        remove_tree(path);
+    }
+    if (d)
+        closedir(d);
+}
+
+static void store_open(void)
+{
+    const char *tmp = getenv("TMPDIR");
+    pthread_mutex_lock(&store.lock);
+    snprintf(store.dir, sizeof(store.dir), "%s/goinject-layers-%ld-XXXXXX",
+             tmp && *tmp ? tmp : "/tmp", (long)getpid());
+    if (!mkdtemp(store.dir)) {
+        log_msgf(LOG_LEVEL_WARN, "no layer store (%s): every lookup fetches all its layers",
+                 strerror(errno));
+        store.dir[0] = '\0';
+    }
+    pthread_mutex_unlock(&store.lock);
+}
+
+static void store_close(void)
+{
+    pthread_mutex_lock(&store.lock);
+    lru_clear(&store.map);
+    if (store.dir[0])
+        remove_tree(store.dir);
+    store.dir[0] = '\0';
+    pthread_mutex_unlock(&store.lock);
+}
+
+/* Links the stored tar of digest into the spool; true (and its size added) when there is one. */
+static bool store_take(const struct spool *s, const char *digest, uint64_t *unpacked)
+{
+    char path[400];
+    bool taken = false;
+    snprintf(path, sizeof(path), "%s/blobs/sha256/%s", s->dir, digest + 7);
+    pthread_mutex_lock(&store.lock);
+    const struct stored_layer *l = store.dir[0] ? lru_get(&store.map, digest, 0) : NULL;
+    if (l && link(l->path, path) == 0) {
+        *unpacked += l->bytes;
+        taken = true;
+    }
+    pthread_mutex_unlock(&store.lock);
+    metrics_record_facts_cache(2, taken);
+    return taken;
+}
+
+/* Keeps the spool's tar of digest in the store, evicting the least recently used. */
+static void store_keep(const struct spool *s, const char *digest)
+{
+    char path[400];
+    struct stat st;
+    snprintf(path, sizeof(path), "%s/blobs/sha256/%s", s->dir, digest + 7);
+    if (stat(path, &st) != 0 || (uint64_t)st.st_size > REGFACTS_STORE_BYTES / 2)
+        return; /* a layer that would crowd out the rest is not kept */
+    pthread_mutex_lock(&store.lock);
+    struct stored_layer *l = NULL;
+    if (store.dir[0] && !lru_get(&store.map, digest, 0) && (l = calloc(1, sizeof(*l)))) {
+        snprintf(l->path, sizeof(l->path), "%s/%s", store.dir, digest + 7);
+        l->bytes = (uint64_t)st.st_size;
+        if (link(path, l->path) == 0) {
+            store.bytes += l->bytes;
+            lru_put(&store.map, digest, l, 0);
+            while (store.bytes > REGFACTS_STORE_BYTES && lru_drop_oldest(&store.map))
+                ;
+        } else {
+            free(l);
+        }
+    }
+    pthread_mutex_unlock(&store.lock);
+}
+
+static size_t store_count(void)
+{
+    pthread_mutex_lock(&store.lock);
+    size_t n = lru_count(&store.map);
+    pthread_mutex_unlock(&store.lock);
+    return n;
 }
 
 /* ---- one lookup ---------------------------------------------------------------------------- */
@@ -570,6 +721,11 @@ static int fetch_blob(struct run *r, const struct spool *s, const json_t *desc, 
     if (*total > REGFACTS_MAX_IMAGE_BYTES)
         return run_fail(r, "the image's layers are larger than %llu bytes",
                         REGFACTS_MAX_IMAGE_BYTES);
+    if (unpacked && store_take(s, digest, unpacked))
+        return *unpacked > REGFACTS_MAX_UNPACKED_BYTES
+                   ? run_fail(r, "the image unpacks to more than %llu bytes",
+                              REGFACTS_MAX_UNPACKED_BYTES)
+                   : 0;
     int fd = spool_create(s, digest);
     if (fd < 0)
         return run_fail(r, "cannot write to the spool: %s", strerror(errno));
@@ -578,6 +734,8 @@ static int fetch_blob(struct run *r, const struct spool *s, const json_t *desc, 
     if (rc == 0 && unpacked)
         rc = unpack_layer(r, s, digest, fd, (uint64_t)size, unpacked);
     close(fd);
+    if (rc == 0 && unpacked)
+        store_keep(s, digest);
     return rc;
 }
 
@@ -940,6 +1098,8 @@ int regfacts_start(void)
     pthread_cond_init(&rf.work, NULL);
     pthread_condattr_destroy(&attr);
     rf.stopping = false;
+    sweep_leftovers();
+    store_open();
     for (unsigned i = 0; i < REGFACTS_WORKERS; i++) {
         if (pthread_create(&rf.threads[i], NULL, worker, NULL) != 0)
             break;
@@ -976,6 +1136,7 @@ void regfacts_stop(void)
     lru_clear(&rf.known);
     lru_clear(&rf.failures);
     pthread_mutex_unlock(&rf.lock);
+    store_close();
     pthread_mutex_lock(&keys.lock);
     keyring_drop(keys.current);
     keys.current = NULL;
@@ -1001,8 +1162,10 @@ void regfacts_flush(void)
     pthread_mutex_unlock(&rf.lock);
 }
 
-void regfacts_counts(size_t *tags, size_t *facts, size_t *failures, size_t *pending)
+void regfacts_counts(size_t *tags, size_t *facts, size_t *failures, size_t *layers,
+                     size_t *pending)
 {
+    *layers = store_count();
     pthread_mutex_lock(&rf.lock);
     *tags = lru_count(&rf.tags);
     *facts = lru_count(&rf.known);

@@ -10,7 +10,10 @@
  *             used evicted;
  *   failures  reference + platforms -> why it failed, until a backoff ends
  *             (auth and not-found a minute, rate limits their Retry-After,
- *             timeouts and 5xx seconds that double with each failure).
+ *             timeouts and 5xx seconds that double with each failure);
+ * and one on disk, the layer store: layer digest -> its unpacked tar, so
+ * that a base layer many images share is fetched once (REGFACTS_STORE_BYTES,
+ * least recently used evicted).
  * A lookup fetches the manifest (an index is resolved to each platform the
  * pod may land on), the config and the layers, verified, into a spool
  * directory laid out as an OCI image layout, and computes the facts with
@@ -52,8 +55,15 @@
  */
 #define REGFACTS_MAX_LAYER_BYTES    (512ull * 1024 * 1024)
 #define REGFACTS_MAX_IMAGE_BYTES    (512ull * 1024 * 1024)
-#define REGFACTS_MAX_UNPACKED_BYTES (768ull * 1024 * 1024)
+#define REGFACTS_MAX_UNPACKED_BYTES (640ull * 1024 * 1024)
 #define REGFACTS_SPOOLS             2
+/*
+ * Unpacked layers kept on disk for the next image that shares them (the
+ * layer store); a layer over half of it is not kept. Spools and store
+ * together stay under 2 GiB, the chart's /tmp size limit.
+ */
+#define REGFACTS_STORE_BYTES   (512ull * 1024 * 1024)
+#define REGFACTS_STORE_ENTRIES 1024
 /* The analysed executable is read into memory: larger ones leave static-go unknown. */
 #define REGFACTS_MAX_BINARY_BYTES (64u * 1024 * 1024)
 
@@ -141,7 +151,8 @@ void regfacts_spool_remove(const char *dir);
 
 /* Empties the caches (tests, and a configuration whose registry settings changed). */
 void regfacts_flush(void);
-/* Entries in each cache, and lookups pending, for /metrics. */
-void regfacts_counts(size_t *tags, size_t *facts, size_t *failures, size_t *pending);
+/* Entries in each cache (layers: tars in the layer store), and lookups pending, for /metrics. */
+void regfacts_counts(size_t *tags, size_t *facts, size_t *failures, size_t *layers,
+                     size_t *pending);
 
 #endif

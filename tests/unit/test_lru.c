@@ -248,6 +248,25 @@ START_TEST(clear_frees_every_value_and_the_map_stays_usable)
 }
 END_TEST
 
+START_TEST(drop_oldest_removes_the_least_recently_used)
+{
+    struct lru *m = map_new(10);
+    lru_put(m, "a", value(1), 0);
+    lru_put(m, "b", value(2), 0);
+    lru_put(m, "c", value(3), 0);
+    ck_assert_int_eq(get_id(m, "a", 0), 1); /* a is now the most recently used */
+    ck_assert(lru_drop_oldest(m));
+    ck_assert_uint_eq(freed[2], 1);
+    ck_assert_int_eq(get_id(m, "b", 0), -1);
+    ck_assert(lru_drop_oldest(m));
+    ck_assert_int_eq(get_id(m, "c", 0), -1);
+    ck_assert(lru_drop_oldest(m));
+    ck_assert(!lru_drop_oldest(m));
+    ck_assert_uint_eq(lru_count(m), 0);
+    map_free(m);
+}
+END_TEST
+
 /* 20 times as many keys as buckets: every chain holds many keys. */
 START_TEST(thousands_of_keys_share_the_buckets)
 {
@@ -338,6 +357,7 @@ static Suite *lru_suite(void)
     tcase_add_test(tc, remove_frees_the_value_and_says_whether_it_found_the_key);
     tcase_add_test(tc, a_null_value_removes_the_key);
     tcase_add_test(tc, clear_frees_every_value_and_the_map_stays_usable);
+    tcase_add_test(tc, drop_oldest_removes_the_least_recently_used);
     tcase_add_test(tc, thousands_of_keys_share_the_buckets);
     tcase_add_test(tc, the_count_stays_within_max);
     tcase_add_test(tc, a_map_of_one_keeps_the_latest);

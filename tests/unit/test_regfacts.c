@@ -404,9 +404,9 @@ START_TEST(a_lookup_without_workers_fails_at_once)
     catalog_facts_free(&q[0].facts);
     catalog_facts_free(&q[1].facts);
     registry_config_free(&rc);
-    size_t tags, facts, failures, pending;
-    regfacts_counts(&tags, &facts, &failures, &pending);
-    ck_assert_uint_eq(tags + facts + failures + pending, 0);
+    size_t tags, facts, failures, layers, pending;
+    regfacts_counts(&tags, &facts, &failures, &layers, &pending);
+    ck_assert_uint_eq(tags + facts + failures + layers + pending, 0);
 }
 END_TEST
 

@@ -180,91 +180,104 @@ func TestMetrics(t *testing.T) {
 	ms := g.metrics(t)
 	t.Logf("metrics:\n%s", ms.dump("goinject_registry_")+"\n"+ms.dump("goinject_facts_"))
 
-	// Every kind and code goinject counted agrees with what the registry logged.
-	want := map[string]int{}
-	for _, e := range entries {
-		kind := ""
-		switch {
-		case isManifestHead(e):
-			kind = "manifest-head"
-		case isManifestGet(e):
-			kind = "manifest"
-		case isBlobGet(e):
-			kind = "blob" // config or layer
-		default:
-			t.Errorf("unexpected request %s", e)
-			continue
+	t.Run("requests agree with the registry log", func(t *testing.T) {
+		want := map[string]int{}
+		for _, e := range entries {
+			kind := ""
+			switch {
+			case isManifestHead(e):
+				kind = "manifest-head"
+			case isManifestGet(e):
+				kind = "manifest"
+			case isBlobGet(e):
+				kind = "blob" // config or layer
+			default:
+				t.Errorf("unexpected request %s", e)
+				continue
+			}
+			want[fmt.Sprintf("%s %d", kind, e.Status)]++
 		}
-		want[fmt.Sprintf("%s %d", kind, e.Status)]++
-	}
-	got := map[string]int{}
-	for _, s := range ms {
-		if s.name != "goinject_registry_requests_total" || s.value == 0 {
-			continue
+		got := map[string]int{}
+		for _, s := range ms {
+			if s.name != "goinject_registry_requests_total" || s.value == 0 {
+				continue
+			}
+			if s.labels["registry"] != reg.Main {
+				t.Errorf("request counted for registry %q, want %q", s.labels["registry"], reg.Main)
+			}
+			kind := s.labels["kind"]
+			if kind == "config" || kind == "layer" {
+				kind = "blob"
+			}
+			got[kind+" "+s.labels["code"]] += int(s.value)
 		}
-		if s.labels["registry"] != reg.Main {
-			t.Errorf("request counted for registry %q, want %q", s.labels["registry"], reg.Main)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("requests by kind and code: metrics %v, registry log %v", got, want)
 		}
-		kind := s.labels["kind"]
-		if kind == "config" || kind == "layer" {
-			kind = "blob"
+		t.Logf("requests seen by the registry: %v", want)
+		for _, kind := range []string{"manifest-head", "manifest", "layer"} {
+			c := ms.sum("goinject_registry_requests_total", "kind", kind, "code", "200")
+			if c < 1 {
+				t.Errorf("goinject_registry_requests_total{kind=%q,code=\"200\"} = %g, want >= 1", kind, c)
+			}
 		}
-		got[kind+" "+s.labels["code"]] += int(s.value)
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("requests by kind and code: metrics %v, registry log %v", got, want)
-	}
-	for _, kind := range []string{"manifest-head", "manifest", "config", "layer"} {
-		c := ms.sum("goinject_registry_requests_total", "kind", kind, "code", "200")
-		if kind != "config" && c < 1 {
-			t.Errorf("goinject_registry_requests_total{kind=%q,code=\"200\"} = %g, want >= 1", kind, c)
+		for _, kind := range []string{"token", "manifest-head", "manifest", "config", "layer"} {
+			c := ms.sum("goinject_registry_requests_total", "kind", kind)
+			if h := ms.sum("goinject_registry_request_duration_seconds_count", "kind", kind); h != c {
+				t.Errorf("duration histogram count for %s = %g, requests %g", kind, h, c)
+			}
 		}
-		if kind == "config" && c == 0 {
-			// distroless: one config blob and one layer; both are counted as "layer".
-			t.Errorf("BUG: the config blob GET is counted as kind=\"layer\" (%g layer requests for a one-layer image)",
-				ms.sum("goinject_registry_requests_total", "kind", "layer", "code", "200"))
+		if c := ms.sum("goinject_registry_requests_total", "kind", "manifest-head", "code", "404"); c != 1 {
+			t.Errorf("manifest-head 404 counted %g times, want 1", c)
 		}
-		if h := ms.sum("goinject_registry_request_duration_seconds_count", "kind", kind); h < c {
-			t.Errorf("duration histogram count for %s = %g, under the %g requests", kind, h, c)
+		var logged float64
+		for _, l := range g.logs.matching(func(l logLine) bool { return l.str("msg") == "registry lookup" }) {
+			logged += l.num("bytes")
 		}
-	}
-	if c := ms.sum("goinject_registry_requests_total", "kind", "manifest-head", "code", "404"); c != 1 {
-		t.Errorf("manifest-head 404 counted %g times, want 1", c)
-	}
-	var logged float64
-	for _, l := range g.logs.matching(func(l logLine) bool { return l.str("msg") == "registry lookup" }) {
-		logged += l.num("bytes")
-	}
-	if b := ms.sum("goinject_registry_bytes_total", "registry", reg.Main); b < logged || b == 0 {
-		t.Errorf("goinject_registry_bytes_total %g, under the %g bytes of the lookup lines", b, logged)
-	}
-	for result, n := range map[string]float64{"miss": 1, "hit": 1, "not-found": 1, "timeout": 0, "auth": 0, "rate-limited": 0, "error": 0} {
-		if !ms.has("goinject_facts_lookups_total", "result", result) {
-			t.Errorf("no goinject_facts_lookups_total{result=%q}", result)
+		if b := ms.sum("goinject_registry_bytes_total", "registry", reg.Main); b < logged || b == 0 {
+			t.Errorf("goinject_registry_bytes_total %g, under the %g bytes of the lookup lines", b, logged)
 		}
-		if got := ms.sum("goinject_facts_lookups_total", "result", result); got != n {
-			t.Errorf("goinject_facts_lookups_total{result=%q} %g, want %g", result, got, n)
+	})
+
+	t.Run("config blobs are kind config", func(t *testing.T) {
+		// distroless: one config blob and one layer.
+		if c := ms.sum("goinject_registry_requests_total", "kind", "config", "code", "200"); c != 1 {
+			t.Errorf("BUG: goinject_registry_requests_total{kind=\"config\",code=\"200\"} = %g, want 1; kind \"layer\" counts %g requests for a one-layer image",
+				c, ms.sum("goinject_registry_requests_total", "kind", "layer", "code", "200"))
 		}
-	}
-	for _, c := range []string{"tags", "facts", "failures"} {
-		if got := ms.sum("goinject_facts_cache_entries", "cache", c); got < 1 {
-			t.Errorf("goinject_facts_cache_entries{cache=%q} %g, want >= 1", c, got)
+	})
+
+	t.Run("lookups and caches", func(t *testing.T) {
+		for result, n := range map[string]float64{"miss": 1, "hit": 1, "not-found": 1, "timeout": 0, "auth": 0, "rate-limited": 0, "error": 0} {
+			if !ms.has("goinject_facts_lookups_total", "result", result) {
+				t.Errorf("no goinject_facts_lookups_total{result=%q}", result)
+			}
+			if got := ms.sum("goinject_facts_lookups_total", "result", result); got != n {
+				t.Errorf("goinject_facts_lookups_total{result=%q} %g, want %g", result, got, n)
+			}
 		}
-	}
-	if ms.sum("goinject_facts_cache_hits_total", "cache", "facts") < 1 || ms.sum("goinject_facts_cache_hits_total", "cache", "tags") < 1 ||
-		ms.sum("goinject_facts_cache_misses_total", "cache", "tags") < 2 {
-		t.Errorf("cache hit/miss counters: want facts and tags hits, two tags misses:\n%s", ms.dump("goinject_facts_cache"))
-	}
-	if ms.sum("goinject_facts_cache_misses_total", "cache", "facts") < 1 {
-		// The cold lookup of distroless did not find its digest's facts: a miss of the
-		// facts cache. goinject only consults that cache when the tag is cached
-		// (see TestDigestFactsCache), so the miss is never counted.
-		t.Errorf("BUG: goinject_facts_cache_misses_total{cache=\"facts\"} is 0 after a cold lookup:\n%s", ms.dump("goinject_facts_cache"))
-	}
-	if p := ms.sum("goinject_facts_pending"); p != 0 {
-		t.Errorf("goinject_facts_pending %g, want 0", p)
-	}
-	t.Logf("requests seen by the registry: %v", want)
+		for _, c := range []string{"tags", "facts", "failures"} {
+			if got := ms.sum("goinject_facts_cache_entries", "cache", c); got != 1 {
+				t.Errorf("goinject_facts_cache_entries{cache=%q} %g, want 1", c, got)
+			}
+		}
+		if ms.sum("goinject_facts_cache_hits_total", "cache", "facts") != 1 || ms.sum("goinject_facts_cache_hits_total", "cache", "tags") != 1 ||
+			ms.sum("goinject_facts_cache_misses_total", "cache", "tags") != 2 {
+			t.Errorf("cache counters: want 1 facts hit, 1 tags hit, 2 tags misses:\n%s", ms.dump("goinject_facts_cache"))
+		}
+		if p := ms.sum("goinject_facts_pending"); p != 0 {
+			t.Errorf("goinject_facts_pending %g, want 0", p)
+		}
+	})
+
+	t.Run("a cold lookup is a facts cache miss", func(t *testing.T) {
+		// The cold lookup of distroless did not find its digest's facts. goinject
+		// only consults the facts cache when the tag is cached (see
+		// TestDigestFactsCache), so that miss is never counted.
+		if got := ms.sum("goinject_facts_cache_misses_total", "cache", "facts"); got != 1 {
+			t.Errorf("BUG: goinject_facts_cache_misses_total{cache=\"facts\"} %g after one cold lookup, want 1", got)
+		}
+	})
 }
 
 // The facts cache is keyed by digest (and platforms): a lookup whose tag

@@ -309,6 +309,14 @@ func withAnnotations(a map[string]string) podOpt {
 	}
 }
 
+// withContainer adds a container (no command, no args) after the others.
+func withContainer(name, image string) podOpt {
+	return func(p map[string]any) {
+		spec := p["spec"].(map[string]any)
+		spec["containers"] = append(spec["containers"].([]any), map[string]any{"name": name, "image": image})
+	}
+}
+
 func withNodeSelector(kv ...string) podOpt {
 	return func(p map[string]any) {
 		sel := map[string]any{}
@@ -362,8 +370,22 @@ func (g *goinject) review(t *testing.T, pod map[string]any) *answer {
 	return a
 }
 
+// reviewQuery is review with another query string for /mutate ("" for none).
+func (g *goinject) reviewQuery(t *testing.T, pod map[string]any, query string) *answer {
+	t.Helper()
+	a, err := g.tryReviewQuery(pod, query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
 // tryReview is review for goroutines: errors instead of t.Fatal.
 func (g *goinject) tryReview(pod map[string]any) (*answer, error) {
+	return g.tryReviewQuery(pod, "timeout=30s")
+}
+
+func (g *goinject) tryReviewQuery(pod map[string]any, query string) (*answer, error) {
 	uid := fmt.Sprintf("uid-%d", uidCounter.Add(1))
 	doc := map[string]any{
 		"apiVersion": "admission.k8s.io/v1",
@@ -380,7 +402,11 @@ func (g *goinject) tryReview(pod map[string]any) (*answer, error) {
 	}
 	body, _ := json.Marshal(doc)
 	start := time.Now()
-	resp, err := g.client.Post(g.base+"/mutate?timeout=30s", "application/json", bytes.NewReader(body))
+	url := g.base + "/mutate"
+	if query != "" {
+		url += "?" + query
+	}
+	resp, err := g.client.Post(url, "application/json", bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("POST /mutate: %v", err)
 	}
@@ -447,9 +473,11 @@ func deepCopy(v map[string]any) map[string]any {
 	return out
 }
 
-func (a *answer) container() map[string]any {
+func (a *answer) container() map[string]any { return a.containerAt(0) }
+
+func (a *answer) containerAt(i int) map[string]any {
 	cs, _ := a.Pod["spec"].(map[string]any)["containers"].([]any)
-	c, _ := cs[0].(map[string]any)
+	c, _ := cs[i].(map[string]any)
 	return c
 }
 
@@ -479,9 +507,15 @@ func (a *answer) status(t *testing.T) map[string]any {
 // facts is status.facts.app (nil when absent).
 func (a *answer) facts(t *testing.T) map[string]any {
 	t.Helper()
+	return a.factsOf(t, "app")
+}
+
+// factsOf is status.facts.<container> (nil when absent).
+func (a *answer) factsOf(t *testing.T, container string) map[string]any {
+	t.Helper()
 	f, _ := a.status(t)["facts"].(map[string]any)
-	app, _ := f["app"].(map[string]any)
-	return app
+	c, _ := f[container].(map[string]any)
+	return c
 }
 
 // registryState is status.facts.app.registry ("" when absent).

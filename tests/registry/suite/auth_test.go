@@ -3,6 +3,7 @@ package suite
 // Bearer tokens, Basic auth, credentials, and redirects to another host.
 
 import (
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -179,6 +180,7 @@ func TestBearerAuth(t *testing.T) {
 func TestBasicAuth(t *testing.T) {
 	reg := newRegistry(t)
 	reg.push(t, "distroless", "goinject/app:v1")
+	reg.push(t, "musl", "goinject/app:v2")
 	reg.setAuth(t, authConfig{Mode: "basic", User: "u", Password: "p"})
 	image := reg.Main + "/goinject/app:v1"
 
@@ -211,6 +213,26 @@ func TestBasicAuth(t *testing.T) {
 		t.Logf("warnings: %q", a.Warnings)
 		if a.command() != nil {
 			t.Errorf("wrapped without facts: %q", a.command())
+		}
+	})
+	t.Run("credentials file rotated", func(t *testing.T) {
+		creds := credentialsFile(t, reg.Main, "u", "p")
+		g := startGoinject(t, regConfig(reg, 20000, map[string]any{"credentialsFile": creds}))
+		checkExpectation(t, g.review(t, newPod(image)), tiniDistroless)
+		// The password changes at the registry and in the file (replaced as a
+		// mounted Secret is: a new file renamed into place).
+		reg.setAuth(t, authConfig{Mode: "basic", User: "u", Password: "p2"})
+		next := credentialsFile(t, reg.Main, "u", "p2")
+		if err := os.Rename(next, creds); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(1100 * time.Millisecond) // goinject looks at the file at most once a second
+		reg.clearLog(t)
+		a := g.review(t, newPod(reg.Main+"/goinject/app:v2"))
+		checkExpectation(t, a, agentOnlyMusl)
+		checkFetched(t, a, "fetched", "")
+		if bad := selectLog(reg.log(t), func(e logEntry) bool { return e.Auth == "basic" && e.Status == 401 }); len(bad) != 0 {
+			t.Errorf("the old password was sent:%s", logText(bad))
 		}
 	})
 }
@@ -249,4 +271,36 @@ func TestCrossHostRedirect(t *testing.T) {
 			t.Errorf("main blob GET %s, want 307 answered to a Bearer request", e)
 		}
 	}
+}
+
+// Credentials and mirrors: requests for mirror.invalid:5000 go to the test
+// registry (the mirror). The credentials that go with them are the mirror
+// host's: the mirrored registry's own credentials are not sent to another host.
+func TestMirrorCredentials(t *testing.T) {
+	reg := newRegistry(t)
+	reg.push(t, "distroless", "goinject/app:v1")
+	reg.setAuth(t, authConfig{Mode: "basic", User: "u", Password: "p"})
+	mirrors := map[string]any{"mirrors": map[string]string{"mirror.invalid:5000": reg.Main}}
+	image := "mirror.invalid:5000/goinject/app:v1"
+
+	t.Run("the mirror host's credentials are used", func(t *testing.T) {
+		cfg := regConfig(reg, 20000, mirrors)
+		cfg["registry"].(map[string]any)["credentialsFile"] = credentialsFile(t, reg.Main, "u", "p")
+		g := startGoinject(t, cfg)
+		reg.clearLog(t)
+		a := g.review(t, newPod(image))
+		if a.command() == nil {
+			t.Errorf("BUG: the mirror %s asks for a password and the credentials file has one for it, but the lookup failed: %q", reg.Main, a.Warnings)
+		}
+	})
+	t.Run("the mirrored registry's credentials stay with it", func(t *testing.T) {
+		cfg := regConfig(reg, 20000, mirrors)
+		cfg["registry"].(map[string]any)["credentialsFile"] = credentialsFile(t, "mirror.invalid:5000", "u", "p")
+		g := startGoinject(t, cfg)
+		reg.clearLog(t)
+		g.review(t, newPod(image))
+		if sent := selectLog(reg.log(t), func(e logEntry) bool { return e.Auth != "none" }); len(sent) != 0 {
+			t.Errorf("BUG: the credentials of mirror.invalid:5000 were sent to the mirror host %s:%s", reg.Main, logText(sent))
+		}
+	})
 }

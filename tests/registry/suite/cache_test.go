@@ -317,3 +317,109 @@ func TestDigestFactsCache(t *testing.T) {
 		check(t, g, reg.Main+"/goinject/distroless:test")
 	})
 }
+
+// The budget is never longer than the API server's own timeout minus 1 s.
+func TestBudgetCappedByTimeout(t *testing.T) {
+	reg := sharedRegistry(t)
+	reg.setFaults(t, fault{Match: "/manifests/", Method: "HEAD", Kind: "delay", DelayMs: 3000})
+	g := startGoinject(t, regConfig(reg, 20000, nil))
+	a := g.reviewQuery(t, newPod(reg.Main+"/goinject/distroless:test"), "timeout=2s")
+	if limit := 1700 * time.Millisecond; a.Elapsed > limit {
+		t.Errorf("?timeout=2s with budgetMs 20000: answered in %v, want under %v (2 s - 1 s + 700 ms)", a.Elapsed, limit)
+	}
+	if a.registryState(t) != "pending" || a.warningWith("are not known yet") == "" {
+		t.Errorf("facts.app.registry %q, warnings %q: want pending with a warning", a.registryState(t), a.Warnings)
+	}
+	t.Logf("answered in %d ms", a.Elapsed.Milliseconds())
+}
+
+// A pod's containers share one deadline; one lookup per image.
+func TestPodBudgetShared(t *testing.T) {
+	reg := sharedRegistry(t)
+	const budget = 800
+	reg.setFaults(t, fault{Match: "/manifests/", Method: "HEAD", Kind: "delay", DelayMs: 3000})
+	g := startGoinject(t, regConfig(reg, budget, nil))
+	distroless, musl := reg.Main+"/goinject/distroless:test", reg.Main+"/goinject/musl:test"
+	pod := func() map[string]any {
+		return newPod(distroless, withContainer("web", musl), withContainer("side", distroless))
+	}
+
+	a := g.review(t, pod())
+	if limit := (budget + 700) * time.Millisecond; a.Elapsed > limit {
+		t.Errorf("three slow containers answered in %v, want under %v (one shared budget)", a.Elapsed, limit)
+	}
+	for _, c := range []string{"app", "web", "side"} {
+		if f := a.factsOf(t, c); f["registry"] != "pending" {
+			t.Errorf("facts.%s %v, want registry pending", c, f)
+		}
+		if a.warningWith(`container "`+c+`"`, "are not known yet") == "" {
+			t.Errorf("no pending warning for %s among %q", c, a.Warnings)
+		}
+	}
+	t.Logf("answered in %d ms", a.Elapsed.Milliseconds())
+
+	g.logs.waitN(10*time.Second, 2, func(l logLine) bool { return l.str("msg") == "registry lookup" })
+	g.waitPendingZero(t, 5*time.Second)
+	entries := reg.settledLog(t, 200*time.Millisecond, 3*time.Second)
+	if heads := selectLog(entries, isManifestHead); len(heads) != 2 {
+		t.Errorf("%d manifest HEADs, want 2 (one per image):%s", len(heads), logText(entries))
+	}
+
+	next := g.review(t, pod())
+	for i, c := range []string{"app", "web", "side"} {
+		if f := next.factsOf(t, c); f["registry"] != "hit" {
+			t.Errorf("next pod: facts.%s %v, want registry hit", c, f)
+		}
+		cmd := strs(next.containerAt(i)["command"])
+		if want := tiniWrapper("/server"); c != "web" && !reflect.DeepEqual(cmd, want) {
+			t.Errorf("next pod: %s command %q, want %q", c, cmd, want)
+		}
+		if c == "web" && cmd != nil {
+			t.Errorf("next pod: web (musl, not static Go) command %q, want none", cmd)
+		}
+	}
+}
+
+// A reference with a digest needs no tag resolution.
+func TestDigestReference(t *testing.T) {
+	reg := sharedRegistry(t)
+	g := startGoinject(t, regConfig(reg, 20000, nil))
+	digest := reg.seed["goinject/distroless:test"]
+	for _, image := range []string{
+		reg.Main + "/goinject/distroless@" + digest,
+		reg.Main + "/goinject/zstd:no-such-tag@" + reg.seed["goinject/zstd:test"], // the tag is ignored
+	} {
+		reg.clearLog(t)
+		a := g.review(t, newPod(image))
+		checkExpectation(t, a, tiniDistroless)
+		entries := reg.log(t)
+		if heads := selectLog(entries, isManifestHead); len(heads) != 0 {
+			t.Errorf("%s: manifest HEADs sent for a digest reference:%s", image, logText(entries))
+		}
+		f := a.facts(t)
+		if d, _ := f["digest"].(string); !strings.HasSuffix(image, d) {
+			t.Errorf("%s: facts.app.digest %v", image, f["digest"])
+		}
+	}
+}
+
+// With the registry layer off (--no-registry, or "enabled": false) nothing is
+// sent to a registry and the status has no facts member.
+func TestRegistryOff(t *testing.T) {
+	reg := sharedRegistry(t)
+	for name, g := range map[string]*goinject{
+		"--no-registry":  startGoinject(t, regConfig(reg, 20000, nil), "--no-registry"),
+		"enabled: false": startGoinject(t, regConfig(reg, 20000, map[string]any{"enabled": false})),
+	} {
+		reg.clearLog(t)
+		a := g.review(t, newPod(reg.Main+"/goinject/distroless:test"))
+		if entries := reg.log(t); len(entries) != 0 {
+			t.Errorf("%s: requests sent:%s", name, logText(entries))
+		}
+		if _, ok := a.status(t)["facts"]; ok {
+			t.Errorf("%s: status has facts: %v", name, a.status(t))
+		}
+		notWrapped(t, a)
+		t.Logf("%s: action %q, warnings %q", name, a.action(t), a.Warnings)
+	}
+}

@@ -237,7 +237,34 @@ func TestPlainHTTP(t *testing.T) {
 // Test 12: a mirror serves the requests for its registry.
 func TestMirror(t *testing.T) {
 	reg := sharedRegistry(t)
-	g := startGoinject(t, regConfig(reg, 20000, map[string]any{"mirrors": map[string]string{"mirror.invalid:5000": reg.Main}}))
+	reg.push(t, "distroless", "library/distroless:test")
+	g := startGoinject(t, regConfig(reg, 20000, map[string]any{"mirrors": map[string]string{
+		"mirror.invalid:5000": reg.Main,
+		"docker.io":           reg.Main,
+	}}))
+
+	// Docker Hub names, normalised: docker.io/library/<name>, docker.io/<org>/<name>.
+	for _, c := range []struct{ image, path string }{
+		{"distroless:test", "/v2/library/distroless/manifests/test"},
+		{"goinject/distroless:test", "/v2/goinject/distroless/manifests/test"},
+		{"docker.io/goinject/zstd:test", "/v2/goinject/zstd/manifests/test"},
+		{"docker.io/library/distroless:test", ""}, // the same image as distroless:test: a cache hit
+	} {
+		reg.clearLog(t)
+		a := g.review(t, newPod(c.image))
+		checkExpectation(t, a, tiniDistroless)
+		entries := reg.log(t)
+		heads := selectLog(entries, isManifestHead)
+		if c.path == "" {
+			if len(entries) != 0 || a.registryState(t) != "hit" {
+				t.Errorf("%s: want a cache hit of distroless:test (state %q):%s", c.image, a.registryState(t), logText(entries))
+			}
+		} else if len(heads) != 1 || heads[0].Path != c.path {
+			t.Errorf("%s: want one HEAD %s through the docker.io mirror:%s", c.image, c.path, logText(entries))
+		}
+	}
+
+	reg.clearLog(t)
 	a := g.review(t, newPod("mirror.invalid:5000/goinject/shell:test"))
 	checkExpectation(t, a, expectation{action: "shell-wrapper", command: shellWrapper("/app/server"), args: []string{"--port", "8080"}, ptrace: true, mount: true})
 	checkFetched(t, a, "fetched", reg.seed["goinject/shell:test"])

@@ -3,7 +3,9 @@ package suite
 // Bearer tokens, Basic auth, credentials, and redirects to another host.
 
 import (
+	"encoding/json"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -98,6 +100,17 @@ func TestBearerAuth(t *testing.T) {
 		ms.sum("goinject_registry_requests_total", "kind", "manifest-head", "code", "401") != 2 {
 		t.Errorf("metrics: want 2 token 200 and 2 manifest-head 401:\n%s", ms.dump("goinject_registry_requests_total"))
 	}
+
+	t.Run("goinject inspect REF with the credentials", func(t *testing.T) {
+		cfgPath := filepath.Join(t.TempDir(), "config.json")
+		data, _ := json.Marshal(regConfig(reg, 20000, map[string]any{"credentialsFile": creds}))
+		if err := writeFile(cfgPath, data); err != nil {
+			t.Fatal(err)
+		}
+		fromReg, _ := inspectJSON(t, []string{"--config", cfgPath}, reg.Main+"/goinject/other:v1")
+		fromTarball, _ := inspectJSON(t, nil, filepath.Join(imagesDir, "distroless.tar"))
+		compareFacts(t, fromReg, fromTarball, []string{"image", "digest", "format"})
+	})
 
 	t.Run("token refused by the registry: a new one", func(t *testing.T) {
 		// A change of the auth settings makes the registry forget every token

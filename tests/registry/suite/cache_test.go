@@ -423,3 +423,56 @@ func TestRegistryOff(t *testing.T) {
 		t.Logf("%s: action %q, warnings %q", name, a.action(t), a.Warnings)
 	}
 }
+
+// A lookup that goes on past the budget and then fails: the next pods get the
+// failure from the cache, without a request.
+func TestPendingThenFailed(t *testing.T) {
+	reg := sharedRegistry(t)
+	reg.setFaults(t, fault{Match: "/manifests/", Method: "HEAD", Kind: "delay", DelayMs: 1500})
+	g := startGoinject(t, regConfig(reg, 300, nil))
+	image := reg.Main + "/goinject/no-such-image:test"
+	a := g.review(t, newPod(image))
+	if a.registryState(t) != "pending" {
+		t.Fatalf("facts.app.registry %q, want pending", a.registryState(t))
+	}
+	lines := g.logs.waitN(10*time.Second, 1, lookupOf("goinject/no-such-image"))
+	if len(lines) != 1 || lines[0].str("result") != "not-found" {
+		t.Fatalf("lookup lines %v, want one not-found", lines)
+	}
+	reg.clearLog(t)
+	next := g.review(t, newPod(image))
+	if entries := reg.log(t); len(entries) != 0 {
+		t.Errorf("requests sent while the not-found is cached:%s", logText(entries))
+	}
+	if next.registryState(t) != "failed" || next.warningWith("could not be read from its registry", "not found") == "" {
+		t.Errorf("facts.app.registry %q, warnings %q: want failed, not found", next.registryState(t), next.Warnings)
+	}
+}
+
+// Timeouts and 5xx: 2 s of backoff, doubled by the next failure.
+func TestBackoffDoubles(t *testing.T) {
+	reg := sharedRegistry(t)
+	reg.setFaults(t, fault{Match: "/manifests/", Method: "HEAD", Kind: "status", Status: 500})
+	g := startGoinject(t, regConfig(reg, 20000, nil))
+	image := reg.Main + "/goinject/distroless:test"
+	heads := func() int { return len(selectLog(reg.log(t), isManifestHead)) }
+
+	g.review(t, newPod(image)) // failure 1: 2 s
+	first := time.Now()
+	time.Sleep(time.Until(first.Add(2100 * time.Millisecond)))
+	reg.clearLog(t)
+	g.review(t, newPod(image)) // failure 2: 4 s
+	second := time.Now()
+	if n := heads(); n != 1 {
+		t.Fatalf("after the first 2 s backoff: %d HEADs, want 1", n)
+	}
+	time.Sleep(time.Until(second.Add(2100 * time.Millisecond)))
+	reg.clearLog(t)
+	a := g.review(t, newPod(image))
+	if n := heads(); n != 0 {
+		t.Errorf("2.1 s after the second failure: %d HEADs, want 0 (backoff 4 s)", n)
+	}
+	if a.warningWith("could not be read from its registry", "500") == "" {
+		t.Errorf("warnings %q: want the stored 500", a.Warnings)
+	}
+}

@@ -381,3 +381,53 @@ func compareFacts(t *testing.T, got, want map[string]any, ignore []string) {
 		t.Errorf("facts differ (apart from %v):\nregistry: %s\ntarball:  %s", ignore, gj, wj)
 	}
 }
+
+// Facts from the registry fill only what annotations and the catalog left
+// unknown, fact by fact; a pod whose facts are all known sends no request.
+func TestFactPrecedence(t *testing.T) {
+	reg := sharedRegistry(t)
+	image := reg.Main + "/goinject/shell:test"
+	cfg := regConfig(reg, 20000, nil)
+	cfg["catalog"] = []any{map[string]any{
+		"match": map[string]any{"glob": reg.Main + "/goinject/path-symlink:*"},
+		"facts": map[string]any{"shell": "/bin/dash"},
+	}}
+	g := startGoinject(t, cfg)
+
+	t.Run("annotation wins over the registry", func(t *testing.T) {
+		a := g.review(t, newPod(image, withAnnotations(map[string]string{"shell.goinject.io/app": "/bin/bash"})))
+		checkExpectation(t, a, expectation{action: "shell-wrapper", command: []string{"/bin/bash", "-c", `exec "$0" "$@"`, "/app/server"},
+			args: []string{"--port", "8080"}, ptrace: true, mount: true})
+		from := strs(a.facts(t)["from"])
+		if !slices.Contains(from, "annotations") || !slices.Contains(from, "registry") {
+			t.Errorf("facts.app.from %q, want annotations and registry", from)
+		}
+	})
+	t.Run("catalog wins over the registry", func(t *testing.T) {
+		a := g.review(t, newPod(reg.Main+"/goinject/path-symlink:test"))
+		checkExpectation(t, a, expectation{action: "shell-wrapper", command: []string{"/bin/dash", "-c", `exec "$0" "$@"`, "server"},
+			args: []string{"run", "--verbose"}, ptrace: true, mount: true})
+		from := strs(a.facts(t)["from"])
+		if !slices.Contains(from, "catalog") || !slices.Contains(from, "registry") {
+			t.Errorf("facts.app.from %q, want catalog and registry", from)
+		}
+	})
+	t.Run("pod command set: the entrypoint is not needed", func(t *testing.T) {
+		// static-go and shell from annotations, E from the pod: nothing to look up.
+		reg.clearLog(t)
+		pod := newPod(reg.Main+"/goinject/distroless:test", withAnnotations(map[string]string{
+			"goinject.io/static-go": "true", "goinject.io/shell": "/bin/sh", "goinject.io/libc": "glibc", "goinject.io/cgo": "false",
+		}))
+		pod["spec"].(map[string]any)["containers"].([]any)[0].(map[string]any)["command"] = []any{"/server", "serve"}
+		a := g.review(t, pod)
+		if entries := reg.log(t); len(entries) != 0 {
+			t.Errorf("facts all known, yet requests were sent:%s", logText(entries))
+		}
+		if _, ok := a.status(t)["facts"]; ok {
+			t.Errorf("status has facts although the registry was not asked: %v", a.status(t))
+		}
+		if want := shellWrapper("/server"); !reflect.DeepEqual(a.command(), want) {
+			t.Errorf("command %q, want %q", a.command(), want)
+		}
+	})
+}

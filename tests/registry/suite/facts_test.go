@@ -6,6 +6,7 @@ package suite
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
@@ -296,7 +297,12 @@ func inspectJSON(t *testing.T, flags []string, target string) (map[string]any, i
 	t.Helper()
 	args := append(append([]string{"inspect", "--json"}, flags...), target)
 	cmd := exec.Command(goinjectBin, args...)
+	tmp := t.TempDir()
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
 	out, err := cmd.Output()
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("goinject %s left %d entries in its TMPDIR", strings.Join(args, " "), len(left))
+	}
 	code := 0
 	if err != nil {
 		ee, ok := err.(*exec.ExitError)

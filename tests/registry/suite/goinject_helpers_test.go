@@ -142,6 +142,7 @@ type goinject struct {
 	exited  chan struct{}
 	stopped bool
 	cfgPath string
+	tmpDir  string
 }
 
 var uidCounter atomic.Int64
@@ -169,6 +170,13 @@ func startGoinject(t *testing.T, cfg map[string]any, flags ...string) *goinject 
 	g.cmd = exec.Command(goinjectBin, args...)
 	g.cmd.Stdout = g.logs
 	g.cmd.Stderr = g.logs
+	// Lookups spool blobs under $TMPDIR: a directory of this server's own, that
+	// must be empty again once it stopped.
+	g.tmpDir = filepath.Join(t.TempDir(), "tmp")
+	if err := os.Mkdir(g.tmpDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	g.cmd.Env = append(os.Environ(), "TMPDIR="+g.tmpDir)
 	if err := g.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -178,6 +186,13 @@ func startGoinject(t *testing.T, cfg map[string]any, flags ...string) *goinject 
 	}()
 	t.Cleanup(func() {
 		g.stop()
+		if left, _ := os.ReadDir(g.tmpDir); len(left) != 0 {
+			var names []string
+			for _, e := range left {
+				names = append(names, e.Name())
+			}
+			t.Errorf("goinject left %v in its TMPDIR after it stopped", names)
+		}
 		if t.Failed() {
 			t.Logf("goinject %s log:\n%s", strings.Join(g.cmd.Args[1:], " "), g.logs.text())
 		}

@@ -2,7 +2,8 @@
 #
 #   make            build build/goinject
 #   make test       unit tests (Check), fuzz regressions, golden fixtures, CLI tests,
-#                   integration tests, inspect tests (real binaries and images)
+#                   integration tests, inspect tests (real binaries and images), registry tests
+#   make registry-test  goinject serve reading image facts from the test registry (tests/registry)
 #   make fuzz       libFuzzer runs of tests/fuzz/fuzz_*.c (FUZZ_SECONDS=60 each; clang)
 #   make run        serve on https://127.0.0.1:8443 with a fresh certificate
 #   make valgrind   the unit and golden tests under valgrind memcheck
@@ -54,7 +55,7 @@ GOINJECT_E2E_STATE ?= $(CURDIR)/$(BUILD)/e2e-cluster
 export GOINJECT_E2E_STATE
 
 .PHONY: all test unit golden cli integration inspect fuzz fuzz-regress e2e run valgrind deps \
-        clean format golden-update image probe e2e-runtime test-asan bench faults FORCE
+        clean format golden-update image probe e2e-runtime test-asan bench faults registry-test FORCE
 
 all: $(BUILD)/goinject
 
@@ -100,7 +101,7 @@ $(BUILD)/probe/musl/libgoinject-probe.so: agent/probe.c
 	@mkdir -p $(@D)
 	$(MUSL_CC) $(PROBE_CFLAGS) -DGOINJECT_PROBE_LIBC='"musl"' $(PROBE_LDFLAGS) -o $@ $<
 
-test: unit fuzz-regress golden cli integration inspect
+test: unit fuzz-regress golden cli integration inspect registry-test
 
 unit: $(TESTS)
 	@tests/unit/run.sh $(TESTS)
@@ -132,6 +133,23 @@ golden-update: $(BUILD)/goinject
 
 integration: $(BUILD)/goinject
 	@cd tests/integration && GOINJECT_BIN=$(CURDIR)/$(BUILD)/goinject $(GO) test -count=1 ./...
+
+# The registry layer end to end: tests/registry/smoke.sh builds the test registry and the
+# inspect images (Docker; cached) and checks the registry itself, then tests/registry/suite runs
+# the real goinject serve against it. The Go tool and the images do not depend on the C build
+# flags, so they live under build/ for every BUILD (as tests/inspect keeps its images).
+REGTEST_BUILD := build
+
+registry-test: $(BUILD)/goinject
+	@tests/registry/smoke.sh $(REGTEST_BUILD)
+	@if [ ! -f $(REGTEST_BUILD)/inspect/images/.stamp ]; then \
+	    echo "registry-test: SKIP: no test images (Docker is not usable here)"; \
+	else \
+	    cd tests/registry && GOWORK=off GOTOOLCHAIN=local GOINJECT_BIN=$(CURDIR)/$(BUILD)/goinject \
+	        TESTREGISTRY_BIN=$(CURDIR)/$(REGTEST_BUILD)/registry/testregistry \
+	        INSPECT_IMAGES=$(CURDIR)/$(REGTEST_BUILD)/inspect/images \
+	        $(GO) test -count=1 -timeout 6m ./suite/; \
+	fi
 
 # The binaries of the control plane are built once per machine (cached in
 # ~/.cache/goinject-e2e); with-cluster.sh always tears the cluster down.

@@ -432,9 +432,10 @@ static void warn_registry(struct mutation *m, const char *name, const struct reg
                       "this image get the full rules",
                       name, q->image);
     else if (q->status == REGFACTS_FAILED)
+        /* Whole: a reason too long for the warning is cut at its limit, with "...". */
         warnings_addf(&m->warnings,
                       "container \"%s\": image facts for %.80s could not be read from its "
-                      "registry (%.70s); annotate the pod or add a catalog rule",
+                      "registry (%s); annotate the pod or add a catalog rule",
                       name, q->image, q->reason);
 }
 

@@ -730,7 +730,8 @@ static int fetch_blob(struct run *r, const struct spool *s, const json_t *desc, 
     if (fd < 0)
         return run_fail(r, "cannot write to the spool: %s", strerror(errno));
     /* A blob larger than its descriptor says is refused as it arrives. */
-    int rc = reg_get_blob(r->conn, &r->target, digest, fd, (uint64_t)size, &r->error);
+    int rc = reg_get_blob(r->conn, &r->target, unpacked ? "layer" : "config", digest, fd,
+                          (uint64_t)size, &r->error);
     if (rc == 0 && unpacked)
         rc = unpack_layer(r, s, digest, fd, (uint64_t)size, unpacked);
     close(fd);
@@ -880,6 +881,55 @@ static void facts_meet(struct catalog_facts *acc, const struct catalog_facts *ot
     }
 }
 
+/* A copy of the facts cached under key into out (NULL: only whether there are any). */
+static bool known_copy(const char *key, struct catalog_facts *out)
+{
+    pthread_mutex_lock(&rf.lock);
+    const struct known *k = lru_get(&rf.known, key, 0);
+    if (k && out)
+        facts_copy(out, &k->facts);
+    pthread_mutex_unlock(&rf.lock);
+    return k != NULL;
+}
+
+/* Caches a copy of facts under key (a manifest's digest, or an index's with its platforms). */
+static void known_put(const char *key, const char *digest, const struct catalog_facts *facts)
+{
+    struct known *kn = calloc(1, sizeof(*kn));
+    if (!kn)
+        return;
+    facts_copy(&kn->facts, facts);
+    snprintf(kn->digest, sizeof(kn->digest), "%s", digest);
+    pthread_mutex_lock(&rf.lock);
+    lru_put(&rf.known, key, kn, 0);
+    pthread_mutex_unlock(&rf.lock);
+}
+
+/*
+ * The facts of one image manifest: from the cache by its digest (whatever
+ * index or tag led to it), else fetched, computed and cached.
+ */
+static int manifest_facts(struct run *r, const char *digest, const struct buf *known_body,
+                          const char *known_media, struct catalog_facts *out)
+{
+    if (known_copy(digest, out))
+        return 0;
+    struct buf body = BUF_INIT;
+    char media[REG_MEDIA_MAX] = "";
+    int rc = 0;
+    if (!known_body) {
+        rc = reg_get_manifest(r->conn, &r->target, digest, &body, media, &r->error);
+        known_body = &body;
+        known_media = media;
+    }
+    if (rc == 0)
+        rc = platform_facts(r, digest, known_body, known_media, out);
+    if (rc == 0)
+        known_put(digest, digest, out);
+    buf_free(&body);
+    return rc;
+}
+
 /* The facts for every platform of the job, from an index at top. */
 static int index_facts(struct run *r, const json_t *index, struct catalog_facts *out)
 {
@@ -891,13 +941,8 @@ static int index_facts(struct run *r, const json_t *index, struct catalog_facts 
         if (!desc)
             return run_fail(r, "the image has no manifest for %s/%s%s%s", p->os, p->arch,
                             p->variant[0] ? "/" : "", p->variant);
-        struct buf body = BUF_INIT;
-        char media[REG_MEDIA_MAX];
         struct catalog_facts f;
-        int rc = reg_get_manifest(r->conn, &r->target, digest, &body, media, &r->error);
-        if (rc == 0)
-            rc = platform_facts(r, digest, &body, media, &f);
-        buf_free(&body);
+        int rc = manifest_facts(r, digest, NULL, NULL, &f);
         if (rc != 0) {
             if (i > 0)
                 catalog_facts_free(out);
@@ -925,7 +970,7 @@ static int digest_facts(struct run *r, const char *digest, struct catalog_facts 
     else if (rc == 0 && is_index(media, doc))
         rc = index_facts(r, doc, out);
     else if (rc == 0)
-        rc = platform_facts(r, digest, &body, media, out);
+        rc = manifest_facts(r, digest, &body, media, out);
     json_decref(doc);
     buf_free(&body);
     return rc;
@@ -980,7 +1025,13 @@ static void run_job(struct reg_conn *conn, struct job *j)
         }
     }
     struct catalog_facts facts = {.static_go = -1, .cgo = -1};
+    char key[KEY_MAX];
+    snprintf(key, sizeof(key), "%s|%s", digest, j->platforms_text);
+    /* A tag newly resolved may name a digest whose facts are known (another tag, an old TTL). */
+    bool known = rc == 0 && (known_copy(key, &facts) || known_copy(digest, &facts));
     if (rc == 0)
+        metrics_record_facts_cache(1, known);
+    if (rc == 0 && !known)
         rc = digest_facts(&r, digest, &facts);
     reg_credentials_free(&creds);
     uint64_t end = reg_now_ms();
@@ -988,9 +1039,9 @@ static void run_job(struct reg_conn *conn, struct job *j)
     pthread_mutex_lock(&rf.lock);
     snprintf(j->digest, sizeof(j->digest), "%s", digest);
     if (rc == 0) {
-        char key[KEY_MAX];
-        struct known *kn = calloc(1, sizeof(*kn));
-        snprintf(key, sizeof(key), "%s|%s", digest, j->platforms_text);
+        /* A single manifest is cached by its digest alone (manifest_facts); an index with its platforms. */
+        struct known *kn =
+            known || lru_get(&rf.known, digest, 0) ? NULL : calloc(1, sizeof(*kn));
         if (kn) {
             facts_copy(&kn->facts, &facts);
             snprintf(kn->digest, sizeof(kn->digest), "%s", digest);
@@ -1258,6 +1309,8 @@ static struct job *start_query(const struct registry_config *rc,
         char fkey[KEY_MAX];
         snprintf(fkey, sizeof(fkey), "%s|%s", digest, platforms_text);
         const struct known *k = lru_get(&rf.known, fkey, now);
+        if (!k)
+            k = lru_get(&rf.known, digest, now);
         metrics_record_facts_cache(1, k != NULL);
         if (k) {
             facts_copy(&q->facts, &k->facts);

@@ -293,7 +293,7 @@ static void auth_header(const struct reg_conn *c, const struct reg_target *t, ch
         break;
     }
     pthread_mutex_unlock(&tokens.lock);
-    const struct reg_credential *cred = reg_credentials_find(c->creds, t->registry);
+    const struct reg_credential *cred = reg_credentials_find(c->creds, t->host);
     if (scheme == REG_SCHEME_BASIC && cred) {
         char plain[AUTH_MAX];
         unsigned char b64[AUTH_MAX * 4 / 3 + 8];
@@ -332,7 +332,8 @@ static void token_store(const struct reg_target *t, enum reg_scheme scheme, cons
     slot->scheme = scheme;
     slot->header = header;
     /* Renewed a little early, so a token never expires between our check and its use. */
-    slot->expires_ms = now + (uint64_t)(expires_in > 10 ? expires_in - 5 : expires_in) * 1000;
+    long margin_ms = expires_in > 10 ? 5000 : expires_in * 500;
+    slot->expires_ms = now + (uint64_t)(expires_in * 1000 - margin_ms);
     slot->used_ms = now;
     pthread_mutex_unlock(&tokens.lock);
 }
@@ -642,7 +643,7 @@ static int fetch_token(struct reg_conn *c, const struct reg_target *t,
     query_escape(&url, scope);
 
     char auth[AUTH_MAX * 2] = "";
-    const struct reg_credential *cred = reg_credentials_find(c->creds, t->registry);
+    const struct reg_credential *cred = reg_credentials_find(c->creds, t->host);
     if (cred) {
         char plain_auth[AUTH_MAX];
         unsigned char b64[AUTH_MAX * 4 / 3 + 8];
@@ -702,9 +703,9 @@ static int answer_challenge(struct reg_conn *c, const struct reg_target *t,
         return fail(e, REG_AUTH, 401, "HTTP 401 without a challenge goinject understands");
     if (ch.scheme == REG_SCHEME_BEARER)
         return fetch_token(c, t, &ch, e);
-    if (!reg_credentials_find(c->creds, t->registry))
+    if (!reg_credentials_find(c->creds, t->host))
         return fail(e, REG_AUTH, 401, "%s asks for a password and none is configured for it",
-                    t->registry);
+                    t->host);
     token_store(t, REG_SCHEME_BASIC, NULL, 0);
     return 0;
 }
@@ -856,18 +857,11 @@ int reg_get_manifest(struct reg_conn *c, const struct reg_target *t, const char 
     return rc;
 }
 
-int reg_get_blob(struct reg_conn *c, const struct reg_target *t, const char *digest, int fd,
-                 uint64_t max, struct reg_error *e)
+int reg_get_blob(struct reg_conn *c, const struct reg_target *t, const char *kind,
+                 const char *digest, int fd, uint64_t max, struct reg_error *e)
 {
     struct exchange x = {.fd = fd, .fd_max = max};
-    return get_verified(c, t, "layer", digest, false, &x, e);
-}
-
-int reg_get_blob_buf(struct reg_conn *c, const struct reg_target *t, const char *digest,
-                     struct buf *body, size_t max, struct reg_error *e)
-{
-    struct exchange x = {.fd = -1, .body = body, .body_max = max};
-    return get_verified(c, t, "config", digest, false, &x, e);
+    return get_verified(c, t, kind, digest, false, &x, e);
 }
 
 /* ---- connections ------------------------------------------------------------------------------ */

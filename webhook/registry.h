@@ -65,8 +65,9 @@ struct reg_settings {
 
 /* Where one repository is served: after the mirror map and Docker Hub's API host. */
 struct reg_target {
-    char registry[IMAGE_REF_REGISTRY_MAX + 1]; /* as the reference names it, for credentials */
-    char host[IMAGE_REF_REGISTRY_MAX + 1];     /* the host[:port] requests go to */
+    char registry[IMAGE_REF_REGISTRY_MAX + 1]; /* as the reference names it, for metrics */
+    /* The host[:port] requests go to, and whose credentials they carry (a mirror's own). */
+    char host[IMAGE_REF_REGISTRY_MAX + 1];
     char repository[IMAGE_REF_REPOSITORY_MAX + 1];
     bool plain_http;
 };
@@ -109,13 +110,11 @@ int reg_get_manifest(struct reg_conn *c, const struct reg_target *t, const char 
                      struct buf *body, char media[REG_MEDIA_MAX], struct reg_error *e);
 /*
  * The blob with that digest, verified, written to fd (from its start; the
- * file is truncated first), at most max bytes.
+ * file is truncated first), at most max bytes. kind names it in metrics
+ * and errors ("config", "layer").
  */
-int reg_get_blob(struct reg_conn *c, const struct reg_target *t, const char *digest, int fd,
-                 uint64_t max, struct reg_error *e);
-/* The blob into memory (configs), at most max bytes, verified. */
-int reg_get_blob_buf(struct reg_conn *c, const struct reg_target *t, const char *digest,
-                     struct buf *body, size_t max, struct reg_error *e);
+int reg_get_blob(struct reg_conn *c, const struct reg_target *t, const char *kind,
+                 const char *digest, int fd, uint64_t max, struct reg_error *e);
 
 const char *reg_result_name(enum reg_result r);
 

@@ -271,11 +271,11 @@ func TestMetrics(t *testing.T) {
 	})
 
 	t.Run("a cold lookup is a facts cache miss", func(t *testing.T) {
-		// The cold lookup of distroless did not find its digest's facts. goinject
-		// only consults the facts cache when the tag is cached (see
-		// TestDigestFactsCache), so that miss is never counted.
+		// The cold lookup of distroless did not find its digest's facts: once
+		// its tag is resolved, goinject looks in the facts cache (see
+		// TestDigestFactsCache), and that miss is counted once.
 		if got := ms.sum("goinject_facts_cache_misses_total", "cache", "facts"); got != 1 {
-			t.Errorf("BUG: goinject_facts_cache_misses_total{cache=\"facts\"} %g after one cold lookup, want 1", got)
+			t.Errorf("goinject_facts_cache_misses_total{cache=\"facts\"} %g after one cold lookup, want 1", got)
 		}
 	})
 }

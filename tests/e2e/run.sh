@@ -1953,6 +1953,120 @@ reg_wrong_credentials() {
     assert_true "$REG_DIR/control.out" 'all(.[]; .status != 200)'
 }
 
+# ---- podPullSecrets: the pod's own imagePullSecrets, read through the API server -------------
+#
+# A third registry process: cloud-native, registry.podPullSecrets on, no
+# credentials of its own. It reads Secrets with the token of the ServiceAccount
+# the chart creates (and binds to get secrets); on loopback the API server's
+# address, that token and the cluster CA stand in for the in-cluster files.
+
+PS_NAME=registry-pullsecrets
+
+ps_values() {
+    cat <<EOV
+mode: cloud-native
+certificates:
+  mode: secret
+  caBundle: $CA_B64
+webhook:
+  podSecurityAware: true
+  namespaceSelectorExpressions:
+    - {key: goinject-e2e/mode, operator: In, values: [$PS_NAME]}
+registry:
+  budgetMs: $REG_BUDGET_MS
+  ca: {configMap: registry-ca}
+  podPullSecrets: true
+EOV
+}
+
+setup_pullsecrets_goinject() {
+    local release ns rel_ns port server
+    release="$(release_of "$PS_NAME")"
+    ns="$(ns_of "$PS_NAME")"
+    rel_ns="$(release_ns_of "$PS_NAME")"
+    { namespace "$ns" "goinject-e2e/mode=$PS_NAME"; namespace "$rel_ns" "goinject-e2e/mode=$PS_NAME"; } | kubectl apply -f -
+    poll 60 kubectl -n "$ns" get serviceaccount default || fail "no default service account in $ns"
+    kubectl -n "$rel_ns" create configmap registry-ca --from-file=ca.crt="$(reg_addr ca)"
+    ps_values >"$E2E_WORK/$PS_NAME.values.yaml"
+    helm template "$release" "$CHART" --namespace "$rel_ns" -f "$E2E_WORK/$PS_NAME.values.yaml" \
+        --show-only templates/configmap.yaml |
+        kubectl create --dry-run=client -o json -f - | jq -r '.data["config.json"]' >"$REG_DIR/$PS_NAME.chart-config.json"
+    assert_json "$REG_DIR/$PS_NAME.chart-config.json" '.registry | {podPullSecrets, credentialsFile}' \
+        '{"podPullSecrets": true, "credentialsFile": null}'
+    jq --arg ca "$(reg_addr ca)" '.registry.caFile = $ca' "$REG_DIR/$PS_NAME.chart-config.json" \
+        >"$E2E_WORK/$PS_NAME.config.json"
+    # The API server and its CA, as the kubeconfig names them.
+    server="$(kubectl config view --minify -o jsonpath='{.clusters[0].cluster.server}')"
+    kubectl config view --minify --raw -o jsonpath='{.clusters[0].cluster.certificate-authority-data}' |
+        base64 -d >"$REG_DIR/kube-ca.crt" 2>/dev/null || true
+    [[ -s "$REG_DIR/kube-ca.crt" ]] ||
+        cp "$(kubectl config view --minify -o jsonpath='{.clusters[0].cluster.certificate-authority}')" "$REG_DIR/kube-ca.crt"
+    make_leaf "$PS_NAME"
+    mkdir -p "$E2E_WORK/tls-$PS_NAME"
+    cp "$CERTS/$PS_NAME.crt" "$E2E_WORK/tls-$PS_NAME/tls.crt"
+    cp "$CERTS/$PS_NAME.key" "$E2E_WORK/tls-$PS_NAME/tls.key"
+    GOINJECT_KUBE_API="$server" GOINJECT_KUBE_TOKEN_FILE="$REG_DIR/$PS_NAME.token" \
+        GOINJECT_KUBE_CA_FILE="$REG_DIR/kube-ca.crt" \
+        "$GOINJECT_BIN" serve --listen 127.0.0.1:0 --tls-cert "$E2E_WORK/tls-$PS_NAME/tls.crt" \
+        --tls-key "$E2E_WORK/tls-$PS_NAME/tls.key" --config "$E2E_WORK/$PS_NAME.config.json" \
+        </dev/null >/dev/null 2>>"$E2E_WORK/$PS_NAME.log" &
+    track "goinject-$PS_NAME" "$!" "$GOINJECT_BIN"
+    poll 10 grep -q '"msg":"listening"' "$E2E_WORK/$PS_NAME.log" || { cat "$E2E_WORK/$PS_NAME.log"; fail "goinject $PS_NAME did not start"; }
+    port="$(jq -r 'select(.msg == "listening") | .port' "$E2E_WORK/$PS_NAME.log")"
+    helm install "$release" "$CHART" --namespace "$rel_ns" -f "$E2E_WORK/$PS_NAME.values.yaml" \
+        --set webhook.url="https://127.0.0.1:$port/mutate"
+    # The token of the ServiceAccount the Deployment would run as, bound by the chart's RBAC.
+    kubectl -n "$rel_ns" create token "$release" --duration=1h >"$REG_DIR/$PS_NAME.token"
+    assert_eq "the chart's ServiceAccount may get Secrets" yes \
+        "$(kubectl auth can-i get secrets -n "$ns" --as="system:serviceaccount:$rel_ns:$release")"
+    assert_eq "and nothing else" no \
+        "$(kubectl auth can-i list secrets -n "$ns" --as="system:serviceaccount:$rel_ns:$release")"
+    # The pods' pull secret: the registry user's credentials, in the pods' namespace.
+    kubectl -n "$ns" create secret docker-registry pull-creds \
+        --docker-server="$REG_MAIN" --docker-username="$REG_USER" --docker-password="$REG_PASSWORD"
+    kubectl -n "$ns" create secret docker-registry pull-creds-late \
+        --docker-server="$REG_MAIN" --docker-username="$REG_USER" --docker-password="$REG_PASSWORD"
+    poll 30 ps_probe || fail "pods in $ns are not mutated 30 s after helm install"
+}
+
+ps_probe() {
+    printf '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"probe","annotations":{"goinject.io/static-go":"false"}},
+        "spec":{"containers":[{"name":"c","image":"registry.invalid/probe"}]}}' |
+        kubectl -n "$(ns_of "$PS_NAME")" create --dry-run=server -o json -f - |
+        jq -e '.metadata.annotations["goinject.io/status"] != null' >/dev/null
+}
+
+# ps_pod NAME IMAGE [SECRET]: a pod of IMAGE, naming SECRET as its imagePullSecret.
+ps_pod() {
+    local spec='{}'
+    [[ -z "${3:-}" ]] || spec="{\"imagePullSecrets\": [{\"name\": \"$3\"}]}"
+    reg_pod "$1" "[{\"name\": \"app\", \"image\": \"$2\"}]" "$spec"
+}
+
+pull_secrets() {
+    local ns out
+    ns="$(ns_of "$PS_NAME")"
+    out="$REG_DIR/pullsecrets"
+    # With the pod's pull secret: the facts are read and the shell wrapper written.
+    ps_pod ps-with "$(reg_image shell)" pull-creds | dry_run "$ns" "$out-with"
+    assert_warnings "$out-with.err"
+    reg_expect_shell_app cloud-native "$out-with.json"
+    assert_json "$out-with.json" '.metadata.annotations["goinject.io/status"] | fromjson | .facts.app | {from, registry}' \
+        '{"from": ["registry"], "registry": "fetched"}'
+    # Without one: goinject has no credentials of its own for this registry.
+    ps_pod ps-without "$(reg_image musl)" | dry_run "$ns" "$out-without"
+    assert_grep "no pull secret, no facts" "$out-without.err" \
+        'image facts for .*/goinject/musl:test could not be read from its registry \(.*(credentials|password)'
+    # A Secret goinject may not read (the ClusterRoleBinding gone): a warning, the pod admitted.
+    kubectl delete clusterrolebinding "$(release_of "$PS_NAME")-pull-secrets"
+    poll 10 bash -c "[[ \$(kubectl auth can-i get secrets -n $ns --as=system:serviceaccount:$(release_ns_of "$PS_NAME"):$(release_of "$PS_NAME")) == no ]]"
+    ps_pod ps-forbidden "$(reg_image path-symlink)" pull-creds-late | dry_run "$ns" "$out-forbidden"
+    assert_grep "a Secret goinject may not read" "$out-forbidden.err" \
+        'image facts for .*/goinject/path-symlink:test could not be read from its registry'
+    assert_grep "goinject says why" "$E2E_WORK/$PS_NAME.log" 'pull secret [^ ]*/pull-creds-late: goinject may not read Secrets'
+    expect_argv "$out-forbidden.json" app null null
+}
+
 if ! docker info >/dev/null 2>&1; then
     echo "SKIP - registry facts (section 4): Docker is not usable here, so there are no fixture images to seed the test registry with"
 else
@@ -1979,6 +2093,10 @@ else
         check "registry facts ($mode): credentials the registry refuses: the pod is admitted without the image's facts, 'could not be read from its registry'" \
             reg_wrong_credentials "$mode"
     done
+    setup "setup: goinject with registry.podPullSecrets (no credentials of its own), the chart's ServiceAccount and RBAC, pull secrets in the pods' namespace" \
+        setup_pullsecrets_goinject
+    check "registry facts (podPullSecrets): a pod's imagePullSecret gives goinject the registry's credentials; without one, or when RBAC forbids reading it, a warning" \
+        pull_secrets
 fi
 
 # ---- warnings past the API server's budget ------------------------------------

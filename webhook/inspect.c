@@ -39,6 +39,7 @@ struct inspect_options {
     const char *image_ref;
     const char *config;   /* --config: registry settings */
     const char *platform; /* --platform */
+    const char *read_for; /* set when the image came from a registry: the platform read */
     const char *path;
 };
 
@@ -195,6 +196,12 @@ static int print_catalog_rule(const struct inspect_options *o, const struct imag
                               const struct image_facts *facts)
 {
     json_t *rule = image_facts_catalog_rule(facts, rule_name(o, img), img->digest);
+    if (rule && o->read_for) {
+        /* A tag moves: the rule says which image its facts were read from. */
+        char note[256];
+        snprintf(note, sizeof(note), "read from the registry: %s for %s", img->digest, o->read_for);
+        json_object_set_new(rule, "note", json_string(note));
+    }
     if (!rule) {
         fprintf(stderr, "goinject: inspect: the image has no name or digest; name it with "
                         "--image REF\n");
@@ -244,7 +251,7 @@ static int inspect_image(const struct inspect_options *o)
 
 /* ---- an image in a registry ------------------------------------------------------------ */
 
-static int inspect_registry(const struct inspect_options *o)
+static int inspect_registry(struct inspect_options *o)
 {
     char err[512], dir[300], digest[REG_DIGEST_MAX];
     struct platform platform;
@@ -262,6 +269,7 @@ static int inspect_registry(const struct inspect_options *o)
                             sizeof(err)) != 0)
         fprintf(stderr, "goinject: inspect: %s\n", err);
     else {
+        o->read_for = wanted;
         status = inspect_image_at(o, dir, digest);
         regfacts_spool_remove(dir);
     }

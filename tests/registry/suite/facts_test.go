@@ -360,6 +360,30 @@ func TestInspectFromRegistry(t *testing.T) {
 		// The arm64 entry holds the (amd64-built) distroless image: all else equal.
 		compareFacts(t, fromReg, fromTarball, append(naming, "architecture"))
 	})
+	t.Run("--catalog names the reference and notes the digest read", func(t *testing.T) {
+		ref := reg.Main + "/goinject/distroless:test"
+		cmd := exec.Command(goinjectBin, "inspect", "--catalog", "--config", cfgPath, ref)
+		cmd.Env = append(os.Environ(), "TMPDIR="+t.TempDir())
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("goinject inspect --catalog %s: %v", ref, err)
+		}
+		var rule struct {
+			Match map[string]string `json:"match"`
+			Facts map[string]any    `json:"facts"`
+			Note  string            `json:"note"`
+		}
+		if err := json.Unmarshal(out, &rule); err != nil {
+			t.Fatalf("not a rule: %v\n%s", err, out)
+		}
+		digest := reg.seed["goinject/distroless:test"]
+		if rule.Match["image"] != ref || rule.Facts["staticGo"] != true || rule.Facts["shell"] != "none" {
+			t.Errorf("rule %s", out)
+		}
+		if !strings.Contains(rule.Note, digest) || !strings.Contains(rule.Note, "linux/amd64") {
+			t.Errorf("note %q does not name %s and linux/amd64", rule.Note, digest)
+		}
+	})
 }
 
 func compareFacts(t *testing.T, got, want map[string]any, ignore []string) {

@@ -75,6 +75,17 @@ func freePort() int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
+// serverWrapper goes before goinject's argv (valgrind for -callgrind).
+var serverWrapper []string
+
+// slowdown: how many times longer than normal goinject may take to start and stop.
+func slowdown() int {
+	if len(serverWrapper) > 0 {
+		return 10
+	}
+	return 1
+}
+
 func startServer(k kind, certDir string, pool *x509.CertPool) *proc {
 	return startServerWith(k, certDir, pool, "", nil)
 }
@@ -91,7 +102,7 @@ func startServerWith(k kind, certDir string, pool *x509.CertPool, config string,
 	case kindPeer:
 		argv = append(argv, *peerBin, "--port", strconv.Itoa(port), "--cert-dir", certDir)
 	default:
-		argv = append(argv, *goinjectBin, "serve", "--listen", "127.0.0.1:"+strconv.Itoa(port),
+		argv = append(append(argv, serverWrapper...), *goinjectBin, "serve", "--listen", "127.0.0.1:"+strconv.Itoa(port),
 			"--tls-cert", filepath.Join(certDir, "tls.crt"), "--tls-key", filepath.Join(certDir, "tls.key"))
 		if !k.registryOn() {
 			argv = append(argv, "--no-registry")
@@ -111,7 +122,7 @@ func startServerWith(k kind, certDir string, pool *x509.CertPool, config string,
 	if err := cmd.Start(); err != nil {
 		fatalf("start %v: %v", argv, err)
 	}
-	if !waitReady(p.target, 20*time.Second) {
+	if !waitReady(p.target, 20*time.Second*time.Duration(slowdown())) {
 		p.stop()
 		fatalf("%s did not become ready", k)
 	}
@@ -141,7 +152,7 @@ func (p *proc) stop() {
 	go func() { _ = p.cmd.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(10 * time.Second):
+	case <-time.After(10 * time.Second * time.Duration(slowdown())):
 		_ = p.cmd.Process.Kill()
 		<-done
 	}
@@ -372,6 +383,10 @@ func main() {
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(caPEM)
 
+	if *callgrindDir != "" {
+		callgrindRows(certDir, pool)
+		return
+	}
 	wanted := map[string]bool{}
 	for _, s := range strings.Split(*sizesFlag, ",") {
 		wanted[strings.TrimSpace(s)] = true

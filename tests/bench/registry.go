@@ -38,14 +38,16 @@ import (
 )
 
 var (
-	registryRows  = flag.Bool("registry", true, "also run the registry rows: cache hits against annotations, cold lookups, bytes fetched")
-	testRegistry  = flag.String("testregistry", "build/registry/testregistry", "the test registry binary (make build/registry/testregistry)")
-	imagesDir     = flag.String("images", "build/inspect/images", "the docker-save tarballs of tests/inspect/build-images.sh")
-	coldLookups   = flag.Int("cold", 30, "cold lookups per fixture")
-	coldBudgetMs  = flag.Int("cold-budget-ms", 20000, "registry.budgetMs of the servers of the registry rows (the cold reviews wait this long at most)")
-	hitTarget     = 1.10 // the bound on CPU per review, cache hit over annotations
-	coldFixtures  = []string{"distroless", "shell"}
-	typicalImages = map[string]string{"api": "shell", "worker": "distroless", "proxy": "musl", "migrate": "shell"}
+	registryRows     = flag.Bool("registry", true, "also run the registry rows: cache hits against annotations, cold lookups, bytes fetched")
+	testRegistry     = flag.String("testregistry", "build/registry/testregistry", "the test registry binary (make build/registry/testregistry)")
+	imagesDir        = flag.String("images", "build/inspect/images", "the docker-save tarballs of tests/inspect/build-images.sh")
+	coldLookups      = flag.Int("cold", 30, "cold lookups per fixture")
+	coldBudgetMs     = flag.Int("cold-budget-ms", 20000, "registry.budgetMs of the servers of the registry rows (the cold reviews wait this long at most)")
+	callgrindDir     = flag.String("callgrind", "", "profiling aid: only run the cache-hit servers under valgrind's callgrind, write DIR/callgrind.out.KIND, print instructions per review, exit")
+	callgrindReviews = flag.Int("callgrind-reviews", 300, "reviews per server with -callgrind")
+	hitTarget        = 1.10 // the bound on CPU per review, cache hit over annotations
+	coldFixtures     = []string{"distroless", "shell"}
+	typicalImages    = map[string]string{"api": "shell", "worker": "distroless", "proxy": "musl", "migrate": "shell"}
 )
 
 const (
@@ -360,26 +362,36 @@ func coldPod(image string) obj {
 
 // ---- the rows -------------------------------------------------------------------
 
-func runRegistry(certDir string, pool *x509.CertPool) *registryResult {
+// registryReady reports whether the registry rows can run, and why not.
+func registryReady() bool {
 	for _, f := range []string{"shell", "distroless", "musl", "scratch"} {
 		if _, err := os.Stat(filepath.Join(*imagesDir, f+".tar")); err != nil {
 			fmt.Printf("bench: registry rows skipped: no %s/%s.tar (tests/inspect/build-images.sh needs Docker)\n", *imagesDir, f)
-			return nil
+			return false
 		}
 	}
 	if _, err := os.Stat(*testRegistry); err != nil {
 		fmt.Printf("bench: registry rows skipped: no %s (make build/registry/testregistry)\n", *testRegistry)
-		return nil
+		return false
 	}
+	return true
+}
+
+// setupRegistry starts the test registry, seeds it, pushes variants cold
+// variants of each cold fixture and writes goinject's configuration for it.
+// It returns the registry, the configuration file and the variants' digests.
+func setupRegistry(variants int) (*testReg, string, map[string]string) {
 	setup := time.Now()
 	reg := startTestRegistry()
-	defer reg.stop()
 	reg.tool("seed", "-images", *imagesDir, "-out", filepath.Join(reg.dir, "seed.json"))
 	// Every cold lookup is of an image goinject has not seen: a digest of its own (the
 	// layers are the same blobs, so each lookup reads the whole image again).
 	digests := map[string]string{} // repo:tag -> digest
 	for _, f := range coldFixtures {
-		out := reg.tool("push", "-variants", strconv.Itoa(*coldLookups), filepath.Join(*imagesDir, f+".tar"), "goinject/cold-"+f+":t")
+		if variants == 0 {
+			break
+		}
+		out := reg.tool("push", "-variants", strconv.Itoa(variants), filepath.Join(*imagesDir, f+".tar"), "goinject/cold-"+f+":t")
 		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 			if ref, d, ok := strings.Cut(line, " "); ok {
 				digests[ref] = d
@@ -389,19 +401,114 @@ func runRegistry(certDir string, pool *x509.CertPool) *registryResult {
 	config := filepath.Join(reg.dir, "config.json")
 	cfg, _ := json.Marshal(obj{"registry": obj{"caFile": reg.ca, "budgetMs": *coldBudgetMs}})
 	if err := os.WriteFile(config, cfg, 0o644); err != nil {
+		reg.stop()
 		fatalf("%v", err)
 	}
-	fmt.Printf("bench: test registry at %s seeded in %.1f s (%d cold variants per fixture)\n", reg.addr, time.Since(setup).Seconds(), *coldLookups)
+	fmt.Printf("bench: test registry at %s seeded in %.1f s (%d cold variants per fixture)\n", reg.addr, time.Since(setup).Seconds(), variants)
+	return reg, config, digests
+}
 
-	res := &registryResult{Pod: "typical", Images: typicalImages, ReviewBytes: map[kind]int{},
+func newRegistryResult() *registryResult {
+	return &registryResult{Pod: "typical", Images: typicalImages, ReviewBytes: map[kind]int{},
 		Rounds: map[kind][]sample{}, Median: map[kind]sample{}, Target: hitTarget, ColdBudgetMs: *coldBudgetMs}
+}
+
+func runRegistry(certDir string, pool *x509.CertPool) *registryResult {
+	if !registryReady() {
+		return nil
+	}
+	reg, config, digests := setupRegistry(*coldLookups)
+	defer reg.stop()
+	res := newRegistryResult()
 	hitRows(res, reg, config, certDir, pool)
 	coldRows(res, reg, config, digests, certDir, pool)
 	return res
 }
 
-// hitRows: the typical pod from the caches against the same pod annotated.
-func hitRows(res *registryResult, reg *testReg, config, certDir string, pool *x509.CertPool) {
+// callgrindRows runs goinject of each registry kind under callgrind: started
+// with instrumentation off, warmed (for kindCached: every image in the
+// caches), instrumentation on, *callgrindReviews reviews one at a time, stop.
+// Writes DIR/callgrind.out.KIND and prints the instructions per review.
+func callgrindRows(certDir string, pool *x509.CertPool) {
+	if !registryReady() {
+		os.Exit(1)
+	}
+	dir, err := filepath.Abs(*callgrindDir)
+	if err == nil {
+		err = os.MkdirAll(dir, 0o755)
+	}
+	if err != nil {
+		fatalf("%v", err)
+	}
+	reg, config, _ := setupRegistry(0)
+	defer reg.stop()
+	res := newRegistryResult()
+	h := newHitSetup(res, reg, config, certDir, pool)
+	h.warmFor = 5 * time.Minute // the first lookups run under valgrind
+	perReview := map[kind]float64{}
+	for _, k := range registryKinds {
+		out := filepath.Join(dir, "callgrind.out."+string(k))
+		serverWrapper = []string{"valgrind", "--tool=callgrind", "--instr-atstart=no", "--callgrind-out-file=" + out}
+		p := h.start(k)
+		serverWrapper = nil
+		if b, err := exec.Command("callgrind_control", "-i", "on", strconv.Itoa(p.cmd.Process.Pid)).CombinedOutput(); err != nil {
+			p.stop()
+			fatalf("callgrind_control -i on: %v %s", err, b)
+		}
+		c := &conn{t: p.target}
+		for i := 0; i < *callgrindReviews; i++ {
+			req := &h.reqs[k][i%len(h.reqs[k])]
+			status, body, err := c.roundTrip(req)
+			if err := check(req, status, body, err); err != nil {
+				p.stop()
+				fatalf("%s under callgrind: %v", k, err)
+			}
+		}
+		c.close()
+		// Off before SIGTERM: the shutdown (caches freed, connections closed) is not a review's.
+		if b, err := exec.Command("callgrind_control", "-i", "off", strconv.Itoa(p.cmd.Process.Pid)).CombinedOutput(); err != nil {
+			p.stop()
+			fatalf("callgrind_control -i off: %v %s", err, b)
+		}
+		p.stop()
+		perReview[k] = callgrindTotal(out) / float64(*callgrindReviews)
+		fmt.Printf("bench: callgrind %-22s %9.0f instructions per review (review %d bytes) -> %s\n", k, perReview[k], res.ReviewBytes[k], out)
+	}
+	fmt.Printf("bench: callgrind: cached / annotated %.3f, cached / annotated-no-registry %.3f (%d reviews each; per function: callgrind_annotate --inclusive=yes %s/callgrind.out.KIND)\n",
+		perReview[kindCached]/perReview[kindAnnotated], perReview[kindCached]/perReview[kindAnnotatedOff], *callgrindReviews, dir)
+}
+
+// callgrindTotal is the instruction count of a callgrind output file.
+func callgrindTotal(path string) float64 {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		fatalf("%v", err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(strings.TrimPrefix(line, "totals:")); strings.HasPrefix(line, "totals:") && len(f) > 0 {
+			v, _ := strconv.ParseFloat(f[0], 64)
+			return v
+		}
+	}
+	fatalf("%s: no totals", path)
+	return 0
+}
+
+// hitSetup holds the pods and requests of the cache-hit rows.
+type hitSetup struct {
+	reg      *testReg
+	config   string
+	certDir  string
+	pool     *x509.CertPool
+	reqs     map[kind][]request
+	podBytes map[kind][]byte
+	warm     request
+	warmFor  time.Duration // how long the first lookups may take
+}
+
+func newHitSetup(res *registryResult, reg *testReg, config, certDir string, pool *x509.CertPool) *hitSetup {
+	h := &hitSetup{reg: reg, config: config, certDir: certDir, pool: pool,
+		reqs: map[kind][]request{}, podBytes: map[kind][]byte{}, warmFor: 10 * time.Second}
 	// The annotated pod states what goinject itself reads from each image.
 	facts := map[string]string{}
 	for c, f := range typicalImages {
@@ -420,8 +527,6 @@ func hitRows(res *registryResult, reg *testReg, config, certDir string, pool *x5
 	pods := map[kind]obj{kindCached: registryTypicalPod(reg.addr, nil)}
 	pods[kindAnnotated] = registryTypicalPod(reg.addr, facts)
 	pods[kindAnnotatedOff] = pods[kindAnnotated]
-	reqs := map[kind][]request{}
-	podBytes := map[kind][]byte{}
 	for _, k := range registryKinds {
 		var bodies [][]byte
 		var uids []string
@@ -430,32 +535,41 @@ func hitRows(res *registryResult, reg *testReg, config, certDir string, pool *x5
 			uids = append(uids, uid)
 			bodies = append(bodies, review(uid, pods[k]))
 		}
-		reqs[k] = buildRequests("/mutate?timeout=10s", bodies, uids)
-		podBytes[k], _ = json.Marshal(pods[k])
+		h.reqs[k] = buildRequests("/mutate?timeout=10s", bodies, uids)
+		h.podBytes[k], _ = json.Marshal(pods[k])
 		res.ReviewBytes[k] = len(bodies[0])
 	}
 	warmUID := "0b1e55ed-0000-4000-8000-0000000000ff"
-	warm := buildRequests("/mutate?timeout=30s", [][]byte{review(warmUID, pods[kindCached])}, []string{warmUID})[0]
-	start := func(k kind) *proc {
-		p := startServerWith(k, certDir, pool, config, nil)
-		if k != kindCached {
+	h.warm = buildRequests("/mutate?timeout=30s", [][]byte{review(warmUID, pods[kindCached])}, []string{warmUID})[0]
+	return h
+}
+
+// start starts goinject of kind k; for kindCached it returns once every image
+// of the pod is in goinject's caches (the first review waits for the lookups,
+// the next is all hits).
+func (h *hitSetup) start(k kind) *proc {
+	p := startServerWith(k, h.certDir, h.pool, h.config, nil)
+	if k != kindCached {
+		return p
+	}
+	c := &conn{t: p.target}
+	defer c.close()
+	var st map[string]string
+	for deadline := time.Now().Add(h.warmFor); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		st = registryStatus(p, c, &h.warm)
+		if st["api"] == "hit" && st["worker"] == "hit" && st["proxy"] == "hit" {
 			return p
 		}
-		// Every image into the caches: the first review waits for the lookups, the next is all hits.
-		c := &conn{t: p.target}
-		defer c.close()
-		var st map[string]string
-		for try := 0; try < 5; try++ {
-			st = registryStatus(p, c, &warm)
-			if st["api"] == "hit" && st["worker"] == "hit" && st["proxy"] == "hit" {
-				return p
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		p.stop()
-		fatalf("cached: the images did not get into goinject's caches: %v", st)
-		return nil
 	}
+	p.stop()
+	fatalf("cached: the images did not get into goinject's caches: %v", st)
+	return nil
+}
+
+// hitRows: the typical pod from the caches against the same pod annotated.
+func hitRows(res *registryResult, reg *testReg, config, certDir string, pool *x509.CertPool) {
+	h := newHitSetup(res, reg, config, certDir, pool)
+	reqs, podBytes, start := h.reqs, h.podBytes, h.start
 
 	// The three must make the same pod, or the comparison means nothing.
 	procs := map[kind]*proc{}

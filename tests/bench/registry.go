@@ -71,14 +71,15 @@ type coldResult struct {
 	ReviewP50      float64   `json:"review_p50_ms"`
 	ReviewP99      float64   `json:"review_p99_ms"`
 	ReviewMax      float64   `json:"review_max_ms"`
-	LookupP50      float64   `json:"lookup_p50_ms"`     // "ms" of goinject's log line
-	ServerCPUP50   float64   `json:"server_cpu_ms_p50"` // goinject's utime+stime over the review
-	BytesFetched   int64     `json:"bytes_fetched"`     // median of the log lines' "bytes"
+	LookupP50      float64   `json:"lookup_p50_ms"`                     // "ms" of goinject's log line
+	ServerCPUP50   float64   `json:"server_cpu_ms_p50"`                 // goinject's utime+stime over the review
+	BytesFetched   int64     `json:"bytes_fetched"`                     // median of the log lines' "bytes"
+	ExactReads     int       `json:"lookups_reading_exactly_the_image"` // bytes == that variant's manifest + config + layers
 	ManifestBytes  int64     `json:"manifest_bytes"`
 	ConfigBytes    int64     `json:"config_bytes"`
 	LayerBytes     int64     `json:"layer_bytes"` // compressed, as stored
 	Layers         int       `json:"layers"`
-	ImageBytes     int64     `json:"image_bytes"` // manifest + config + layers
+	ImageBytes     int64     `json:"image_bytes"` // manifest + config + layers (median over the variants: the label's digits vary)
 	TarBytes       int64     `json:"docker_save_bytes"`
 	FetchedOverImg float64   `json:"fetched_over_image"`
 	FetchedOverTar float64   `json:"fetched_over_docker_save"`
@@ -657,11 +658,10 @@ func coldRows(res *registryResult, reg *testReg, config string, digests map[stri
 	}
 	before := p.metrics()
 	byFixture := map[string]*coldResult{}
-	lookupMs, cpuMs, fetched := map[string][]float64{}, map[string][]float64{}, map[string][]float64{}
+	lookupMs, cpuMs, fetched, sizes := map[string][]float64{}, map[string][]float64{}, map[string][]float64{}, map[string][]float64{}
 	for _, f := range coldFixtures {
 		r := &coldResult{Fixture: f}
 		r.ManifestBytes, r.ConfigBytes, r.LayerBytes, r.Layers = reg.manifestSizes("goinject/cold-"+f, "t1")
-		r.ImageBytes = r.ManifestBytes + r.ConfigBytes + r.LayerBytes
 		if st, err := os.Stat(filepath.Join(*imagesDir, f+".tar")); err == nil {
 			r.TarBytes = st.Size()
 		}
@@ -685,6 +685,11 @@ func coldRows(res *registryResult, reg *testReg, config string, digests map[stri
 				fatalf("cold: no successful \"registry lookup\" log line for %s (%s)", ref, digests[ref])
 			}
 			r := byFixture[f]
+			m, c, l, _ := reg.manifestSizes("goinject/cold-"+f, fmt.Sprintf("t%d", i))
+			if line.Bytes == m+c+l {
+				r.ExactReads++
+			}
+			sizes[f] = append(sizes[f], float64(m+c+l))
 			r.Lookups++
 			r.ReviewMs = append(r.ReviewMs, ms(lat))
 			lookupMs[f] = append(lookupMs[f], line.Ms)
@@ -703,6 +708,7 @@ func coldRows(res *registryResult, reg *testReg, config string, digests map[stri
 		r.LookupP50 = median(lookupMs[r.Fixture])
 		r.ServerCPUP50 = median(cpuMs[r.Fixture])
 		r.BytesFetched = int64(median(fetched[r.Fixture]))
+		r.ImageBytes = int64(median(sizes[r.Fixture]))
 		r.FetchedOverImg = float64(r.BytesFetched) / float64(r.ImageBytes)
 		r.FetchedOverTar = float64(r.BytesFetched) / float64(r.TarBytes)
 	}
@@ -729,12 +735,14 @@ func (r *registryResult) report() {
 		r.HitOverAnn, r.Target, verdict, r.HitOverAnnOff, fmtRatios(r.RoundRatios))
 	fmt.Printf("(while measuring: %.0f registry requests, %.2f facts cache hits per review)\n", r.RequestsInRound, r.HitsPerReview)
 	fmt.Printf("\ncold lookups: one review at a time, each of an image goinject has not seen (budget %d ms)\n", r.ColdBudgetMs)
-	fmt.Printf("%-10s %7s | %24s | %9s | %7s | %12s | %26s | %12s | %12s\n", "fixture", "lookups", "review ms p50 / p99 / max", "lookup ms", "CPU ms", "bytes read", "image: manifest+config+layers", "read / image", "docker save")
+	fmt.Printf("%-10s %7s | %24s | %9s | %7s | %12s | %29s | %14s | %19s\n", "fixture", "lookups", "review ms p50 / p99 / max", "lookup ms", "CPU ms", "bytes read", "image: manifest+config+layers", "read / image", "docker save (read ÷)")
 	for _, x := range r.Cold {
-		fmt.Printf("%-10s %7d | %7.1f / %7.1f / %7.1f | %9.1f | %7.1f | %12d | %12d (%d layers)     | %12.4f | %12d (%.2fx)\n", x.Fixture, x.Lookups,
-			x.ReviewP50, x.ReviewP99, x.ReviewMax, x.LookupP50, x.ServerCPUP50, x.BytesFetched, x.ImageBytes, x.Layers, x.FetchedOverImg, x.TarBytes, x.FetchedOverTar)
+		fmt.Printf("%-10s %7d | %7.1f / %7.1f / %7.1f | %9.1f | %7.1f | %12d | %15d (%d layers) | %6.4f (%2d/%2d) | %11d (%.2fx)\n", x.Fixture, x.Lookups,
+			x.ReviewP50, x.ReviewP99, x.ReviewMax, x.LookupP50, x.ServerCPUP50, x.BytesFetched, x.ImageBytes, x.Layers,
+			x.FetchedOverImg, x.ExactReads, x.Lookups, x.TarBytes, x.FetchedOverTar)
 	}
-	fmt.Printf("(lookup ms: goinject's log line; CPU ms: goinject's utime+stime over the review; bytes read: the log line's bytes, median; read / docker save in parentheses)\n")
+	fmt.Printf("(p99: nearest rank; lookup ms: goinject's log line; CPU ms: goinject's utime+stime over the review; bytes read: the log line's bytes, median;\n" +
+		" (n/m): lookups that read exactly their image's manifest + config + layers)\n")
 }
 
 func imageList(m map[string]string) string {

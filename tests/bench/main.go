@@ -327,8 +327,14 @@ func medianSample(ss []sample) sample {
 	}
 }
 
+// atFatal holds what fatalf undoes before it exits (the test registry, temporary directories).
+var atFatal []func()
+
 func fatalf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+	for i := len(atFatal) - 1; i >= 0; i-- {
+		atFatal[i]()
+	}
 	os.Exit(1)
 }
 
@@ -376,6 +382,7 @@ func main() {
 		fatalf("%v", err)
 	}
 	defer os.RemoveAll(certDir)
+	atFatal = append(atFatal, func() { os.RemoveAll(certDir) })
 	if out, err := exec.Command(*goinjectBin, "certgen", "--out", certDir, "--host", "127.0.0.1").CombinedOutput(); err != nil {
 		fatalf("certgen: %v\n%s", err, out)
 	}

@@ -146,11 +146,12 @@ func startTestRegistry() *testReg {
 	}
 	r.trust = x509.NewCertPool()
 	r.trust.AppendCertsFromPEM(pem)
+	atFatal = append(atFatal, r.stop)
 	return r
 }
 
 func (r *testReg) stop() {
-	if r.cmd.Process != nil {
+	if r.cmd.Process != nil && r.cmd.ProcessState == nil {
 		_ = r.cmd.Process.Signal(syscall.SIGTERM)
 		_ = r.cmd.Wait()
 	}

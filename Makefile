@@ -9,7 +9,8 @@
 #   make valgrind   the unit and golden tests under valgrind memcheck
 #   make e2e        end-to-end suite against a real, node-less control plane (tests/e2e)
 #   make test-asan  every suite against an AddressSanitizer + UBSan build (build/asan)
-#   make bench      goinject against a controller-runtime webhook and its own floor
+#   make bench      goinject against a controller-runtime webhook and its own floor, and its
+#                   registry layer: cache hits, cold lookups (Docker for the test images)
 #   make faults     faults under steady load (SIGTERM, rotation, stalls, bad input, soak)
 #   make deps       install the Debian packages the build and tests need
 #   make image      the container image goinject/goinject:VERSION (IMAGE=name:tag to change)
@@ -55,7 +56,8 @@ GOINJECT_E2E_STATE ?= $(CURDIR)/$(BUILD)/e2e-cluster
 export GOINJECT_E2E_STATE
 
 .PHONY: all test unit golden cli integration inspect fuzz fuzz-regress e2e run valgrind deps \
-        clean format golden-update image probe e2e-runtime test-asan bench faults registry-test FORCE
+        clean format golden-update image probe e2e-runtime test-asan bench bench-images faults \
+        registry-test FORCE
 
 all: $(BUILD)/goinject
 
@@ -198,9 +200,16 @@ $(BUILD)/registry/testregistry: FORCE
 	@mkdir -p $(@D)
 	cd tests/registry && GOWORK=off GOTOOLCHAIN=local $(GO) build -o $(CURDIR)/$@ .
 
-bench: $(BUILD)/goinject $(BUILD)/bench/peer $(BUILD)/bench/bench
+# The registry rows of the bench read the inspect test images from the test registry; both
+# scripts cache their results. Without Docker there are no images and the bench skips those rows.
+bench-images:
+	@tests/inspect/build-binaries.sh $(BUILD)/inspect/bin
+	@tests/inspect/build-images.sh $(BUILD)/inspect/bin $(BUILD)/inspect/images || [ $$? = 3 ]
+
+bench: $(BUILD)/goinject $(BUILD)/bench/peer $(BUILD)/bench/bench $(BUILD)/registry/testregistry bench-images
 	nice -n $(BENCH_NICE) taskset -c $(BENCH_CLIENT_CPUS) $(BUILD)/bench/bench -goinject $(BUILD)/goinject \
-	    -peer $(BUILD)/bench/peer -server-cpus "$(BENCH_SERVER_CPUS)" -out $(BUILD)/bench.json $(BENCH_FLAGS)
+	    -peer $(BUILD)/bench/peer -server-cpus "$(BENCH_SERVER_CPUS)" -out $(BUILD)/bench.json \
+	    -testregistry $(BUILD)/registry/testregistry -images $(BUILD)/inspect/images $(BENCH_FLAGS)
 
 # Faults under steady load; SOAK_REVIEWS sets the length of the memory soak.
 SOAK_REVIEWS ?= 1000000

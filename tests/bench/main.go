@@ -7,6 +7,10 @@
 // different CPUs; the three servers are loaded one after the other, never at
 // the same time, in an order that rotates every round; each figure is the
 // median over the rounds, and every ratio compares figures of the same run.
+//
+// Then the registry rows (registry.go), against the test registry: a pod
+// whose image facts come from goinject's caches against the same pod with the
+// facts as annotations, cold lookups, and the bytes a lookup reads.
 package main
 
 import (
@@ -16,6 +20,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"os"
@@ -36,7 +41,7 @@ var (
 	seconds     = flag.Float64("seconds", 3, "seconds of load per measurement (doubled for the huge pod)")
 	conns       = flag.Int("conns", 16, "keep-alive connections")
 	serverCPUs  = flag.String("server-cpus", "1", "taskset CPU list for the servers (empty: no pinning)")
-	sizesFlag   = flag.String("sizes", "small,typical,large,huge", "pod sizes to run")
+	sizesFlag   = flag.String("sizes", "small,typical,large,huge", "pod sizes to run (none: only the registry rows)")
 	dumpDir     = flag.String("dump", "", "only write each size's AdmissionReview to DIR/SIZE.json (for profiling) and exit")
 	loadAddr    = flag.String("load-addr", "", "profiling aid: only load the server at ADDR (trusting -ca) with the first of -sizes for -seconds, print the rate, exit")
 	loadCA      = flag.String("ca", "", "the CA file for -load-addr")
@@ -74,31 +79,54 @@ func freePort() int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
+// serverWrapper goes before goinject's argv (valgrind for -callgrind).
+var serverWrapper []string
+
+// slowdown: how many times longer than normal goinject may take to start and stop.
+func slowdown() int {
+	if len(serverWrapper) > 0 {
+		return 10
+	}
+	return 1
+}
+
 func startServer(k kind, certDir string, pool *x509.CertPool) *proc {
+	return startServerWith(k, certDir, pool, "", nil)
+}
+
+// startServerWith starts the server of kind k; goinject kinds get --config
+// config when it is not empty, and their log goes to logTo (nil: nowhere).
+func startServerWith(k kind, certDir string, pool *x509.CertPool, config string, logTo io.Writer) *proc {
 	port := freePort()
 	var argv []string
 	if *serverCPUs != "" {
 		argv = []string{"taskset", "-c", *serverCPUs}
 	}
 	switch k {
-	case kindGoinject, kindFloor:
-		argv = append(argv, *goinjectBin, "serve", "--no-registry", "--listen", "127.0.0.1:"+strconv.Itoa(port),
+	case kindPeer:
+		argv = append(argv, *peerBin, "--port", strconv.Itoa(port), "--cert-dir", certDir)
+	default:
+		argv = append(append(argv, serverWrapper...), *goinjectBin, "serve", "--listen", "127.0.0.1:"+strconv.Itoa(port),
 			"--tls-cert", filepath.Join(certDir, "tls.crt"), "--tls-key", filepath.Join(certDir, "tls.key"))
+		if !k.registryOn() {
+			argv = append(argv, "--no-registry")
+		}
+		if config != "" {
+			argv = append(argv, "--config", config)
+		}
 		if k == kindFloor {
 			argv = append(argv, "--bench-floor")
 		}
-	case kindPeer:
-		argv = append(argv, *peerBin, "--port", strconv.Itoa(port), "--cert-dir", certDir)
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	// Both servers log one line per review; the log goes nowhere, at the same cost for both.
-	cmd.Stdout, cmd.Stderr = nil, nil
+	cmd.Stdout, cmd.Stderr = nil, logTo
 	p := &proc{kind: k, cmd: cmd, port: port, target: newTarget("127.0.0.1:"+strconv.Itoa(port), pool)}
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		fatalf("start %v: %v", argv, err)
 	}
-	if !waitReady(p.target, 20*time.Second) {
+	if !waitReady(p.target, 20*time.Second*time.Duration(slowdown())) {
 		p.stop()
 		fatalf("%s did not become ready", k)
 	}
@@ -128,7 +156,7 @@ func (p *proc) stop() {
 	go func() { _ = p.cmd.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(10 * time.Second):
+	case <-time.After(10 * time.Second * time.Duration(slowdown())):
 		_ = p.cmd.Process.Kill()
 		<-done
 	}
@@ -299,8 +327,14 @@ func medianSample(ss []sample) sample {
 	}
 }
 
+// atFatal holds what fatalf undoes before it exits (the test registry, temporary directories).
+var atFatal []func()
+
 func fatalf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+	for i := len(atFatal) - 1; i >= 0; i-- {
+		atFatal[i]()
+	}
 	os.Exit(1)
 }
 
@@ -348,6 +382,7 @@ func main() {
 		fatalf("%v", err)
 	}
 	defer os.RemoveAll(certDir)
+	atFatal = append(atFatal, func() { os.RemoveAll(certDir) })
 	if out, err := exec.Command(*goinjectBin, "certgen", "--out", certDir, "--host", "127.0.0.1").CombinedOutput(); err != nil {
 		fatalf("certgen: %v\n%s", err, out)
 	}
@@ -359,6 +394,10 @@ func main() {
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(caPEM)
 
+	if *callgrindDir != "" {
+		callgrindRows(certDir, pool)
+		return
+	}
 	wanted := map[string]bool{}
 	for _, s := range strings.Split(*sizesFlag, ",") {
 		wanted[strings.TrimSpace(s)] = true
@@ -408,38 +447,12 @@ func main() {
 			d *= 2
 		}
 		for round := 0; round < *rounds; round++ {
-			order := append(append([]kind{}, kinds[round%3:]...), kinds[:round%3]...)
+			order := rotate(kinds, round)
 			procs := map[kind]*proc{}
 			for _, k := range order {
 				procs[k] = startServer(k, certDir, pool)
 			}
-			samples := map[kind]*sample{}
-			minRPS := math.Inf(1)
-			for _, k := range order {
-				p := procs[k]
-				saturate(p.target, reqs, *conns, d/4) // warm up: connections, caches, heap
-				cpu0, self0, t0 := p.cpuSeconds(), selfCPUSeconds(), time.Now()
-				stopSampling := p.sampleAnon()
-				r := saturate(p.target, reqs, *conns, d)
-				stopSampling()
-				cpu1, self1 := p.cpuSeconds(), selfCPUSeconds()
-				die(k, r)
-				cpu := (cpu1 - cpu0) / float64(r.count) * 1000
-				samples[k] = &sample{RPS: r.rps(), SatP50: ms(r.percentile(0.50)), SatP99: ms(r.percentile(0.99)),
-					CPUPer1000: cpu, Capacity: 1000 / cpu, ReadyMs: p.readyMs,
-					ClientCPU: (self1 - self0) / time.Since(t0).Seconds()}
-				minRPS = math.Min(minRPS, r.rps())
-			}
-			rate := math.Max(1, minRPS**rateShare)
-			for _, k := range order {
-				p := procs[k]
-				r := atRate(p.target, reqs, *conns, rate, d)
-				die(k, r)
-				s := samples[k]
-				s.Rate, s.RateP50, s.RateP99 = rate, ms(r.percentile(0.50)), ms(r.percentile(0.99))
-				s.RSSMB = statusKB(p.cmd.Process.Pid, "VmHWM") / 1024
-				s.AnonMB = p.anonPeakMB
-			}
+			samples, rate := measureRound(order, procs, func(kind) []request { return reqs }, d)
 			for _, k := range order {
 				procs[k].stop()
 				res.Rounds[k] = append(res.Rounds[k], *samples[k])
@@ -452,7 +465,52 @@ func main() {
 			res.Median[k] = medianSample(res.Rounds[k])
 		}
 	}
-	report(results, loadStart)
+	var reg *registryResult
+	if *registryRows {
+		reg = runRegistry(certDir, pool)
+	}
+	report(results, reg, loadStart)
+}
+
+// rotate is ks started at round % len(ks): the order the servers of a round are loaded in.
+func rotate(ks []kind, round int) []kind {
+	i := round % len(ks)
+	return append(append([]kind{}, ks[i:]...), ks[:i]...)
+}
+
+// measureRound loads the running servers one after the other in order: each is
+// warmed up, saturated for d (CPU per review, throughput, latency), then, once
+// all are measured, offered the same moderate rate (rateShare of the slowest
+// one's throughput) for d. reqs gives each kind its requests.
+func measureRound(order []kind, procs map[kind]*proc, reqs func(kind) []request, d time.Duration) (map[kind]*sample, float64) {
+	samples := map[kind]*sample{}
+	minRPS := math.Inf(1)
+	for _, k := range order {
+		p := procs[k]
+		saturate(p.target, reqs(k), *conns, d/4) // warm up: connections, caches, heap
+		cpu0, self0, t0 := p.cpuSeconds(), selfCPUSeconds(), time.Now()
+		stopSampling := p.sampleAnon()
+		r := saturate(p.target, reqs(k), *conns, d)
+		stopSampling()
+		cpu1, self1 := p.cpuSeconds(), selfCPUSeconds()
+		die(k, r)
+		cpu := (cpu1 - cpu0) / float64(r.count) * 1000
+		samples[k] = &sample{RPS: r.rps(), SatP50: ms(r.percentile(0.50)), SatP99: ms(r.percentile(0.99)),
+			CPUPer1000: cpu, Capacity: 1000 / cpu, ReadyMs: p.readyMs,
+			ClientCPU: (self1 - self0) / time.Since(t0).Seconds()}
+		minRPS = math.Min(minRPS, r.rps())
+	}
+	rate := math.Max(1, minRPS**rateShare)
+	for _, k := range order {
+		p := procs[k]
+		r := atRate(p.target, reqs(k), *conns, rate, d)
+		die(k, r)
+		s := samples[k]
+		s.Rate, s.RateP50, s.RateP99 = rate, ms(r.percentile(0.50)), ms(r.percentile(0.99))
+		s.RSSMB = statusKB(p.cmd.Process.Pid, "VmHWM") / 1024
+		s.AnonMB = p.anonPeakMB
+	}
+	return samples, rate
 }
 
 // loadOnly drives an already running server, for perf or valgrind attached to it.
@@ -492,17 +550,14 @@ func ratio(a, b float64) float64 {
 	return a / b
 }
 
-func report(results []*sizeResult, loadStart string) {
+func report(results []*sizeResult, reg *registryResult, loadStart string) {
 	type row map[string]any
-	var rows []row
-	fmt.Printf("\n%-8s %6s | %-22s | %-20s | %-22s | %-17s | %-17s | %-19s | %-11s\n",
-		"pod", "review", "capacity/core g/p/fl", "x peer, floor/g", "measured rps g/p/fl", "p99 ms @rate g/p", "CPU ms/review g/p", "RSS MB g/p (anon)", "ready ms g/p")
+	rows := []row{}
+	if len(results) > 0 {
+		sizeTable(results)
+	}
 	for _, r := range results {
 		g, p, f := r.Median[kindGoinject], r.Median[kindPeer], r.Median[kindFloor]
-		fmt.Printf("%-8s %5.0fK | %6.0f %6.0f %7.0f | %5.2fx %5.2fx @%-4.0f | %6.0f %6.0f %7.0f | %7.2f %7.2f @%-4.0f | %7.3f %8.3f | %4.1f %5.1f (%3.1f %4.1f) | %4.1f %5.1f\n",
-			r.Name, float64(r.Review)/1024, g.Capacity, p.Capacity, f.Capacity, ratio(g.Capacity, p.Capacity), ratio(f.Capacity, g.Capacity), g.Rate,
-			g.RPS, p.RPS, f.RPS, g.RateP99, p.RateP99, g.Rate, g.CPUPer1000, p.CPUPer1000,
-			g.RSSMB, p.RSSMB, g.AnonMB, p.AnonMB, g.ReadyMs, p.ReadyMs)
 		rows = append(rows, row{
 			"pod": r.Name, "pod_bytes": r.PodBytes, "review_bytes": r.Review,
 			"goinject_rps": g.RPS, "peer_rps": p.RPS, "floor_rps": f.RPS,
@@ -524,9 +579,9 @@ func report(results []*sizeResult, loadStart string) {
 			"rounds":           r.Rounds,
 		})
 	}
-	fmt.Printf("\n(capacity/core: 1000 / CPU seconds per 1000 reviews, the reviews one whole core serves; measured rps: closed loop with %d connections, "+
-		"bounded by the scheduler on a busy machine; p99 @rate: open loop at %.0f%% of the slowest server's measured rps; RSS: VmHWM, anon: peak RssAnon)\n", *conns, *rateShare*100)
-	targets(results)
+	if reg != nil {
+		reg.report()
+	}
 	host, _ := os.Hostname()
 	doc := map[string]any{
 		"machine": map[string]any{"cpus": onlineCPUs(), "cpu_model": cpuModel(), "host": host,
@@ -534,6 +589,9 @@ func report(results []*sizeResult, loadStart string) {
 		"settings": map[string]any{"rounds": *rounds, "seconds": *seconds, "connections": *conns,
 			"server_cpus": *serverCPUs, "rate_share": *rateShare, "tls": "1.3", "keep_alive": true},
 		"sizes": rows,
+	}
+	if reg != nil {
+		doc["registry"] = reg
 	}
 	data, _ := json.MarshalIndent(doc, "", "  ")
 	err := os.MkdirAll(filepath.Dir(*outFile), 0o755)
@@ -544,6 +602,22 @@ func report(results []*sizeResult, loadStart string) {
 		fatalf("writing %s: %v", *outFile, err)
 	}
 	fmt.Printf("bench: wrote %s (load average at the end %s)\n", *outFile, loadavg())
+}
+
+// sizeTable prints the table of the size rows and the targets for them.
+func sizeTable(results []*sizeResult) {
+	fmt.Printf("\n%-8s %6s | %-22s | %-20s | %-22s | %-17s | %-17s | %-19s | %-11s\n",
+		"pod", "review", "capacity/core g/p/fl", "x peer, floor/g", "measured rps g/p/fl", "p99 ms @rate g/p", "CPU ms/review g/p", "RSS MB g/p (anon)", "ready ms g/p")
+	for _, r := range results {
+		g, p, f := r.Median[kindGoinject], r.Median[kindPeer], r.Median[kindFloor]
+		fmt.Printf("%-8s %5.0fK | %6.0f %6.0f %7.0f | %5.2fx %5.2fx @%-4.0f | %6.0f %6.0f %7.0f | %7.2f %7.2f @%-4.0f | %7.3f %8.3f | %4.1f %5.1f (%3.1f %4.1f) | %4.1f %5.1f\n",
+			r.Name, float64(r.Review)/1024, g.Capacity, p.Capacity, f.Capacity, ratio(g.Capacity, p.Capacity), ratio(f.Capacity, g.Capacity), g.Rate,
+			g.RPS, p.RPS, f.RPS, g.RateP99, p.RateP99, g.Rate, g.CPUPer1000, p.CPUPer1000,
+			g.RSSMB, p.RSSMB, g.AnonMB, p.AnonMB, g.ReadyMs, p.ReadyMs)
+	}
+	fmt.Printf("\n(capacity/core: 1000 / CPU seconds per 1000 reviews, the reviews one whole core serves; measured rps: closed loop with %d connections, "+
+		"bounded by the scheduler on a busy machine; p99 @rate: open loop at %.0f%% of the slowest server's measured rps; RSS: VmHWM, anon: peak RssAnon)\n", *conns, *rateShare*100)
+	targets(results)
 }
 
 // targets prints which of the targets this run meets.

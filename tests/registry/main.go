@@ -4,7 +4,7 @@
 // faults and a request log, plus the tools that push the test images into it.
 //
 //	testregistry serve -state DIR [-exit-after 30m] [-no-h2] [-v]
-//	testregistry push  -addr HOST:PORT [-ca FILE] [-user U -password P] [-insecure] [-zstd] SRC REF
+//	testregistry push  -addr HOST:PORT [-ca FILE] [-user U -password P] [-insecure] [-zstd] [-variants N] SRC REF
 //	testregistry index -addr HOST:PORT [-ca FILE] [-user U -password P] [-insecure] [-docker] [-attestation] REF PLATFORM=SRC...
 //	testregistry seed  -addr HOST:PORT [-ca FILE] [-user U -password P] [-insecure] -images DIR [-out FILE]
 //
@@ -21,7 +21,7 @@ import (
 
 const usage = `usage:
   testregistry serve -state DIR [-exit-after 30m] [-no-h2] [-v]
-  testregistry push  -addr HOST:PORT [-ca FILE] [-user U -password P] [-insecure] [-zstd] SRC REF
+  testregistry push  -addr HOST:PORT [-ca FILE] [-user U -password P] [-insecure] [-zstd] [-variants N] SRC REF
   testregistry index -addr HOST:PORT [-ca FILE] [-user U -password P] [-insecure] [-docker] [-attestation] REF PLATFORM=SRC...
   testregistry seed  -addr HOST:PORT [-ca FILE] [-user U -password P] [-insecure] -images DIR [-out FILE]
 Run a subcommand with -h for its flags.

@@ -344,12 +344,13 @@ func pushMain(args []string) error {
 	var rf remoteFlags
 	rf.register(fs)
 	zstd := fs.Bool("zstd", false, "recompress every layer with zstd (OCI manifest, "+string(types.OCILayerZStd)+")")
+	variants := fs.Int("variants", 0, "push N copies tagged TAG1..TAGN that differ only in a config label: each has its own digest, the layers are shared")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 2 {
-		return errors.New("usage: push -addr HOST:PORT [-ca FILE] [-user U -password P] [-insecure] [-zstd] SRC REF")
+	if len(pos) != 2 || *variants < 0 {
+		return errors.New("usage: push -addr HOST:PORT [-ca FILE] [-user U -password P] [-insecure] [-zstd] [-variants N] SRC REF")
 	}
 	p, cancel, err := newPusher(rf)
 	if err != nil {
@@ -364,11 +365,48 @@ func pushMain(args []string) error {
 	if err != nil {
 		return err
 	}
+	if *variants > 0 {
+		return pushVariants(p, img, pos[1], *variants)
+	}
 	d, err := p.pushImage(img, pos[1])
 	if err != nil {
 		return err
 	}
 	fmt.Printf("%s %s\n", pos[1], d)
+	return nil
+}
+
+// pushVariants pushes n images made from img, tagged ref's tag + "1" .. "n"
+// (ref without a tag: "v1" .. "vn"). Each carries the config label
+// goinject.test/variant=i, so each has its own config and manifest digest: a
+// client that caches by digest sees n images it has never read, whose layers
+// are the same blobs (pushed once).
+func pushVariants(p *pusher, img v1.Image, ref string, n int) error {
+	repo, tag := ref, "v"
+	if i := strings.LastIndexByte(ref, ':'); i > strings.LastIndexByte(ref, '/') {
+		repo, tag = ref[:i], ref[i+1:]
+	}
+	for i := 1; i <= n; i++ {
+		cfg, err := img.ConfigFile()
+		if err != nil {
+			return err
+		}
+		cfg = cfg.DeepCopy()
+		if cfg.Config.Labels == nil {
+			cfg.Config.Labels = map[string]string{}
+		}
+		cfg.Config.Labels["goinject.test/variant"] = fmt.Sprint(i)
+		vimg, err := mutate.ConfigFile(img, cfg)
+		if err != nil {
+			return err
+		}
+		vref := fmt.Sprintf("%s:%s%d", repo, tag, i)
+		d, err := p.pushImage(vimg, vref)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%s %s\n", vref, d)
+	}
 	return nil
 }
 

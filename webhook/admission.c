@@ -67,8 +67,10 @@ struct mutation {
     size_t nwrapped;
     bool need_agent;
     json_t *patched; /* owned: the pod after the patch, NULL when unchanged */
-    json_t *registry; /* owned: what the registry stage did, container name -> entry; or NULL */
+    /* What the registry stage did: the members of the status annotation's "facts" object. */
+    struct buf registry;
     bool facts_pending;
+    bool registry_broken; /* out of memory while writing registry: the status is not written */
     char error[256];
 };
 
@@ -90,7 +92,7 @@ static void mutation_free(struct mutation *m)
     json_decref(m->done);
     json_decref(m->actions);
     json_decref(m->patched);
-    json_decref(m->registry);
+    buf_free(&m->registry);
     for (size_t i = 0; i < m->nwrapped; i++)
         json_decref(m->wrapped[i].argv);
     free(m->wrapped);
@@ -387,8 +389,7 @@ static void plan_one(const struct pod_input *in, const json_t *container, const 
 }
 
 static int handle_container(const struct pod_input *in, size_t index, const json_t *container,
-                            enum prep prep, const struct container_facts *facts,
-                            struct mutation *m)
+                            enum prep prep, const struct container_facts *facts, struct mutation *m)
 {
     const char *name = json_string_value(json_object_get(container, "name"));
     struct container_plan plan;
@@ -411,16 +412,25 @@ static int handle_container(const struct pod_input *in, size_t index, const json
 /* ---- the registry stage ------------------------------------------------- */
 
 /* What the registry layer did for one container, for the status annotation and the log. */
+/* Written as text, as json_dumps would write the object: {"from":[...],"registry":...}. */
 static void note_registry(struct mutation *m, const char *name, const struct regfacts_query *q,
                           const struct container_facts *facts)
 {
     static const char *const status_names[] = {"hit", "fetched", "pending", "failed"};
-    json_t *entry = json_object();
-    json_object_set_new(entry, "from", facts_sources_json(facts->sources));
-    json_object_set_new(entry, "registry", json_string(status_names[q->status]));
+    struct buf *b = &m->registry;
+    int rc = buf_append_str(b, b->len ? "," : "") || json_write_string(b, name, strlen(name)) ||
+             buf_append_str(b, ":{\"from\":[");
+    for (unsigned bit = FROM_ANNOTATIONS, n = 0; bit <= FROM_REGISTRY; bit <<= 1)
+        if (facts->sources & bit)
+            rc = rc || buf_append_str(b, n++ ? ",\"" : "\"") ||
+                 buf_append_str(b, fact_source_name(bit)) || buf_append_char(b, '"');
+    rc = rc || buf_append_str(b, "],\"registry\":\"") ||
+         buf_append_str(b, status_names[q->status]) || buf_append_char(b, '"');
     if (q->digest[0])
-        json_object_set_new(entry, "digest", json_string(q->digest));
-    json_object_set_new(m->registry, name, entry);
+        rc = rc || buf_append_str(b, ",\"digest\":") ||
+             json_write_string(b, q->digest, strlen(q->digest));
+    if (rc || buf_append_char(b, '}') != 0)
+        m->registry_broken = true;
     m->facts_pending = m->facts_pending || q->status == REGFACTS_PENDING;
 }
 
@@ -485,12 +495,11 @@ static void registry_stage(const struct pod_input *in, const json_t *containers,
         regfacts_pod_platforms(in->pod, rc->platform, &platforms);
         bool use_secrets = rc->pod_pull_secrets && pod_pull_secrets(in, &secrets);
         regfacts_lookup(rc, &platforms, use_secrets ? &secrets : NULL, q, k, in->deadline_ms);
-        if (!m->registry)
-            m->registry = json_object();
     }
     for (size_t j = 0; j < k; j++) {
         size_t i = which[j];
-        const char *name = json_string_value(json_object_get(json_array_get(containers, i), "name"));
+        const char *name =
+            json_string_value(json_object_get(json_array_get(containers, i), "name"));
         if (q[j].status == REGFACTS_HIT || q[j].status == REGFACTS_FETCHED)
             facts_fill_registry(&facts[i], &q[j].facts);
         warn_registry(m, name, &q[j]);
@@ -566,8 +575,10 @@ static int write_status(const struct pod_input *in, struct mutation *m)
              buf_append_str(&status, ",\"mode\":") ||
              json_write_string(&status, mode, strlen(mode)) ||
              buf_append_str(&status, ",\"containers\":") || json_write_compact(&status, m->done);
-    if (!rc && json_object_size(m->registry))
-        rc = buf_append_str(&status, ",\"facts\":") || json_write_compact(&status, m->registry);
+    if (!rc && m->registry.len)
+        rc = m->registry_broken || buf_append_str(&status, ",\"facts\":{") ||
+             buf_append(&status, m->registry.data, m->registry.len) ||
+             buf_append_char(&status, '}');
     rc = rc || buf_append_char(&status, '}');
     if (rc) {
         buf_free(&status);
@@ -811,8 +822,7 @@ static void apply_and_check(const struct pod_input *in, struct mutation *m)
 }
 
 /* Both passes over the containers, with the registry stage between them. 0, or -1 when failed. */
-static int plan_containers(const struct pod_input *in, const json_t *containers,
-                           struct mutation *m)
+static int plan_containers(const struct pod_input *in, const json_t *containers, struct mutation *m)
 {
     size_t n = json_array_size(containers), i;
     json_t *container;
@@ -825,8 +835,8 @@ static int plan_containers(const struct pod_input *in, const json_t *containers,
         mutation_fail(m, "out of memory");
         return -1;
     }
-    json_array_foreach(containers, i, container)
-        prep[i] = prepare_container(in, i, container, &facts[i], m);
+    json_array_foreach(containers, i, container) prep[i] =
+        prepare_container(in, i, container, &facts[i], m);
     registry_stage(in, containers, prep, facts, n, m);
     json_array_foreach(containers, i, container)
     {
@@ -1019,8 +1029,6 @@ static void log_mutation(struct review_outcome *out, const struct mutation *m)
         json_object_set_new(out->log, "error", json_string(m->error));
     if (m->result == REVIEW_PATCHED)
         json_object_set_new(out->log, "patchOps", json_integer((json_int_t)patch_count(&m->patch)));
-    if (m->registry)
-        json_object_set(out->log, "registry", m->registry);
 }
 
 static void answer_mutation(struct review_outcome *out, const struct goinject_config *cfg,

@@ -68,7 +68,7 @@ struct goinject_config {
     char *tini_musl;
     enum unknown_shell_policy unknown_shell;
     char *default_shell;
-    struct catalog catalog; /* facts about images, after the annotations (catalog.h) */
+    struct catalog catalog;          /* facts about images, after the annotations (catalog.h) */
     struct registry_config registry; /* facts read from registries, after the catalog */
 };
 

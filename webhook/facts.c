@@ -240,19 +240,33 @@ bool facts_settled(const struct container_facts *facts, const json_t *container)
     return facts->entrypoint && (json_object_get(container, "args") || facts->cmd);
 }
 
-void facts_fill_registry(struct container_facts *facts, const struct catalog_facts *found)
+void facts_fill_registry(struct container_facts *facts, struct catalog_facts *found)
 {
+    /* found is the caller's own copy: its arrays change hands instead of being copied again. */
+    if (!facts->entrypoint && found->entrypoint) {
+        facts->entrypoint = found->entrypoint;
+        found->entrypoint = NULL;
+        facts->sources |= FROM_REGISTRY;
+    }
+    if (!facts->cmd && found->cmd) {
+        facts->cmd = found->cmd;
+        found->cmd = NULL;
+        facts->sources |= FROM_REGISTRY;
+    }
     fill_layer(facts, found, FROM_REGISTRY);
 }
 
-json_t *facts_sources_json(unsigned sources)
+const char *fact_source_name(unsigned bit)
 {
-    static const char *const names[] = {"annotations", "catalog", "registry"};
-    json_t *list = json_array();
-    for (unsigned i = 0; i < 3; i++)
-        if (sources & (1u << i))
-            json_array_append_new(list, json_string(names[i]));
-    return list;
+    switch (bit) {
+    case FROM_ANNOTATIONS:
+        return "annotations";
+    case FROM_CATALOG:
+        return "catalog";
+    case FROM_REGISTRY:
+        return "registry";
+    }
+    return "unknown";
 }
 
 void facts_clear(struct container_facts *facts)

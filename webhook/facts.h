@@ -53,10 +53,14 @@ void facts_clear(struct container_facts *facts);
  * (ENTRYPOINT unless the pod sets command, CMD unless it also sets args).
  */
 bool facts_settled(const struct container_facts *facts, const json_t *container);
-/* Fills what is still unknown from the registry layer's facts (catalog form). */
-void facts_fill_registry(struct container_facts *facts, const struct catalog_facts *found);
-/* The names of the layers in sources, as a JSON array ("annotations", "catalog", "registry"). */
-json_t *facts_sources_json(unsigned sources);
+/*
+ * Fills what is still unknown from the registry layer's facts (catalog
+ * form), taking found's ENTRYPOINT and CMD where they are used (found keeps
+ * what it still owns; free it as usual).
+ */
+void facts_fill_registry(struct container_facts *facts, struct catalog_facts *found);
+/* The name of one enum fact_source bit: "annotations", "catalog" or "registry". */
+const char *fact_source_name(unsigned bit);
 
 const char *libc_fact_name(enum libc_fact libc);
 

@@ -52,9 +52,9 @@ static int usage_error(const char *message)
 static int parse_options(int argc, char **argv, struct inspect_options *o)
 {
     static const struct option options[] = {
-        {"json", no_argument, NULL, 'j'},         {"annotations", required_argument, NULL, 'a'},
-        {"prefix", required_argument, NULL, 'p'}, {"catalog", no_argument, NULL, 'c'},
-        {"image", required_argument, NULL, 'i'},  {"config", required_argument, NULL, 'f'},
+        {"json", no_argument, NULL, 'j'},           {"annotations", required_argument, NULL, 'a'},
+        {"prefix", required_argument, NULL, 'p'},   {"catalog", no_argument, NULL, 'c'},
+        {"image", required_argument, NULL, 'i'},    {"config", required_argument, NULL, 'f'},
         {"platform", required_argument, NULL, 'P'}, {NULL, 0, NULL, 0},
     };
     int opt;
@@ -263,8 +263,7 @@ static int inspect_registry(struct inspect_options *o)
     const char *wanted = o->platform ? o->platform : cfg->registry.platform;
     int status = EXIT_UNREADABLE;
     if (platform_parse(wanted, &platform) != 0)
-        fprintf(stderr, "goinject: inspect: --platform: \"%s\" is not os/arch[/variant]\n",
-                wanted);
+        fprintf(stderr, "goinject: inspect: --platform: \"%s\" is not os/arch[/variant]\n", wanted);
     else if (regfacts_fetch(&cfg->registry, o->path, &platform, dir, sizeof(dir), digest, err,
                             sizeof(err)) != 0)
         fprintf(stderr, "goinject: inspect: %s\n", err);

@@ -40,8 +40,7 @@ static int api_endpoint(char *base, size_t baselen, const char **ca_file, char *
     const char *api = getenv("GOINJECT_KUBE_API");
     const char *host = getenv("KUBERNETES_SERVICE_HOST");
     const char *port = getenv("KUBERNETES_SERVICE_PORT");
-    *ca_file = getenv("GOINJECT_KUBE_CA_FILE") ? getenv("GOINJECT_KUBE_CA_FILE")
-                                                : SA_DIR "/ca.crt";
+    *ca_file = getenv("GOINJECT_KUBE_CA_FILE") ? getenv("GOINJECT_KUBE_CA_FILE") : SA_DIR "/ca.crt";
     if (api && strncmp(api, "https://", 8) == 0)
         snprintf(base, baselen, "%s", api);
     else if (host && port)
@@ -55,8 +54,8 @@ static int api_endpoint(char *base, size_t baselen, const char **ca_file, char *
 /* The ServiceAccount token, read anew each time: the kubelet rotates it. */
 static int read_token(char *token, size_t len, char *why, size_t whylen)
 {
-    const char *path = getenv("GOINJECT_KUBE_TOKEN_FILE") ? getenv("GOINJECT_KUBE_TOKEN_FILE")
-                                                           : SA_DIR "/token";
+    const char *path =
+        getenv("GOINJECT_KUBE_TOKEN_FILE") ? getenv("GOINJECT_KUBE_TOKEN_FILE") : SA_DIR "/token";
     FILE *f = fopen(path, "re");
     size_t n = f ? fread(token, 1, len - 1, f) : 0;
     if (f)

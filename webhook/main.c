@@ -234,7 +234,8 @@ static int cmd_mutate(int argc, char **argv)
         json_t *doc = json_loadb(input.data ? input.data : "", input.len, JSON_ALLOW_NUL, &jerr);
         struct warnings warnings = {NULL, 0};
         char err[256];
-        json_t *result = doc ? admission_mutate(cfg, doc, &review, &warnings, err, sizeof(err)) : NULL;
+        json_t *result =
+            doc ? admission_mutate(cfg, doc, &review, &warnings, err, sizeof(err)) : NULL;
         struct buf near = BUF_INIT; /* jansson quotes the input: keep the error on one line */
         if (!doc && buf_append_one_line(&near, jerr.text) == 0)
             fprintf(stderr, "goinject: malformed JSON at line %d column %d: %s\n", jerr.line,

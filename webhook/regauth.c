@@ -313,8 +313,7 @@ int reg_credentials_append(struct reg_credentials *dst, const struct reg_credent
 {
     if (!src || src->count == 0)
         return 0;
-    struct reg_credential *items =
-        realloc(dst->items, (dst->count + src->count) * sizeof(*items));
+    struct reg_credential *items = realloc(dst->items, (dst->count + src->count) * sizeof(*items));
     if (!items)
         return -1;
     dst->items = items;

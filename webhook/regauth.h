@@ -65,7 +65,8 @@ int reg_credentials_parse(const char *text, size_t len, struct reg_credentials *
 /* The same, read from path (at most REGAUTH_FILE_MAX bytes). */
 int reg_credentials_load(const char *path, struct reg_credentials *out, char *err, size_t errlen);
 void reg_credentials_free(struct reg_credentials *c);
-/* Appends copies of src's credentials after dst's (which are found first). -1 when out of memory. */
+/* Appends copies of src's credentials after dst's (which are found first). -1 when out of memory.
+ */
 int reg_credentials_append(struct reg_credentials *dst, const struct reg_credentials *src);
 /*
  * The credential for registry (an image reference's registry, "docker.io"

@@ -84,8 +84,7 @@ static int parse_hosts(json_t *v, struct registry_config *rc, char *err, size_t 
     {
         const char *s = json_string_value(item);
         if (!s || !valid_host(s))
-            return errorf(err, errlen, "registry.insecureHosts[%zu]: must be host or host:port",
-                          i);
+            return errorf(err, errlen, "registry.insecureHosts[%zu]: must be host or host:port", i);
         if (!(rc->insecure_hosts[rc->ninsecure] = strdup(s)))
             return errorf(err, errlen, "registry.insecureHosts: out of memory");
         rc->ninsecure++;
@@ -129,8 +128,9 @@ static int parse_platform(json_t *v, struct registry_config *rc, char *err, size
     struct platform p;
     const char *s = json_string_value(v);
     if (!s || strlen(s) >= sizeof(rc->platform) || platform_parse(s, &p) != 0)
-        return errorf(err, errlen, "registry.platform: must be os/arch[/variant], such as "
-                                   "linux/amd64");
+        return errorf(err, errlen,
+                      "registry.platform: must be os/arch[/variant], such as "
+                      "linux/amd64");
     snprintf(rc->platform, sizeof(rc->platform), "%s", s);
     return 0;
 }
@@ -145,9 +145,9 @@ static int parse_bool_field(json_t *v, const char *field, bool *slot, char *err,
 
 int registry_config_parse(json_t *v, struct registry_config *rc, char *err, size_t errlen)
 {
-    static const char *const known[] = {"enabled",     "budgetMs",       "platform",
-                                        "caFile",      "insecureHosts",  "credentialsFile",
-                                        "podPullSecrets", "mirrors",     "tagTTLSeconds"};
+    static const char *const known[] = {"enabled",        "budgetMs",      "platform",
+                                        "caFile",         "insecureHosts", "credentialsFile",
+                                        "podPullSecrets", "mirrors",       "tagTTLSeconds"};
     const char *key;
     json_t *value;
     if (!json_is_object(v))
@@ -199,8 +199,8 @@ int registry_config_parse(json_t *v, struct registry_config *rc, char *err, size
 int registry_config_finish(struct registry_config *rc, char *err, size_t errlen)
 {
     reg_settings_drop(rc->settings);
-    rc->settings = reg_settings_new(rc->ca_file, rc->insecure_hosts, rc->ninsecure,
-                                    rc->mirror_from, rc->mirror_to, rc->nmirrors, err, errlen);
+    rc->settings = reg_settings_new(rc->ca_file, rc->insecure_hosts, rc->ninsecure, rc->mirror_from,
+                                    rc->mirror_to, rc->nmirrors, err, errlen);
     return rc->settings ? 0 : -1;
 }
 

@@ -25,8 +25,8 @@ struct reg_settings;
 struct registry_config {
     bool enabled;
     unsigned budget_ms;
-    char platform[64]; /* os/arch[/variant] */
-    char *ca_file;     /* owned, NULL when none */
+    char platform[64];     /* os/arch[/variant] */
+    char *ca_file;         /* owned, NULL when none */
     char **insecure_hosts; /* owned */
     size_t ninsecure;
     char *credentials_file; /* owned, NULL when none */

@@ -158,14 +158,14 @@ int platform_parse(const char *text, struct platform *out)
 
 void platform_set_text(const struct platform_set *set, char *out, size_t len)
 {
-    struct buf b = BUF_INIT;
+    size_t n = 0;
+    out[0] = '\0';
     for (unsigned i = 0; i < set->count; i++) {
         const struct platform *p = &set->items[i];
-        buf_printf(&b, "%s%s/%s%s%s", i ? "," : "", p->os, p->arch, p->variant[0] ? "/" : "",
-                   p->variant);
+        str_join(out + n, len - n, i ? "," : "", p->os, "/", p->arch, p->variant[0] ? "/" : "",
+                 p->variant, NULL);
+        n += strlen(out + n);
     }
-    snprintf(out, len, "%s", b.data ? b.data : "");
-    buf_free(&b);
 }
 
 /* The In values of every term's expression on key; false when a term leaves key free. */
@@ -304,7 +304,8 @@ static void keyring_refresh(const char *path, uint64_t now)
             log_msgf(LOG_LEVEL_WARN, "registry credentials %s: %s", path, strerror(errno));
         memset(&keys.st, 0, sizeof(keys.st));
         if (new_path) {
-            /* Remembered, so that a missing file is looked at (and logged) once a second at most. */
+            /* Remembered, so that a missing file is looked at (and logged) once a second at most.
+             */
             free(keys.path);
             keys.path = strdup(path);
             keyring_drop(keys.current);
@@ -676,7 +677,10 @@ static int unpack_layer(struct run *r, const struct spool *s, const char *digest
     if (rd.codec == READER_PLAIN) {
         reader_close(&rd);
         *unpacked += size;
-        return *unpacked > REGFACTS_MAX_UNPACKED_BYTES ? run_fail(r, "the image unpacks to more than %llu bytes", REGFACTS_MAX_UNPACKED_BYTES) : 0;
+        return *unpacked > REGFACTS_MAX_UNPACKED_BYTES
+                   ? run_fail(r, "the image unpacks to more than %llu bytes",
+                              REGFACTS_MAX_UNPACKED_BYTES)
+                   : 0;
     }
     snprintf(final, sizeof(final), "%s/blobs/sha256/%s", s->dir, digest + 7);
     snprintf(tmp, sizeof(tmp), "%s.tar", final);
@@ -985,8 +989,8 @@ static void job_credentials(const struct job *j, uint64_t deadline_ms, struct re
 {
     char why[200];
     memset(out, 0, sizeof(*out));
-    if (j->secrets.count &&
-        kubesecrets_credentials(&j->secrets, deadline_ms, out, why, sizeof(why)) < (int)j->secrets.count)
+    if (j->secrets.count && kubesecrets_credentials(&j->secrets, deadline_ms, out, why,
+                                                    sizeof(why)) < (int)j->secrets.count)
         log_msgf(LOG_LEVEL_WARN, "registry lookup of %s: %s", j->ref.repository, why);
     struct keyring *k = keyring_get(j->credentials_file);
     if (k && reg_credentials_append(out, &k->creds) != 0) {
@@ -1039,9 +1043,9 @@ static void run_job(struct reg_conn *conn, struct job *j)
     pthread_mutex_lock(&rf.lock);
     snprintf(j->digest, sizeof(j->digest), "%s", digest);
     if (rc == 0) {
-        /* A single manifest is cached by its digest alone (manifest_facts); an index with its platforms. */
-        struct known *kn =
-            known || lru_get(&rf.known, digest, 0) ? NULL : calloc(1, sizeof(*kn));
+        /* A single manifest is cached by its digest alone (manifest_facts); an index with its
+         * platforms. */
+        struct known *kn = known || lru_get(&rf.known, digest, 0) ? NULL : calloc(1, sizeof(*kn));
         if (kn) {
             facts_copy(&kn->facts, &facts);
             snprintf(kn->digest, sizeof(kn->digest), "%s", digest);
@@ -1213,8 +1217,7 @@ void regfacts_flush(void)
     pthread_mutex_unlock(&rf.lock);
 }
 
-void regfacts_counts(size_t *tags, size_t *facts, size_t *failures, size_t *layers,
-                     size_t *pending)
+void regfacts_counts(size_t *tags, size_t *facts, size_t *failures, size_t *layers, size_t *pending)
 {
     *layers = store_count();
     pthread_mutex_lock(&rf.lock);
@@ -1290,10 +1293,12 @@ static struct job *start_query(const struct registry_config *rc,
     }
     image_ref_format(&ref, text, sizeof(text));
     /* Lookups with other credentials may see other answers: they are not shared. */
-    snprintf(key, sizeof(key), "%s|%s%s", text, platforms_text, secrets_text);
-    struct image_ref tagged = ref;
-    tagged.digest[0] = '\0';
-    image_ref_format(&tagged, tag_key, sizeof(tag_key));
+    str_join(key, sizeof(key), text, "|", platforms_text, secrets_text, NULL);
+    /* The tag cache's key: the reference without its digest ('@' only starts one). */
+    memcpy(tag_key, text, strlen(text) + 1);
+    char *at = strchr(tag_key, '@');
+    if (at)
+        *at = '\0';
 
     const struct failure *f = lru_get(&rf.failures, key, now);
     if (f && f->until_ms > now) {
@@ -1307,7 +1312,7 @@ static struct job *start_query(const struct registry_config *rc,
     metrics_record_facts_cache(0, tag != NULL || ref.digest[0]);
     if (digest) {
         char fkey[KEY_MAX];
-        snprintf(fkey, sizeof(fkey), "%s|%s", digest, platforms_text);
+        str_join(fkey, sizeof(fkey), digest, "|", platforms_text, NULL);
         const struct known *k = lru_get(&rf.known, fkey, now);
         if (!k)
             k = lru_get(&rf.known, digest, now);

@@ -39,8 +39,8 @@
 #include "regconfig.h"
 #include "registry.h"
 
-#define REGFACTS_WORKERS        4   /* lookups that run at once */
-#define REGFACTS_MAX_JOBS       64  /* lookups queued or running; more are refused */
+#define REGFACTS_WORKERS        4  /* lookups that run at once */
+#define REGFACTS_MAX_JOBS       64 /* lookups queued or running; more are refused */
 #define REGFACTS_JOB_TIMEOUT_MS 60000
 #define REGFACTS_MAX_PLATFORMS  4
 #define REGFACTS_TAG_ENTRIES    4096
@@ -112,7 +112,7 @@ struct regfacts_query {
     /* Filled by regfacts_lookup: */
     enum regfacts_status status;
     char digest[REG_DIGEST_MAX]; /* the manifest digest used, "" when unknown */
-    char reason[REG_REASON_MAX];            /* why, when FAILED */
+    char reason[REG_REASON_MAX]; /* why, when FAILED */
     struct catalog_facts facts;  /* owned; unset facts are -1 / NULL */
 };
 
@@ -120,7 +120,8 @@ struct regfacts_query {
 int regfacts_start(void);
 /* Stops the workers; lookups still running are abandoned. */
 void regfacts_stop(void);
-/* True between regfacts_start and regfacts_stop: a process that never started it has no registry layer. */
+/* True between regfacts_start and regfacts_stop: a process that never started it has no registry
+ * layer. */
 bool regfacts_running(void);
 
 struct pull_secrets;
@@ -145,8 +146,7 @@ const char *regfacts_result_name(enum regfacts_result r);
  * regfacts_spool_remove. -1 with a reason in err.
  */
 int regfacts_fetch(const struct registry_config *rc, const char *ref, const struct platform *p,
-                   char *dir, size_t dirlen, char digest[REG_DIGEST_MAX], char *err,
-                   size_t errlen);
+                   char *dir, size_t dirlen, char digest[REG_DIGEST_MAX], char *err, size_t errlen);
 void regfacts_spool_remove(const char *dir);
 
 /* Empties the caches (tests, and a configuration whose registry settings changed). */

@@ -24,16 +24,16 @@
 #include "version.h"
 
 #define MANIFEST_ACCEPT                                                                            \
-    "Accept: application/vnd.oci.image.index.v1+json, "                                           \
-    "application/vnd.oci.image.manifest.v1+json, "                                                \
-    "application/vnd.docker.distribution.manifest.list.v2+json, "                                 \
+    "Accept: application/vnd.oci.image.index.v1+json, "                                            \
+    "application/vnd.oci.image.manifest.v1+json, "                                                 \
+    "application/vnd.docker.distribution.manifest.list.v2+json, "                                  \
     "application/vnd.docker.distribution.manifest.v2+json"
-#define HEADER_MAX    1024 /* a response header value kept longer than this is cut */
-#define ERR_BODY_MAX  512  /* of an error answer's body, for the message */
-#define URL_MAX       4096
-#define DEFAULT_CA    "/etc/ssl/certs/ca-certificates.crt"
-#define CA_MAX_BYTES  (4 * 1024 * 1024)
-#define AUTH_MAX      (REGAUTH_FIELD_MAX * 2 + 64)
+#define HEADER_MAX   1024 /* a response header value kept longer than this is cut */
+#define ERR_BODY_MAX 512  /* of an error answer's body, for the message */
+#define URL_MAX      4096
+#define DEFAULT_CA   "/etc/ssl/certs/ca-certificates.crt"
+#define CA_MAX_BYTES (4 * 1024 * 1024)
+#define AUTH_MAX     (REGAUTH_FIELD_MAX * 2 + 64)
 
 struct reg_conn {
     CURL *easy;
@@ -46,9 +46,9 @@ struct reg_conn {
 /* What one HTTP exchange delivered. */
 struct exchange {
     long status;
-    char digest[REG_DIGEST_MAX];   /* Docker-Content-Digest */
-    char media[REG_MEDIA_MAX];     /* Content-Type */
-    char challenge[HEADER_MAX];    /* WWW-Authenticate */
+    char digest[REG_DIGEST_MAX]; /* Docker-Content-Digest */
+    char media[REG_MEDIA_MAX];   /* Content-Type */
+    char challenge[HEADER_MAX];  /* WWW-Authenticate */
     char retry_after[64];
     /* The body goes to exactly one sink: a buffer, a file, or nowhere. */
     struct buf *body;
@@ -234,8 +234,7 @@ static bool host_insecure(const struct reg_settings *s, const char *host)
     return false;
 }
 
-void reg_target_for(const struct reg_settings *s, const struct image_ref *ref,
-                    struct reg_target *t)
+void reg_target_for(const struct reg_settings *s, const struct image_ref *ref, struct reg_target *t)
 {
     memset(t, 0, sizeof(*t));
     snprintf(t->registry, sizeof(t->registry), "%s", ref->registry);
@@ -273,8 +272,7 @@ static void token_key(const struct reg_target *t, char *key, size_t len)
  * The Authorization header line for t into out ("" when none is known).
  * Basic is built from the credentials each time, so a reloaded file is used at once.
  */
-static void auth_header(const struct reg_conn *c, const struct reg_target *t, char *out,
-                        size_t len)
+static void auth_header(const struct reg_conn *c, const struct reg_target *t, char *out, size_t len)
 {
     char key[sizeof(tokens.slots[0].key)];
     enum reg_scheme scheme = REG_SCHEME_NONE;
@@ -516,8 +514,8 @@ static long remaining_ms(const struct reg_conn *c)
  * followed. Fills x, and *location with a redirect's absolute target.
  */
 static CURLcode send_once(struct reg_conn *c, const char *method, const char *url,
-                          const char *accept, const char *auth, struct exchange *x,
-                          char *location, size_t loclen)
+                          const char *accept, const char *auth, struct exchange *x, char *location,
+                          size_t loclen)
 {
     CURL *h = c->easy;
     struct curl_slist *headers = NULL;
@@ -542,8 +540,8 @@ static CURLcode send_once(struct reg_conn *c, const char *method, const char *ur
     curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
     long left = remaining_ms(c);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, left > 0 ? left : 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, left < REG_CONNECT_MS ? (left > 0 ? left : 1L)
-                                                                          : (long)REG_CONNECT_MS);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                     left < REG_CONNECT_MS ? (left > 0 ? left : 1L) : (long)REG_CONNECT_MS);
     if (c->settings->ca)
         curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, c->settings->ca);
     if (strcmp(method, "HEAD") == 0)
@@ -734,12 +732,12 @@ static int request(struct reg_conn *c, const struct reg_target *t, const char *k
             return fail(e, REG_INVALID, 0, "%s: cannot rewind the spool file", kind);
         char here[URL_MAX];
         bool here_plain = false;
-        bool same = origin_of(url, here, sizeof(here), &here_plain) == 0 &&
-                    strcmp(here, origin) == 0;
+        bool same =
+            origin_of(url, here, sizeof(here), &here_plain) == 0 && strcmp(here, origin) == 0;
         uint64_t start = reg_now_ms();
         /* Authorization goes to the registry's own origin only. */
-        CURLcode rc = send_once(c, method, url, accept, same ? auth : NULL, x, location,
-                                sizeof(location));
+        CURLcode rc =
+            send_once(c, method, url, accept, same ? auth : NULL, x, location, sizeof(location));
         record(t, kind, x->status, rc, start, x->received);
         c->bytes += x->received;
         if (rc == CURLE_OK && x->status >= 200 && x->status <= 299)
@@ -798,8 +796,7 @@ static bool valid_digest(const char *d)
 
 /* A verified GET of manifests/<digest> or blobs/<digest> into x's sink. */
 static int get_verified(struct reg_conn *c, const struct reg_target *t, const char *kind,
-                        const char *digest, bool manifest, struct exchange *x,
-                        struct reg_error *e)
+                        const char *digest, bool manifest, struct exchange *x, struct reg_error *e)
 {
     char path[REG_DIGEST_MAX + 16];
     if (!valid_digest(digest))
@@ -864,7 +861,8 @@ int reg_get_blob(struct reg_conn *c, const struct reg_target *t, const char *kin
     return get_verified(c, t, kind, digest, false, &x, e);
 }
 
-/* ---- connections ------------------------------------------------------------------------------ */
+/* ---- connections ------------------------------------------------------------------------------
+ */
 
 struct reg_conn *reg_conn_new(void)
 {

@@ -492,7 +492,7 @@ static void registry_stage(const struct pod_input *in, const json_t *containers,
     if (k > 0) {
         struct platform_set platforms;
         struct pull_secrets secrets;
-        regfacts_pod_platforms(in->pod, rc->platform, &platforms);
+        platforms_of_pod(in->pod, rc->platform, &platforms);
         bool use_secrets = rc->pod_pull_secrets && pod_pull_secrets(in, &secrets);
         regfacts_lookup(rc, &platforms, use_secrets ? &secrets : NULL, q, k, in->deadline_ms);
     }

@@ -19,10 +19,13 @@
 #include "image.h"
 #include "imagefacts.h"
 #include "imageref.h"
+#include "keyring.h"
 #include "kubesecrets.h"
 #include "log.h"
 #include "lru.h"
 #include "metrics.h"
+#include "platform.h"
+#include "spool.h"
 
 #define SECRETS_TEXT_MAX (KUBESECRETS_MAX_NAMES * (KUBESECRETS_NAME_MAX + 1) + 80)
 /* A lookup's key: the reference, its platforms and the pull secrets it may use. */
@@ -32,7 +35,6 @@
 #define MAX_BACKOFF_MS  60000
 #define MAX_RETRY_MS    600000 /* a Retry-After longer than this is cut */
 #define DEFAULT_429_MS  30000
-#define CREDS_CHECK_MS  1000 /* how often the credentials file is looked at */
 
 /* ---- cached values --------------------------------------------------------------------- */
 
@@ -133,441 +135,6 @@ const char *regfacts_result_name(enum regfacts_result r)
     return r < RESULT_COUNT ? names[r] : "error";
 }
 
-/* ---- platforms ------------------------------------------------------------------------------ */
-
-int platform_parse(const char *text, struct platform *out)
-{
-    memset(out, 0, sizeof(*out));
-    const char *slash = text ? strchr(text, '/') : NULL;
-    if (!slash || slash == text || (size_t)(slash - text) >= sizeof(out->os))
-        return -1;
-    memcpy(out->os, text, (size_t)(slash - text));
-    const char *arch = slash + 1, *v = strchr(arch, '/');
-    size_t alen = v ? (size_t)(v - arch) : strlen(arch);
-    if (alen == 0 || alen >= sizeof(out->arch) ||
-        (v && (!v[1] || strlen(v + 1) >= 16 || strchr(v + 1, '/'))))
-        return -1;
-    memcpy(out->arch, arch, alen);
-    if (v)
-        snprintf(out->variant, sizeof(out->variant), "%s", v + 1);
-    for (const char *p = text; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '/'))
-            return -1;
-    return 0;
-}
-
-void platform_set_text(const struct platform_set *set, char *out, size_t len)
-{
-    size_t n = 0;
-    out[0] = '\0';
-    for (unsigned i = 0; i < set->count; i++) {
-        const struct platform *p = &set->items[i];
-        str_join(out + n, len - n, i ? "," : "", p->os, "/", p->arch, p->variant[0] ? "/" : "",
-                 p->variant, NULL);
-        n += strlen(out + n);
-    }
-}
-
-/* The In values of every term's expression on key; false when a term leaves key free. */
-static bool affinity_values(const json_t *pod, const char *key, const char **values, unsigned *n,
-                            unsigned max)
-{
-    const json_t *terms = json_object_get(
-        json_object_get(json_object_get(json_object_get(json_object_get(pod, "spec"), "affinity"),
-                                        "nodeAffinity"),
-                        "requiredDuringSchedulingIgnoredDuringExecution"),
-        "nodeSelectorTerms");
-    size_t i, j, k;
-    json_t *term, *expr, *value;
-    *n = 0;
-    if (json_array_size(terms) == 0)
-        return false;
-    json_array_foreach(terms, i, term)
-    {
-        bool constrained = false;
-        json_array_foreach(json_object_get(term, "matchExpressions"), j, expr)
-        {
-            const char *k2 = json_string_value(json_object_get(expr, "key"));
-            const char *op = json_string_value(json_object_get(expr, "operator"));
-            if (!k2 || strcmp(k2, key) != 0 || !op || strcmp(op, "In") != 0)
-                continue;
-            constrained = true;
-            json_array_foreach(json_object_get(expr, "values"), k, value)
-            {
-                const char *s = json_string_value(value);
-                bool seen = false;
-                for (unsigned m = 0; s && m < *n; m++)
-                    seen = seen || strcmp(values[m], s) == 0;
-                if (s && !seen && *n < max)
-                    values[(*n)++] = s;
-            }
-        }
-        if (!constrained)
-            return false;
-    }
-    return *n > 0;
-}
-
-/*
- * The values the pod allows for key (kubernetes.io/os or /arch), or for its
- * older beta. name (which nodes still carry); 0 when it says nothing.
- */
-static unsigned pod_values(const json_t *pod, const char *key, const char **values, unsigned max)
-{
-    const json_t *selector = json_object_get(json_object_get(pod, "spec"), "nodeSelector");
-    char beta[64];
-    unsigned n = 0;
-    snprintf(beta, sizeof(beta), "beta.%s", key);
-    const char *names[] = {key, beta};
-    for (int i = 0; i < 2; i++) {
-        const char *v = json_string_value(json_object_get(selector, names[i]));
-        if (v) {
-            values[0] = v;
-            return 1;
-        }
-    }
-    for (int i = 0; i < 2; i++)
-        if (affinity_values(pod, names[i], values, &n, max))
-            return n;
-    return 0;
-}
-
-void regfacts_pod_platforms(const json_t *pod, const char *fallback, struct platform_set *out)
-{
-    struct platform def;
-    const char *oses[REGFACTS_MAX_PLATFORMS], *arches[REGFACTS_MAX_PLATFORMS];
-    memset(out, 0, sizeof(*out));
-    if (platform_parse(fallback, &def) != 0)
-        platform_parse("linux/amd64", &def);
-    unsigned nos = pod_values(pod, "kubernetes.io/os", oses, REGFACTS_MAX_PLATFORMS);
-    unsigned narch = pod_values(pod, "kubernetes.io/arch", arches, REGFACTS_MAX_PLATFORMS);
-    if (nos == 0) {
-        oses[0] = def.os;
-        nos = 1;
-    }
-    for (unsigned o = 0; o < nos; o++)
-        for (unsigned a = 0; a < (narch ? narch : 1); a++) {
-            if (out->count == REGFACTS_MAX_PLATFORMS)
-                return;
-            struct platform *p = &out->items[out->count];
-            const char *arch = narch ? arches[a] : def.arch;
-            if (strlen(oses[o]) >= sizeof(p->os) || strlen(arch) >= sizeof(p->arch))
-                continue;
-            snprintf(p->os, sizeof(p->os), "%s", oses[o]);
-            snprintf(p->arch, sizeof(p->arch), "%s", arch);
-            if (!narch && strcmp(p->arch, def.arch) == 0)
-                snprintf(p->variant, sizeof(p->variant), "%s", def.variant);
-            out->count++;
-        }
-}
-
-/* ---- credentials, reloaded when the file changes ---------------------------------------- */
-
-struct keyring {
-    _Atomic int refs;
-    struct reg_credentials creds;
-};
-
-static struct {
-    pthread_mutex_t lock;
-    char *path;
-    struct stat st;
-    uint64_t checked_ms;
-    struct keyring *current;
-} keys = {.lock = PTHREAD_MUTEX_INITIALIZER};
-
-static void keyring_drop(struct keyring *k)
-{
-    if (k && atomic_fetch_sub(&k->refs, 1) == 1) {
-        reg_credentials_free(&k->creds);
-        free(k);
-    }
-}
-
-static bool same_file(const struct stat *a, const struct stat *b)
-{
-    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
-           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
-           a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
-}
-
-/* Reloads path when it changed. A file that cannot be read keeps the last good credentials. */
-static void keyring_refresh(const char *path, uint64_t now)
-{
-    struct stat st;
-    bool new_path = !keys.path || strcmp(keys.path, path) != 0;
-    if (!new_path && now - keys.checked_ms < CREDS_CHECK_MS)
-        return;
-    keys.checked_ms = now;
-    if (stat(path, &st) != 0) {
-        if (new_path || keys.st.st_ino)
-            log_msgf(LOG_LEVEL_WARN, "registry credentials %s: %s", path, strerror(errno));
-        memset(&keys.st, 0, sizeof(keys.st));
-        if (new_path) {
-            /* Remembered, so that a missing file is looked at (and logged) once a second at most.
-             */
-            free(keys.path);
-            keys.path = strdup(path);
-            keyring_drop(keys.current);
-            keys.current = NULL;
-        }
-        return;
-    }
-    if (!new_path && same_file(&st, &keys.st))
-        return;
-    keys.st = st;
-    free(keys.path);
-    keys.path = strdup(path);
-    struct keyring *k = calloc(1, sizeof(*k));
-    char err[256];
-    if (!k || reg_credentials_load(path, &k->creds, err, sizeof(err)) != 0) {
-        log_msgf(LOG_LEVEL_WARN, "registry credentials not reloaded: %s",
-                 k ? err : "out of memory");
-        free(k);
-        return;
-    }
-    atomic_init(&k->refs, 1);
-    keyring_drop(keys.current);
-    keys.current = k;
-    log_msgf(LOG_LEVEL_INFO, "registry credentials loaded from %s: %zu registries", path,
-             k->creds.count);
-}
-
-/* The credentials in force for path (NULL: none), held; drop with keyring_drop. */
-static struct keyring *keyring_get(const char *path)
-{
-    if (!path)
-        return NULL;
-    pthread_mutex_lock(&keys.lock);
-    keyring_refresh(path, reg_now_ms());
-    struct keyring *k = keys.current;
-    if (k)
-        atomic_fetch_add(&k->refs, 1);
-    pthread_mutex_unlock(&keys.lock);
-    return k;
-}
-
-/* ---- the spool: one lookup's blobs as an OCI image layout ----------------------------------- */
-
-struct spool {
-    char dir[256];
-};
-
-static struct {
-    pthread_mutex_t lock;
-    pthread_cond_t freed;
-    unsigned busy;
-} spools = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
-
-static int spool_open(struct spool *s, char *err, size_t errlen)
-{
-    const char *tmp = getenv("TMPDIR");
-    snprintf(s->dir, sizeof(s->dir), "%s/goinject-lookup-%ld-XXXXXX", tmp && *tmp ? tmp : "/tmp",
-             (long)getpid());
-    char sub[300];
-    if (!mkdtemp(s->dir))
-        return errorf(err, errlen, "cannot create a spool directory: %s", strerror(errno));
-    snprintf(sub, sizeof(sub), "%s/blobs", s->dir);
-    if (mkdir(sub, 0700) != 0)
-        return errorf(err, errlen, "cannot create %s: %s", sub, strerror(errno));
-    snprintf(sub, sizeof(sub), "%s/blobs/sha256", s->dir);
-    if (mkdir(sub, 0700) != 0)
-        return errorf(err, errlen, "cannot create %s: %s", sub, strerror(errno));
-    return 0;
-}
-
-static void spool_close(struct spool *s)
-{
-    char path[600];
-    snprintf(path, sizeof(path), "%s/blobs/sha256", s->dir);
-    DIR *d = opendir(path);
-    struct dirent *de;
-    while (d && (de = readdir(d))) {
-        if (de->d_name[0] == '.')
-            continue;
-        snprintf(path, sizeof(path), "%s/blobs/sha256/%s", s->dir, de->d_name);
-        unlink(path);
-    }
-    if (d)
-        closedir(d);
-    snprintf(path, sizeof(path), "%s/blobs/sha256", s->dir);
-    rmdir(path);
-    snprintf(path, sizeof(path), "%s/blobs", s->dir);
-    rmdir(path);
-    snprintf(path, sizeof(path), "%s/index.json", s->dir);
-    unlink(path);
-    rmdir(s->dir);
-}
-
-/* A new file of the spool for the blob named digest (sha256:hex, checked by the caller). */
-static int spool_create(const struct spool *s, const char *digest)
-{
-    char path[400];
-    snprintf(path, sizeof(path), "%s/blobs/sha256/%s", s->dir, digest + 7);
-    return open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-}
-
-static int spool_write(const struct spool *s, const char *name, const char *data, size_t len)
-{
-    char path[400];
-    snprintf(path, sizeof(path), "%s/%s", s->dir, name);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0)
-        return -1;
-    ssize_t w = write(fd, data, len);
-    close(fd);
-    return w == (ssize_t)len ? 0 : -1;
-}
-
-/* ---- the layer store: unpacked layers kept on disk by digest ----------------------------- */
-
-/*
- * A layer many images share (a distribution's base) is fetched and unpacked
- * once: its tar stays in the store, and a later spool links to it instead
- * of fetching it again. Links keep a file alive for the spool that uses it
- * when the store evicts it. At most REGFACTS_STORE_BYTES are kept.
- */
-struct stored_layer {
-    uint64_t bytes;
-    char path[300];
-};
-
-static void free_stored_layer(void *v);
-
-static struct {
-    pthread_mutex_t lock;
-    char dir[256]; /* "" when the store could not be made: lookups then fetch every layer */
-    uint64_t bytes;
-    struct lru map;
-} store = {PTHREAD_MUTEX_INITIALIZER, "", 0, LRU_INIT(REGFACTS_STORE_ENTRIES, free_stored_layer)};
-
-static void free_stored_layer(void *v)
-{
-    struct stored_layer *l = v;
-    unlink(l->path);
-    store.bytes -= l->bytes;
-    free(l);
-}
-
-/* Removes the files of dir, then dir (a spool or a store: one level, or blobs/sha256 below). */
-static void remove_tree(const char *dir)
-{
-    struct spool sp;
-    snprintf(sp.dir, sizeof(sp.dir), "%s", dir);
-    spool_close(&sp);
-    DIR *d = opendir(dir);
-    struct dirent *de;
-    char path[600];
-    while (d && (de = readdir(d))) {
-        if (de->d_name[0] == '.')
-            continue;
-        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-        unlink(path);
-    }
-    if (d)
-        closedir(d);
-    rmdir(dir);
-}
-
-/*
- * Spools and stores left by a goinject that died (their names carry its
- * pid): an emptyDir outlives a container's restarts, and would fill up.
- */
-static void sweep_leftovers(void)
-{
-    const char *tmp = getenv("TMPDIR");
-    const char *base = tmp && *tmp ? tmp : "/tmp";
-    DIR *d = opendir(base);
-    struct dirent *de;
-    char path[600];
-    while (d && (de = readdir(d))) {
-        long pid = 0;
-        if (sscanf(de->d_name, "goinject-lookup-%ld-", &pid) != 1 &&
-            sscanf(de->d_name, "goinject-layers-%ld-", &pid) != 1)
-            continue;
-        if (pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
-            continue;
-        snprintf(path, sizeof(path), "%s/%s", base, de->d_name);
-        remove_tree(path);
-    }
-    if (d)
-        closedir(d);
-}
-
-static void store_open(void)
-{
-    const char *tmp = getenv("TMPDIR");
-    pthread_mutex_lock(&store.lock);
-    snprintf(store.dir, sizeof(store.dir), "%s/goinject-layers-%ld-XXXXXX",
-             tmp && *tmp ? tmp : "/tmp", (long)getpid());
-    if (!mkdtemp(store.dir)) {
-        log_msgf(LOG_LEVEL_WARN, "no layer store (%s): every lookup fetches all its layers",
-                 strerror(errno));
-        store.dir[0] = '\0';
-    }
-    pthread_mutex_unlock(&store.lock);
-}
-
-static void store_close(void)
-{
-    pthread_mutex_lock(&store.lock);
-    lru_clear(&store.map);
-    if (store.dir[0])
-        remove_tree(store.dir);
-    store.dir[0] = '\0';
-    pthread_mutex_unlock(&store.lock);
-}
-
-/* Links the stored tar of digest into the spool; true (and its size added) when there is one. */
-static bool store_take(const struct spool *s, const char *digest, uint64_t *unpacked)
-{
-    char path[400];
-    bool taken = false;
-    snprintf(path, sizeof(path), "%s/blobs/sha256/%s", s->dir, digest + 7);
-    pthread_mutex_lock(&store.lock);
-    const struct stored_layer *l = store.dir[0] ? lru_get(&store.map, digest, 0) : NULL;
-    if (l && link(l->path, path) == 0) {
-        *unpacked += l->bytes;
-        taken = true;
-    }
-    pthread_mutex_unlock(&store.lock);
-    metrics_record_facts_cache(2, taken);
-    return taken;
-}
-
-/* Keeps the spool's tar of digest in the store, evicting the least recently used. */
-static void store_keep(const struct spool *s, const char *digest)
-{
-    char path[400];
-    struct stat st;
-    snprintf(path, sizeof(path), "%s/blobs/sha256/%s", s->dir, digest + 7);
-    if (stat(path, &st) != 0 || (uint64_t)st.st_size > REGFACTS_STORE_BYTES / 2)
-        return; /* a layer that would crowd out the rest is not kept */
-    pthread_mutex_lock(&store.lock);
-    struct stored_layer *l = NULL;
-    if (store.dir[0] && !lru_get(&store.map, digest, 0) && (l = calloc(1, sizeof(*l)))) {
-        snprintf(l->path, sizeof(l->path), "%s/%s", store.dir, digest + 7);
-        l->bytes = (uint64_t)st.st_size;
-        if (link(path, l->path) == 0) {
-            store.bytes += l->bytes;
-            lru_put(&store.map, digest, l, 0);
-            while (store.bytes > REGFACTS_STORE_BYTES && lru_drop_oldest(&store.map))
-                ;
-        } else {
-            free(l);
-        }
-    }
-    pthread_mutex_unlock(&store.lock);
-}
-
-static size_t store_count(void)
-{
-    pthread_mutex_lock(&store.lock);
-    size_t n = lru_count(&store.map);
-    pthread_mutex_unlock(&store.lock);
-    return n;
-}
-
 /* ---- one lookup ---------------------------------------------------------------------------- */
 
 struct run {
@@ -616,48 +183,10 @@ static bool is_index(const char *media, const json_t *doc)
            (!json_object_get(doc, "layers") && json_is_array(json_object_get(doc, "manifests")));
 }
 
-static bool platform_matches(const json_t *desc, const struct platform *p)
-{
-    const json_t *pl = json_object_get(desc, "platform");
-    const char *os = json_string_value(json_object_get(pl, "os"));
-    const char *arch = json_string_value(json_object_get(pl, "architecture"));
-    const char *variant = json_string_value(json_object_get(pl, "variant"));
-    if (!os || !arch || strcmp(os, p->os) != 0 || strcmp(arch, p->arch) != 0)
-        return false;
-    return !p->variant[0] || !variant || strcmp(variant, p->variant) == 0;
-}
-
-/* The index entry for platform p: the first match, attestations (unknown/unknown) never match. */
-static const json_t *choose_entry(const json_t *index, const struct platform *p)
-{
-    size_t i;
-    json_t *desc;
-    json_array_foreach(json_object_get(index, "manifests"), i, desc)
-    {
-        if (platform_matches(desc, p))
-            return desc;
-    }
-    return NULL;
-}
-
 static bool valid_sha256(const char *d)
 {
     return d && strncmp(d, "sha256:", 7) == 0 && strlen(d) == 71 &&
            strspn(d + 7, "0123456789abcdef") == 64;
-}
-
-static int write_all(int fd, const char *data, size_t len)
-{
-    while (len > 0) {
-        ssize_t w = write(fd, data, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        data += w;
-        len -= (size_t)w;
-    }
-    return 0;
 }
 
 /*
@@ -692,7 +221,7 @@ static int unpack_layer(struct run *r, const struct spool *s, const char *digest
         if (*unpacked > REGFACTS_MAX_UNPACKED_BYTES)
             rc = run_fail(r, "the image unpacks to more than %llu bytes",
                           REGFACTS_MAX_UNPACKED_BYTES);
-        else if (write_all(out, chunk, (size_t)n) != 0)
+        else if (spool_write_all(out, chunk, (size_t)n) != 0)
             rc = run_fail(r, "cannot write to the spool: %s", strerror(errno));
     }
     if (rc == 0 && n < 0)
@@ -821,24 +350,6 @@ static int analyse_spool(struct run *r, const struct spool *s, const char *diges
     return rc;
 }
 
-/* At most REGFACTS_SPOOLS lookups hold a spool at once: it bounds the disk they use. */
-static void spool_slot_take(void)
-{
-    pthread_mutex_lock(&spools.lock);
-    while (spools.busy >= REGFACTS_SPOOLS)
-        pthread_cond_wait(&spools.freed, &spools.lock);
-    spools.busy++;
-    pthread_mutex_unlock(&spools.lock);
-}
-
-static void spool_slot_give(void)
-{
-    pthread_mutex_lock(&spools.lock);
-    spools.busy--;
-    pthread_cond_signal(&spools.freed);
-    pthread_mutex_unlock(&spools.lock);
-}
-
 /* The facts of one platform's image manifest. */
 static int platform_facts(struct run *r, const char *digest, const struct buf *manifest,
                           const char *media, struct catalog_facts *out)
@@ -940,7 +451,7 @@ static int index_facts(struct run *r, const json_t *index, struct catalog_facts 
     struct job *j = r->job;
     for (unsigned i = 0; i < j->platforms.count; i++) {
         const struct platform *p = &j->platforms.items[i];
-        const json_t *desc = choose_entry(index, p);
+        const json_t *desc = platform_choose(index, p);
         const char *digest = json_string_value(json_object_get(desc, "digest"));
         if (!desc)
             return run_fail(r, "the image has no manifest for %s/%s%s%s", p->os, p->arch,
@@ -1192,12 +703,7 @@ void regfacts_stop(void)
     lru_clear(&rf.failures);
     pthread_mutex_unlock(&rf.lock);
     store_close();
-    pthread_mutex_lock(&keys.lock);
-    keyring_drop(keys.current);
-    keys.current = NULL;
-    free(keys.path);
-    keys.path = NULL;
-    pthread_mutex_unlock(&keys.lock);
+    keyring_forget();
 }
 
 bool regfacts_running(void)
@@ -1419,7 +925,7 @@ static int manifest_for(struct run *r, const struct image_ref *ref, const struct
     if (!json_is_object(doc)) {
         rc = run_fail(r, "the manifest is not a JSON object");
     } else if (is_index(media, doc)) {
-        const char *child = json_string_value(json_object_get(choose_entry(doc, p), "digest"));
+        const char *child = json_string_value(json_object_get(platform_choose(doc, p), "digest"));
         char chosen[REG_DIGEST_MAX];
         snprintf(chosen, sizeof(chosen), "%s", child ? child : "");
         buf_truncate(body, 0);

@@ -12,7 +12,7 @@
  *             (auth and not-found a minute, rate limits their Retry-After,
  *             timeouts and 5xx seconds that double with each failure);
  * and one on disk, the layer store: layer digest -> its unpacked tar, so
- * that a base layer many images share is fetched once (REGFACTS_STORE_BYTES,
+ * that a base layer many images share is fetched once (STORE_BYTES,
  * least recently used evicted).
  * A lookup fetches the manifest (an index is resolved to each platform the
  * pod may land on), the config and the layers, verified, into a spool
@@ -36,58 +36,28 @@
 #include <stdint.h>
 
 #include "catalog.h"
+#include "platform.h"
 #include "regconfig.h"
 #include "registry.h"
 
 #define REGFACTS_WORKERS        4  /* lookups that run at once */
 #define REGFACTS_MAX_JOBS       64 /* lookups queued or running; more are refused */
 #define REGFACTS_JOB_TIMEOUT_MS 60000
-#define REGFACTS_MAX_PLATFORMS  4
 #define REGFACTS_TAG_ENTRIES    4096
 #define REGFACTS_FACT_ENTRIES   4096
 #define REGFACTS_FAIL_ENTRIES   4096
 /*
  * Bounds of what one lookup fetches (a layer, and all the layers of one
  * platform, as the registry sends them) and of the tars they unpack to in
- * the spool. With REGFACTS_SPOOLS lookups spooling at once, the spool
- * directory holds at most REGFACTS_SPOOLS * REGFACTS_MAX_UNPACKED_BYTES
- * (the chart's /tmp size limit is set from that).
+ * its spool. With SPOOL_SLOTS spools at once and the layer store
+ * (spool.h), /tmp holds at most SPOOL_SLOTS * REGFACTS_MAX_UNPACKED_BYTES
+ * + STORE_BYTES: under 2 GiB, the chart's size limit of that emptyDir.
  */
 #define REGFACTS_MAX_LAYER_BYTES    (512ull * 1024 * 1024)
 #define REGFACTS_MAX_IMAGE_BYTES    (512ull * 1024 * 1024)
 #define REGFACTS_MAX_UNPACKED_BYTES (640ull * 1024 * 1024)
-#define REGFACTS_SPOOLS             2
-/*
- * Unpacked layers kept on disk for the next image that shares them (the
- * layer store); a layer over half of it is not kept. Spools and store
- * together stay under 2 GiB, the chart's /tmp size limit.
- */
-#define REGFACTS_STORE_BYTES   (512ull * 1024 * 1024)
-#define REGFACTS_STORE_ENTRIES 1024
 /* The analysed executable is read into memory: larger ones leave static-go unknown. */
 #define REGFACTS_MAX_BINARY_BYTES (64u * 1024 * 1024)
-
-struct platform {
-    char os[16];
-    char arch[16];
-    char variant[16]; /* "" when any */
-};
-
-struct platform_set {
-    struct platform items[REGFACTS_MAX_PLATFORMS];
-    unsigned count;
-};
-
-/*
- * The platforms a pod may run on: its nodeSelector's kubernetes.io/os and
- * kubernetes.io/arch, or the In values of its required node affinity (every
- * term must constrain a key for it to count), else the default (os/arch).
- */
-void regfacts_pod_platforms(const json_t *pod, const char *fallback, struct platform_set *out);
-/* "linux/amd64,linux/arm64" */
-void platform_set_text(const struct platform_set *set, char *out, size_t len);
-/* Parses "os/arch[/variant]"; -1 when malformed. */
-int platform_parse(const char *text, struct platform *out);
 
 enum regfacts_status {
     REGFACTS_HIT,     /* from the cache */

@@ -34,9 +34,9 @@ static const char *platforms_of(const char *pod_json, const char *fallback)
     static char text[256];
     json_t *pod = json_lit(pod_json);
     memset(&set, 'x', sizeof(set));
-    regfacts_pod_platforms(pod, fallback, &set);
+    platforms_of_pod(pod, fallback, &set);
     json_decref(pod);
-    ck_assert_uint_le(set.count, REGFACTS_MAX_PLATFORMS);
+    ck_assert_uint_le(set.count, PLATFORMS_MAX);
     platform_set_text(&set, text, sizeof(text));
     return text;
 }
@@ -161,7 +161,7 @@ START_TEST(set_text_is_cut_to_the_buffer)
 }
 END_TEST
 
-/* ---- regfacts_pod_platforms --------------------------------------------------------- */
+/* ---- platforms_of_pod --------------------------------------------------------- */
 
 START_TEST(no_constraints_give_the_fallback)
 {
@@ -320,7 +320,7 @@ START_TEST(more_values_than_the_limit_are_capped)
                                             " \"riscv64\", \"386\"") "]",
                                 "linux/amd64"),
                      "linux/amd64,linux/arm64,linux/ppc64le,linux/s390x");
-    ck_assert_uint_eq(set.count, REGFACTS_MAX_PLATFORMS);
+    ck_assert_uint_eq(set.count, PLATFORMS_MAX);
     /* Two oses times three arches: the first four pairs. */
     ck_assert_str_eq(with_terms("[{\"matchExpressions\": ["
                                 "{\"key\": \"kubernetes.io/os\", \"operator\": \"In\","

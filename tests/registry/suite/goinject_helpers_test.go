@@ -152,6 +152,12 @@ var uidCounter atomic.Int64
 // the test ends (its exit status must be 0). Its log is printed when the test failed.
 func startGoinject(t *testing.T, cfg map[string]any, flags ...string) *goinject {
 	t.Helper()
+	return startGoinjectWith(t, cfg, nil, flags...)
+}
+
+// startGoinjectWith is startGoinject with prepare run on its TMPDIR before it starts.
+func startGoinjectWith(t *testing.T, cfg map[string]any, prepare func(tmp string), flags ...string) *goinject {
+	t.Helper()
 	g := &goinject{t: t, logs: newLogSink(), exited: make(chan struct{})}
 	args := []string{"serve", "--listen", "127.0.0.1:0",
 		"--tls-cert", filepath.Join(certDir, "tls.crt"), "--tls-key", filepath.Join(certDir, "tls.key")}
@@ -177,6 +183,9 @@ func startGoinject(t *testing.T, cfg map[string]any, flags ...string) *goinject 
 		t.Fatal(err)
 	}
 	g.cmd.Env = append(os.Environ(), "TMPDIR="+g.tmpDir)
+	if prepare != nil {
+		prepare(g.tmpDir)
+	}
 	if err := g.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -230,13 +230,3 @@ int kubesecrets_credentials(const struct pull_secrets *ps, uint64_t deadline_ms,
             found++;
     return found;
 }
-
-void kubesecrets_flush(void)
-{
-    pthread_mutex_lock(&sc.lock);
-    for (size_t i = 0; i < KUBESECRETS_CACHE; i++) {
-        reg_credentials_free(&sc.slots[i].creds);
-        memset(&sc.slots[i], 0, sizeof(sc.slots[i]));
-    }
-    pthread_mutex_unlock(&sc.lock);
-}

@@ -42,7 +42,5 @@ struct pull_secrets {
 int kubesecrets_credentials(const struct pull_secrets *ps, uint64_t deadline_ms,
                             struct reg_credentials *out, char *err, size_t errlen);
 
-/* Forgets every cached Secret. */
-void kubesecrets_flush(void);
 
 #endif

@@ -714,15 +714,6 @@ bool regfacts_running(void)
     return running;
 }
 
-void regfacts_flush(void)
-{
-    pthread_mutex_lock(&rf.lock);
-    lru_clear(&rf.tags);
-    lru_clear(&rf.known);
-    lru_clear(&rf.failures);
-    pthread_mutex_unlock(&rf.lock);
-}
-
 void regfacts_counts(size_t *tags, size_t *facts, size_t *failures, size_t *layers, size_t *pending)
 {
     *layers = store_count();

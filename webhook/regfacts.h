@@ -119,8 +119,6 @@ int regfacts_fetch(const struct registry_config *rc, const char *ref, const stru
                    char *dir, size_t dirlen, char digest[REG_DIGEST_MAX], char *err, size_t errlen);
 void regfacts_spool_remove(const char *dir);
 
-/* Empties the caches (tests, and a configuration whose registry settings changed). */
-void regfacts_flush(void);
 /* Entries in each cache (layers: tars in the layer store), and lookups pending, for /metrics. */
 void regfacts_counts(size_t *tags, size_t *facts, size_t *failures, size_t *layers,
                      size_t *pending);

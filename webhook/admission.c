@@ -1075,12 +1075,17 @@ static uint64_t registry_deadline(const struct goinject_config *cfg,
 
 /* The workload kinds whose pod template is checked, and where each keeps it. */
 static const struct workload_kind {
-    const char *group, *resource;
+    const char *group, *resource, *kind;
     bool in_job_template; /* spec.jobTemplate.spec.template rather than spec.template */
 } workload_kinds[] = {
-    {"apps", "deployments", false}, {"apps", "statefulsets", false}, {"apps", "daemonsets", false},
-    {"apps", "replicasets", false}, {"batch", "jobs", false},        {"batch", "cronjobs", true},
+    {"apps", "deployments", "Deployment", false},
+    {"apps", "statefulsets", "StatefulSet", false},
+    {"apps", "daemonsets", "DaemonSet", false},
+    {"apps", "replicasets", "ReplicaSet", false},
+    {"batch", "jobs", "Job", false},
+    {"batch", "cronjobs", "CronJob", true},
 };
+#define WORKLOAD_KINDS (sizeof(workload_kinds) / sizeof(workload_kinds[0]))
 
 /* The kind of workload a CREATE or UPDATE of request is about, or NULL for anything else. */
 static const struct workload_kind *request_workload(const json_t *request)
@@ -1093,7 +1098,7 @@ static const struct workload_kind *request_workload(const json_t *request)
     if (!group || !plural || (sub && *sub) || !operation ||
         (strcmp(operation, "CREATE") != 0 && strcmp(operation, "UPDATE") != 0))
         return NULL;
-    for (size_t i = 0; i < sizeof(workload_kinds) / sizeof(workload_kinds[0]); i++)
+    for (size_t i = 0; i < WORKLOAD_KINDS; i++)
         if (strcmp(group, workload_kinds[i].group) == 0 &&
             strcmp(plural, workload_kinds[i].resource) == 0)
             return &workload_kinds[i];
@@ -1103,15 +1108,14 @@ static const struct workload_kind *request_workload(const json_t *request)
 /* The same, for a bare object: its apiVersion's group and its kind. */
 static const struct workload_kind *object_workload(const json_t *object)
 {
-    static const char *const kinds[] = {"Deployment", "StatefulSet", "DaemonSet",
-                                        "ReplicaSet", "Job",         "CronJob"};
     const char *version = json_string_value(json_object_get(object, "apiVersion"));
     const char *kind = json_string_value(json_object_get(object, "kind"));
     const char *slash = version ? strchr(version, '/') : NULL;
-    for (size_t i = 0; slash && kind && i < sizeof(kinds) / sizeof(kinds[0]); i++)
-        if (strcmp(kind, kinds[i]) == 0 &&
-            strlen(workload_kinds[i].group) == (size_t)(slash - version) &&
-            memcmp(version, workload_kinds[i].group, (size_t)(slash - version)) == 0)
+    size_t group_len = slash ? (size_t)(slash - version) : 0;
+    for (size_t i = 0; slash && kind && i < WORKLOAD_KINDS; i++)
+        if (strcmp(kind, workload_kinds[i].kind) == 0 &&
+            strlen(workload_kinds[i].group) == group_len &&
+            memcmp(version, workload_kinds[i].group, group_len) == 0)
             return &workload_kinds[i];
     return NULL;
 }
@@ -1150,7 +1154,7 @@ static void check_template(const struct goinject_config *cfg, const struct workl
 {
     json_t *pod = template_pod(kind, workload);
     if (!pod) {
-        json_object_set_new(log, "skip", json_string("no pod template"));
+        json_object_set_new(log, "skip", json_string("no-pod-template"));
         return;
     }
     struct pod_input in = {cfg, pod, ns,

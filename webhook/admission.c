@@ -20,7 +20,7 @@
 #include "version.h"
 
 static const char *const result_names[REVIEW_RESULT_COUNT] = {
-    "patched", "unchanged", "skipped", "failed-open", "invalid",
+    "patched", "unchanged", "skipped", "failed-open", "invalid", "workload",
 };
 
 static const char *const skip_names[SKIP_REASON_COUNT] = {
@@ -1073,6 +1073,110 @@ static uint64_t registry_deadline(const struct goinject_config *cfg,
     return reg_now_ms() + budget;
 }
 
+/* The workload kinds whose pod template is checked, and where each keeps it. */
+static const struct workload_kind {
+    const char *group, *resource, *kind;
+    bool in_job_template; /* spec.jobTemplate.spec.template rather than spec.template */
+} workload_kinds[] = {
+    {"apps", "deployments", "Deployment", false},
+    {"apps", "statefulsets", "StatefulSet", false},
+    {"apps", "daemonsets", "DaemonSet", false},
+    {"apps", "replicasets", "ReplicaSet", false},
+    {"batch", "jobs", "Job", false},
+    {"batch", "cronjobs", "CronJob", true},
+};
+#define WORKLOAD_KINDS (sizeof(workload_kinds) / sizeof(workload_kinds[0]))
+
+/* The kind of workload a CREATE or UPDATE of request is about, or NULL for anything else. */
+static const struct workload_kind *request_workload(const json_t *request)
+{
+    const json_t *resource = json_object_get(request, "resource");
+    const char *group = json_string_value(json_object_get(resource, "group"));
+    const char *plural = json_string_value(json_object_get(resource, "resource"));
+    const char *sub = json_string_value(json_object_get(request, "subResource"));
+    const char *operation = json_string_value(json_object_get(request, "operation"));
+    if (!group || !plural || (sub && *sub) || !operation ||
+        (strcmp(operation, "CREATE") != 0 && strcmp(operation, "UPDATE") != 0))
+        return NULL;
+    for (size_t i = 0; i < WORKLOAD_KINDS; i++)
+        if (strcmp(group, workload_kinds[i].group) == 0 &&
+            strcmp(plural, workload_kinds[i].resource) == 0)
+            return &workload_kinds[i];
+    return NULL;
+}
+
+/* The same, for a bare object: its apiVersion's group and its kind. */
+static const struct workload_kind *object_workload(const json_t *object)
+{
+    const char *version = json_string_value(json_object_get(object, "apiVersion"));
+    const char *kind = json_string_value(json_object_get(object, "kind"));
+    const char *slash = version ? strchr(version, '/') : NULL;
+    size_t group_len = slash ? (size_t)(slash - version) : 0;
+    for (size_t i = 0; slash && kind && i < WORKLOAD_KINDS; i++)
+        if (strcmp(kind, workload_kinds[i].kind) == 0 &&
+            strlen(workload_kinds[i].group) == group_len &&
+            memcmp(version, workload_kinds[i].group, group_len) == 0)
+            return &workload_kinds[i];
+    return NULL;
+}
+
+/*
+ * The pod its controller would create from workload's template: the
+ * template's metadata and spec (owned), or NULL when the template has no
+ * spec.containers (the API server rejects such a workload itself).
+ */
+static json_t *template_pod(const struct workload_kind *kind, const json_t *workload)
+{
+    const json_t *spec = json_object_get(workload, "spec");
+    if (kind->in_job_template)
+        spec = json_object_get(json_object_get(spec, "jobTemplate"), "spec");
+    const json_t *template = json_object_get(spec, "template");
+    const json_t *metadata = json_object_get(template, "metadata");
+    const json_t *pod_spec = json_object_get(template, "spec");
+    if (!json_is_array(json_object_get(pod_spec, "containers")))
+        return NULL;
+    json_t *pod = json_object();
+    if (json_is_object(metadata))
+        json_object_set(pod, "metadata", (json_t *)metadata);
+    json_object_set(pod, "spec", (json_t *)pod_spec);
+    return pod;
+}
+
+/*
+ * Plans the pod workload's template describes, in namespace ns, and adds to w
+ * what its pods would be told: nothing for a template that is not selected
+ * (or has no containers), only the reason for one that would fail open. The
+ * plan goes to log; nothing else of it is kept.
+ */
+static void check_template(const struct goinject_config *cfg, const struct workload_kind *kind,
+                           const json_t *workload, const char *ns, bool pod_security_enforced,
+                           const struct review_options *opts, struct warnings *w, json_t *log)
+{
+    json_t *pod = template_pod(kind, workload);
+    if (!pod) {
+        json_object_set_new(log, "skip", json_string("no-pod-template"));
+        return;
+    }
+    struct pod_input in = {cfg, pod, ns,
+                           pod_security_enforced || config_namespace_enforces_pod_security(cfg, ns),
+                           registry_deadline(cfg, opts)};
+    struct mutation m;
+    mutate_pod(&in, &m);
+    if (m.actions)
+        json_object_set(log, "actions", m.actions);
+    if (m.result == REVIEW_SKIPPED)
+        json_object_set_new(log, "skip", json_string(skip_reason_name(m.skip)));
+    if (m.result == REVIEW_FAILED_OPEN) {
+        json_object_set_new(log, "error", json_string(m.error));
+        warnings_addf(w, "pods of this template would be admitted unchanged: %s", m.error);
+    } else if (m.result != REVIEW_SKIPPED) {
+        for (size_t i = 0; i < m.warnings.count; i++)
+            warnings_addf(w, "%s", m.warnings.items[i] + strlen("goinject: "));
+    }
+    mutation_free(&m);
+    json_decref(pod);
+}
+
 static void review_request(const struct goinject_config *cfg, const char *api_version,
                            const json_t *request, const struct review_options *opts,
                            struct review_outcome *out)
@@ -1085,6 +1189,22 @@ static void review_request(const struct goinject_config *cfg, const char *api_ve
     json_object_set_new(out->log, "pod", json_string(pod_display_name(pod)));
     const char *operation = json_string_value(json_object_get(request, "operation"));
     json_object_set_new(out->log, "operation", json_string(operation ? operation : ""));
+    const struct workload_kind *kind = request_workload(request);
+    if (kind) {
+        struct warnings w = {NULL, 0};
+        json_object_set_new(out->log, "workload", json_string(kind->resource));
+        check_template(cfg, kind, pod, ns, opts && opts->pod_security_enforced, opts, &w, out->log);
+        if (w.count) {
+            json_t *all = json_array();
+            for (size_t i = 0; i < w.count; i++)
+                json_array_append_new(all, json_string(w.items[i]));
+            json_object_set_new(out->log, "warnings", all);
+        }
+        out->result = REVIEW_WORKLOAD;
+        write_answer(out, cfg, api_version, uid, NULL, &w);
+        warnings_free(&w);
+        return;
+    }
     if (!is_pod_create(request)) {
         struct warnings none = {NULL, 0};
         out->result = REVIEW_SKIPPED;
@@ -1161,24 +1281,33 @@ static const struct json_shape METADATA[] = {LEAF("annotations"), LEAF("name"),
                                              LEAF("generateName"), LEAF("namespace"), {NULL, NULL}};
 static const struct json_shape RESOURCE[] = {LEAF("group"), LEAF("resource"), {NULL, NULL}};
 /* The review's shape, from the containers' down. */
+#define POD_SPEC_MEMBERS(container)                                                                \
+    {"containers", container}, {"initContainers", INIT_CONTAINER}, {"volumes", NAME_ONLY},         \
+        {"os", NAME_ONLY}, LEAF("nodeSelector"), LEAF("affinity"), LEAF("imagePullSecrets")
+/*
+ * A workload's object keeps its pod template where the pod keeps its spec: at spec.template,
+ * or spec.jobTemplate.spec.template for a CronJob.
+ */
 #define REVIEW_SHAPE(name, container)                                                              \
-    static const struct json_shape name##_SPEC[] = {{"containers", container},                     \
-                                                    {"initContainers", INIT_CONTAINER},            \
-                                                    {"volumes", NAME_ONLY},                        \
-                                                    {"os", NAME_ONLY},                             \
-                                                    LEAF("nodeSelector"), LEAF("affinity"),        \
-                                                    LEAF("imagePullSecrets"),                      \
-                                                    {NULL, NULL}};                                 \
+    static const struct json_shape name##_SPEC[] = {POD_SPEC_MEMBERS(container), {NULL, NULL}};    \
     static const struct json_shape name##_POD[] = {                                                \
         {"metadata", METADATA}, {"spec", name##_SPEC}, {NULL, NULL}};                              \
+    static const struct json_shape name##_JOB_SPEC[] = {{"template", name##_POD}, {NULL, NULL}};    \
+    static const struct json_shape name##_JOB[] = {{"spec", name##_JOB_SPEC}, {NULL, NULL}};       \
+    static const struct json_shape name##_OBJECT_SPEC[] = {                                        \
+        POD_SPEC_MEMBERS(container), {"template", name##_POD}, {"jobTemplate", name##_JOB},        \
+        {NULL, NULL}};                                                                             \
+    static const struct json_shape name##_OBJECT[] = {                                             \
+        {"metadata", METADATA}, {"spec", name##_OBJECT_SPEC}, {NULL, NULL}};                       \
     static const struct json_shape name##_REQUEST[] = {                                            \
-        LEAF("uid"),         {"object", name##_POD}, LEAF("namespace"), {"resource", RESOURCE},    \
+        LEAF("uid"),         {"object", name##_OBJECT}, LEAF("namespace"), {"resource", RESOURCE}, \
         LEAF("subResource"), LEAF("operation"),      {NULL, NULL}};                                \
     static const struct json_shape name[] = {                                                      \
         LEAF("apiVersion"), LEAF("kind"), {"request", name##_REQUEST}, {NULL, NULL}}
 REVIEW_SHAPE(REVIEW_WITH_ENV, CONTAINER_WITH_ENV);
 REVIEW_SHAPE(REVIEW_WITHOUT_ENV, CONTAINER_WITHOUT_ENV);
 #undef REVIEW_SHAPE
+#undef POD_SPEC_MEMBERS
 #undef CONTAINER_MEMBERS
 #undef LEAF
 /* clang-format on */
@@ -1280,6 +1409,17 @@ static json_t *mutate_one(const struct goinject_config *cfg, const json_t *pod, 
     return result;
 }
 
+/* A workload given as it is: unchanged, with the warnings its template would get. */
+static json_t *check_workload(const struct goinject_config *cfg, const json_t *workload,
+                              const struct review_options *opts, struct warnings *w)
+{
+    const char *ns =
+        json_string_value(json_object_get(json_object_get(workload, "metadata"), "namespace"));
+    check_template(cfg, object_workload(workload), workload, ns && *ns ? ns : "default",
+                   opts && opts->pod_security_enforced, opts, w, NULL);
+    return json_deep_copy(workload);
+}
+
 static bool is_kind(const json_t *doc, const char *kind)
 {
     const char *k = json_string_value(json_object_get(doc, "kind"));
@@ -1298,6 +1438,13 @@ json_t *admission_mutate(const struct goinject_config *cfg, const json_t *input,
             snprintf(err, errlen, "%s", problem);
             return NULL;
         }
+        const struct workload_kind *kind = request_workload(request);
+        if (kind) {
+            const char *ns = request_namespace(request, object);
+            check_template(cfg, kind, object, ns && *ns ? ns : "default",
+                           opts && opts->pod_security_enforced, opts, w, NULL);
+            return json_deep_copy(object);
+        }
         if (!is_pod_create(request)) {
             /* Exactly what the server would do: answer without a patch. */
             warnings_addf(w, "pod \"%s\" not mutated: %s", pod_display_name(object),
@@ -1309,6 +1456,8 @@ json_t *admission_mutate(const struct goinject_config *cfg, const json_t *input,
     }
     if (is_kind(input, "Pod"))
         return mutate_one(cfg, input, NULL, opts, w);
+    if (object_workload(input))
+        return check_workload(cfg, input, opts, w);
     if (is_kind(input, "List") && json_is_array(json_object_get(input, "items"))) {
         json_t *list = json_deep_copy(input);
         json_t *items = json_object_get(list, "items");
@@ -1318,9 +1467,11 @@ json_t *admission_mutate(const struct goinject_config *cfg, const json_t *input,
         {
             if (is_kind(item, "Pod"))
                 json_array_set_new(items, i, mutate_one(cfg, item, NULL, opts, w));
+            else if (object_workload(item))
+                json_array_set_new(items, i, check_workload(cfg, item, opts, w));
         }
         return list;
     }
-    snprintf(err, errlen, "input is not a Pod, a List of Pods or an AdmissionReview");
+    snprintf(err, errlen, "input is not a Pod, a workload, a List of them or an AdmissionReview");
     return NULL;
 }

@@ -4,10 +4,12 @@
  * Owns the flow of a review: parse and check the AdmissionReview, select the
  * pod (operation, namespace, opt-outs, Windows), plan every container with the
  * rules, build the patch, apply it with our own applier, check the result,
- * and write the answer. It never denies: every problem becomes "allowed"
- * without a patch, a warning, and a log line (fail open). The same function
- * serves `goinject serve`, `goinject review` and `goinject mutate`, so their
- * answers are identical byte for byte.
+ * and write the answer. A workload (Deployment, StatefulSet, DaemonSet,
+ * ReplicaSet, Job, CronJob) gets the warnings its pod template would get and
+ * never a patch: its pods are mutated when they are created. It never denies:
+ * every problem becomes "allowed" without a patch, a warning, and a log line
+ * (fail open). The same function serves `goinject serve`, `goinject review`
+ * and `goinject mutate`, so their answers are identical byte for byte.
  */
 #ifndef GOINJECT_ADMISSION_H
 #define GOINJECT_ADMISSION_H
@@ -28,6 +30,7 @@ enum review_result {
     REVIEW_SKIPPED,     /* not selected: see enum skip_reason */
     REVIEW_FAILED_OPEN, /* something went wrong: allowed, no patch, a warning */
     REVIEW_INVALID,     /* not an AdmissionReview: HTTP 400 */
+    REVIEW_WORKLOAD,    /* a workload's pod template checked: allowed, no patch, its warnings */
     REVIEW_RESULT_COUNT
 };
 
@@ -69,9 +72,10 @@ void admission_review(const struct goinject_config *cfg, const char *body, size_
 void review_outcome_free(struct review_outcome *out);
 
 /*
- * Dry-run admission without a cluster: input is a Pod, a List of Pods, or an
- * AdmissionReview. Returns the mutated object (owned) with every warning in w,
- * or NULL with a one-line reason in err when the input is none of those.
+ * Dry-run admission without a cluster: input is a Pod, a workload, a List of
+ * them, or an AdmissionReview. Returns the mutated pod or the workload as it
+ * was (owned) with every warning in w, or NULL with a one-line reason in err
+ * when the input is none of those.
  */
 json_t *admission_mutate(const struct goinject_config *cfg, const json_t *input,
                          const struct review_options *opts, struct warnings *w, char *err,

@@ -72,7 +72,11 @@ grep -q '^Warning: goinject: ' "$work/err" && fail "unexpected warning: $(cat "$
 expect_exit "mutate a List" 0 sh -c "printf '{\"kind\":\"List\",\"apiVersion\":\"v1\",\"items\":[%s]}' \"\$(cat \"$here/pod.json\")\" | \"$bin\" mutate --no-registry"
 grep -q '"goinject.io/injected": "true"' "$work/out" && pass || fail "List item not mutated"
 expect_exit "mutate something else" 2 sh -c "echo '{\"kind\":\"Deployment\"}' | \"$bin\" mutate --no-registry"
-expect_stderr_line "mutate error" "not a Pod, a List of Pods or an AdmissionReview"
+expect_stderr_line "mutate error" "not a Pod, a workload, a List of them or an AdmissionReview"
+jq .request.object "$cases/workload-deployment/review.json" >"$work/deployment.json"
+expect_exit "mutate a Deployment" 0 "$bin" mutate --no-registry "$work/deployment.json"
+jq -e --slurpfile want "$work/deployment.json" '. == $want[0]' "$work/out" >/dev/null && pass || fail "the Deployment was changed"
+grep -q '^Warning: goinject: container "ingest": static Go binary with cgo' "$work/err" && pass || fail "the template's warning is missing: $(cat "$work/err")"
 expect_exit "mutate prints warnings on stderr" 0 "$bin" mutate --no-registry "$cases/entrypoint-unknown/review.json"
 grep -q '^Warning: goinject: container "search"' "$work/err" && pass || fail "warning missing"
 

@@ -276,6 +276,12 @@ render() {
 # obj FILE KIND NAME: jq filter for one object of a rendered List.
 obj() { printf '(.items[] | select(.kind == "%s" and .metadata.name == "%s"))' "$1" "$2"; }
 
+# The rules of the workload webhooks: the API server sends these to goinject for their warnings.
+WORKLOAD_RULES='[{"operations": ["CREATE", "UPDATE"], "apiGroups": ["apps"], "apiVersions": ["v1"],
+                  "resources": ["deployments", "statefulsets", "daemonsets", "replicasets"], "scope": "Namespaced"},
+                 {"operations": ["CREATE", "UPDATE"], "apiGroups": ["batch"], "apiVersions": ["v1"],
+                  "resources": ["jobs", "cronjobs"], "scope": "Namespaced"}]'
+
 # The webhook configuration the contract asks for, in every mode.
 expect_webhook_configuration() {
     local f="$1" mwc
@@ -286,15 +292,25 @@ expect_webhook_configuration() {
          "rules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"], "scope": "Namespaced"}]},
         {"name": "pods-pod-security.goinject.io", "admissionReviewVersions": ["v1"], "sideEffects": "None",
          "failurePolicy": "Ignore", "timeoutSeconds": 10, "reinvocationPolicy": "IfNeeded",
-         "rules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"], "scope": "Namespaced"}]}]'
+         "rules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"], "scope": "Namespaced"}]},
+        {"name": "workloads.goinject.io", "admissionReviewVersions": ["v1"], "sideEffects": "None",
+         "failurePolicy": "Ignore", "timeoutSeconds": 5, "reinvocationPolicy": "Never",
+         "rules": '"$WORKLOAD_RULES"'},
+        {"name": "workloads-pod-security.goinject.io", "admissionReviewVersions": ["v1"], "sideEffects": "None",
+         "failurePolicy": "Ignore", "timeoutSeconds": 5, "reinvocationPolicy": "Never",
+         "rules": '"$WORKLOAD_RULES"'}]'
     assert_json "$f" "[$mwc | .webhooks[] | .namespaceSelector.matchExpressions]" '[
         [{"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": ["kube-system", "e2e-chart"]},
          {"key": "pod-security.kubernetes.io/enforce", "operator": "NotIn", "values": ["baseline", "restricted"]}],
         [{"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": ["kube-system", "e2e-chart"]},
+         {"key": "pod-security.kubernetes.io/enforce", "operator": "In", "values": ["baseline", "restricted"]}],
+        [{"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": ["kube-system", "e2e-chart"]},
+         {"key": "pod-security.kubernetes.io/enforce", "operator": "NotIn", "values": ["baseline", "restricted"]}],
+        [{"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": ["kube-system", "e2e-chart"]},
          {"key": "pod-security.kubernetes.io/enforce", "operator": "In", "values": ["baseline", "restricted"]}]]'
-    assert_json "$f" "[$mwc | .webhooks[] | .objectSelector]" '[
-        {"matchExpressions": [{"key": "app.kubernetes.io/name", "operator": "NotIn", "values": ["goinject"]}]},
+    assert_json "$f" "[$mwc | .webhooks[] | .objectSelector] | unique" '[
         {"matchExpressions": [{"key": "app.kubernetes.io/name", "operator": "NotIn", "values": ["goinject"]}]}]'
+    assert_json "$f" "[$mwc | .webhooks[] | .objectSelector] | length" 4
     # The Deployment mounts the Secret the certificate mode provides.
     assert_json "$f" "$(obj Deployment goinject) | .spec.template.spec.volumes[] | select(.name == \"tls\") | .secret.secretName" \
         "\"${2:-goinject-tls}\""
@@ -360,6 +376,8 @@ chart_generate() {
     expect_webhook_configuration "$f"
     assert_json "$f" "[$(obj MutatingWebhookConfiguration goinject) | .webhooks[] | .clientConfig.service]" '[
         {"name": "goinject", "namespace": "e2e-chart", "path": "/mutate", "port": 443},
+        {"name": "goinject", "namespace": "e2e-chart", "path": "/mutate/pod-security-enforced", "port": 443},
+        {"name": "goinject", "namespace": "e2e-chart", "path": "/mutate", "port": 443},
         {"name": "goinject", "namespace": "e2e-chart", "path": "/mutate/pod-security-enforced", "port": 443}]'
     # The generated CA is the caBundle, and it signed the serving certificate
     # for the Service's DNS names.
@@ -389,7 +407,7 @@ chart_cert_manager() {
     mwc="$(obj MutatingWebhookConfiguration goinject)"
     # cert-manager's cainjector fills the caBundle from the Certificate named here.
     assert_json "$f" "$mwc | .metadata.annotations[\"cert-manager.io/inject-ca-from\"]" '"e2e-chart/goinject"'
-    assert_json "$f" "[$mwc | .webhooks[] | .clientConfig.caBundle]" '[null, null]'
+    assert_json "$f" "[$mwc | .webhooks[] | .clientConfig.caBundle]" '[null, null, null, null]'
     assert_json "$f" "$(obj Certificate goinject) | .spec | {secretName, dnsNames, issuerRef}" '{
         "secretName": "goinject-tls",
         "dnsNames": ["goinject.e2e-chart.svc", "goinject.e2e-chart.svc.cluster.local"],
@@ -417,13 +435,15 @@ chart_secret() {
     render secret --set certificates.mode=secret --set certificates.secretName=company-tls \
         --set certificates.caBundle="$CA_B64"
     expect_webhook_configuration "$f" company-tls
-    assert_json "$f" "[$(obj MutatingWebhookConfiguration goinject) | .webhooks[] | .clientConfig.caBundle]" "[\"$CA_B64\", \"$CA_B64\"]"
+    assert_json "$f" "[$(obj MutatingWebhookConfiguration goinject) | .webhooks[] | .clientConfig.caBundle]" "[\"$CA_B64\", \"$CA_B64\", \"$CA_B64\", \"$CA_B64\"]"
     assert_json "$f" '[.items[] | select(.kind == "Secret")] | length' 0
     # webhook.url: the API server calls the URL, the Pod Security route beside it.
     f="$E2E_WORK/render-secret-url.json"
     render secret-url --set certificates.mode=secret --set certificates.caBundle="$CA_B64" \
         --set webhook.url=https://127.0.0.1:8443/mutate
     assert_json "$f" "[$(obj MutatingWebhookConfiguration goinject) | .webhooks[] | .clientConfig]" "[
+        {\"url\": \"https://127.0.0.1:8443/mutate\", \"caBundle\": \"$CA_B64\"},
+        {\"url\": \"https://127.0.0.1:8443/mutate/pod-security-enforced\", \"caBundle\": \"$CA_B64\"},
         {\"url\": \"https://127.0.0.1:8443/mutate\", \"caBundle\": \"$CA_B64\"},
         {\"url\": \"https://127.0.0.1:8443/mutate/pod-security-enforced\", \"caBundle\": \"$CA_B64\"}]"
     # Without a caBundle the chart refuses to render.
@@ -657,6 +677,8 @@ install_objects_exist() {
     kubectl get mutatingwebhookconfiguration "$1" -o json >"$E2E_WORK/mwc.json"
     assert_json "$E2E_WORK/mwc.json" '[.webhooks[] | .clientConfig.service | {name, namespace, path, port}]' '[
         {"name": "goinject", "namespace": "goinject-system", "path": "/mutate", "port": 443},
+        {"name": "goinject", "namespace": "goinject-system", "path": "/mutate/pod-security-enforced", "port": 443},
+        {"name": "goinject", "namespace": "goinject-system", "path": "/mutate", "port": 443},
         {"name": "goinject", "namespace": "goinject-system", "path": "/mutate/pod-security-enforced", "port": 443}]'
     # The caBundle is a CA that signed the Secret's serving certificate, for the Service's name.
     jq -r '.webhooks[0].clientConfig.caBundle' "$E2E_WORK/mwc.json" | base64 -d >"$E2E_WORK/install-ca.crt"
@@ -861,6 +883,8 @@ setup_goinject() {
     assert_json "$E2E_WORK/$mode.installed-config.json" . "$(cat "$E2E_WORK/$mode.config.json")"
     kubectl get mutatingwebhookconfiguration "$release" -o json >"$E2E_WORK/$mode.mwc.json"
     assert_json "$E2E_WORK/$mode.mwc.json" '[.webhooks[] | .clientConfig]' "[
+        {\"url\": \"https://127.0.0.1:$port/mutate\", \"caBundle\": \"$CA_B64\"},
+        {\"url\": \"https://127.0.0.1:$port/mutate/pod-security-enforced\", \"caBundle\": \"$CA_B64\"},
         {\"url\": \"https://127.0.0.1:$port/mutate\", \"caBundle\": \"$CA_B64\"},
         {\"url\": \"https://127.0.0.1:$port/mutate/pod-security-enforced\", \"caBundle\": \"$CA_B64\"}]"
     poll 30 probe_mutated "$mode" || fail "pods in $(ns_of "$mode") are not mutated 30 s after helm install"
@@ -2313,6 +2337,111 @@ pod_security() {
 for mode in $MODES; do
     check "pod security ($mode): static Go in a restricted namespace gets no SYS_PTRACE, a warning, and is admitted" pod_security "$mode"
 done
+
+# ---- workloads: warnings where the person is ------------------------------------
+#
+# kubectl apply of a Deployment, a StatefulSet and a CronJob whose pod templates hit
+# warning rows: goinject answers each with the warnings its pods would get, no patch,
+# and kubectl prints them. The controllers still create the pods, which goinject
+# handles at their own creation, as always.
+
+workloads_yaml() {
+    cat <<EOF
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: wl-deploy
+spec:
+  replicas: $1
+  selector:
+    matchLabels: {app: wl-deploy}
+  template:
+    metadata:
+      labels: {app: wl-deploy}
+      annotations:
+        goinject.io/static-go: "true"
+        goinject.io/cgo: "true"
+    spec:
+      containers:
+        - name: app
+          image: registry.invalid/e2e/cgo-app:1
+          command: ["/cgo-app"]
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: wl-stateful
+spec:
+  serviceName: wl-stateful
+  selector:
+    matchLabels: {app: wl-stateful}
+  template:
+    metadata:
+      labels: {app: wl-stateful}
+      annotations:
+        static-go.goinject.io/db: "true"
+        shell.goinject.io/db: /bin/sh
+    spec:
+      containers:
+        - name: db
+          image: registry.invalid/e2e/db:1
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata:
+  name: wl-cron
+spec:
+  schedule: "0 3 * * *"
+  jobTemplate:
+    spec:
+      template:
+        metadata:
+          annotations:
+            static-go.goinject.io/compact: "true"
+            cgo.goinject.io/compact: "true"
+        spec:
+          restartPolicy: OnFailure
+          containers:
+            - name: compact
+              image: registry.invalid/e2e/compact:1
+              command: ["/compact"]
+EOF
+}
+
+workload_warnings() {
+    local ns out before
+    ns="$(ns_of cloud-native)"
+    out="$E2E_WORK/workloads"
+    before="$(metric cloud-native 'goinject_reviews_total{result="workload"}')"
+    local cgo='static Go binary with cgo cannot be monitored; link libc dynamically (go build -ldflags=-linkmode=external, without -static)'
+    local expected=(
+        "container \"app\": $cgo"
+        'container "db": static Go not wrapped, image ENTRYPOINT unknown; set command/args or annotate entrypoint.goinject.io/db'
+        "container \"compact\": $cgo")
+    workloads_yaml 1 | kubectl -n "$ns" apply --server-side -f - >"$out.out" 2>"$out.err" || { cat "$out.err"; return 1; }
+    cat "$out.out"
+    assert_warnings "$out.err" "${expected[@]}"
+    # Stored as sent: goinject never patches a workload.
+    kubectl -n "$ns" get deployment wl-deploy -o json >"$out.deploy.json"
+    assert_json "$out.deploy.json" '.spec.template.spec.containers | map({name, command})' '[{"name": "app", "command": ["/cgo-app"]}]'
+    assert_json "$out.deploy.json" '.spec.template.metadata.annotations | keys' '["goinject.io/cgo", "goinject.io/static-go"]'
+    # An UPDATE gets the same warnings.
+    workloads_yaml 2 | kubectl -n "$ns" apply --server-side -f - >"$out.update.out" 2>"$out.update.err" || { cat "$out.update.err"; return 1; }
+    cat "$out.update.out"
+    assert_warnings "$out.update.err" "${expected[@]}"
+    (($(metric cloud-native 'goinject_reviews_total{result="workload"}') - before >= 6)) ||
+        fail "goinject_reviews_total{result=workload} grew by less than 6"
+    # The Deployment's ReplicaSet creates the pods; goinject handled each at its creation.
+    poll 60 workload_pods_marked "$ns" || { kubectl -n "$ns" get pods -l app=wl-deploy -o json; fail "no marked pods of wl-deploy"; }
+    kubectl -n "$ns" get pods -l app=wl-deploy -o json >"$out.pods.json"
+    assert_json "$out.pods.json" '[.items[] | .metadata.annotations["goinject.io/reason"]] | unique' '["app: unsupported"]'
+    kubectl -n "$ns" delete --wait=false deployment/wl-deploy statefulset/wl-stateful cronjob/wl-cron
+}
+workload_pods_marked() {
+    kubectl -n "$1" get pods -l app=wl-deploy -o json |
+        jq -e '.items | length >= 2 and all(.metadata.annotations["goinject.io/reason"] != null)' >/dev/null
+}
+check "workloads: kubectl apply of a Deployment, a StatefulSet and a CronJob (created, then updated) prints the warnings their pods would get; no patch; the Deployment's pods carry goinject.io/reason" workload_warnings
 
 # ---- the README's dry-run commands -------------------------------------------
 

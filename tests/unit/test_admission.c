@@ -588,7 +588,7 @@ START_TEST(other_resources_are_allowed_without_a_patch)
 {
     json_t *pod = make_pod(static_go_shell, one_app);
     json_t *review =
-        make_review("admission.k8s.io/v1", "CREATE", "apps", "deployments", NULL, "default", pod);
+        make_review("admission.k8s.io/v1", "CREATE", "", "services", NULL, "default", pod);
     review_doc(review, pod, NULL, &first);
     expect_skipped(&first, SKIP_NOT_POD_CREATE);
     json_decref(review);
@@ -1879,8 +1879,12 @@ END_TEST
 START_TEST(mutate_something_else_is_an_error)
 {
     static const char *const inputs[] = {
-        "{'apiVersion': 'apps/v1', 'kind': 'Deployment', 'metadata': {'name': 'd'}}",
-        "{'kind': 'List', 'items': {}}", "{}", "[]", "'Pod'"};
+        "{'apiVersion': 'v1', 'kind': 'Service', 'metadata': {'name': 'd'}}",
+        "{'apiVersion': 'example.com/v1', 'kind': 'Deployment', 'metadata': {'name': 'd'}}",
+        "{'kind': 'List', 'items': {}}",
+        "{}",
+        "[]",
+        "'Pod'"};
     for (size_t i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
         json_t *input = q(inputs[i]);
         struct warnings w;
@@ -1895,6 +1899,199 @@ START_TEST(mutate_something_else_is_an_error)
 }
 END_TEST
 
+/* ---- workloads ---------------------------------------------------------- */
+
+static const struct {
+    const char *group, *resource, *api_version, *kind;
+} workloads[] = {
+    {"apps", "deployments", "apps/v1", "Deployment"},
+    {"apps", "statefulsets", "apps/v1", "StatefulSet"},
+    {"apps", "daemonsets", "apps/v1", "DaemonSet"},
+    {"apps", "replicasets", "apps/v1", "ReplicaSet"},
+    {"batch", "jobs", "batch/v1", "Job"},
+    {"batch", "cronjobs", "batch/v1", "CronJob"},
+};
+#define WORKLOADS (int)(sizeof(workloads) / sizeof(workloads[0]))
+
+static const char cgo_static[] = "{'goinject.io/static-go': 'true', 'goinject.io/cgo': 'true'}";
+
+/* Workload i with a pod template of these annotations and containers (quoted JSON). */
+static json_t *make_workload(int i, const char *annotations, const char *containers)
+{
+    json_t *pod = make_pod(annotations, containers);
+    json_t *template = json_pack("{s:O,s:O}", "metadata", json_object_get(pod, "metadata"), "spec",
+                                 json_object_get(pod, "spec"));
+    json_object_del(json_object_get(template, "metadata"), "namespace");
+    json_object_del(json_object_get(template, "metadata"), "name");
+    json_t *spec = json_pack("{s:o}", "template", template);
+    if (strcmp(workloads[i].kind, "CronJob") == 0)
+        spec = json_pack("{s:s,s:{s:o}}", "schedule", "@hourly", "jobTemplate", "spec", spec);
+    json_decref(pod);
+    return json_pack("{s:s,s:s,s:{s:s,s:s},s:o}", "apiVersion", workloads[i].api_version, "kind",
+                     workloads[i].kind, "metadata", "name", "web", "namespace", "default", "spec",
+                     spec);
+}
+
+/* Reviews operation of workload i in namespace ns, with the fast parser and the full one. */
+static void review_workload(int i, const char *operation, const char *sub, const char *ns,
+                            const json_t *workload, struct answer *a)
+{
+    json_t *review = make_review("admission.k8s.io/v1", operation, workloads[i].group,
+                                 workloads[i].resource, sub, ns, workload);
+    struct review_options full = {.full_parse = true};
+    review_doc(review, workload, &full, &second);
+    review_doc(review, workload, NULL, a);
+    ck_assert_str_eq(a->out.body.data, second.out.body.data);
+    json_decref(review);
+}
+
+static void expect_workload(const struct answer *a)
+{
+    ck_assert_msg(a->out.result == REVIEW_WORKLOAD, "result %s, want workload",
+                  review_result_name(a->out.result));
+    ck_assert_ptr_null(json_object_get(a->response, "patch"));
+    for (int k = 0; k < ACTION_COUNT; k++)
+        ck_assert_uint_eq(a->out.containers[k], 0);
+}
+
+static const char *const create_and_update[] = {"CREATE", "UPDATE"};
+
+START_TEST(a_workload_gets_its_templates_warnings_without_a_patch)
+{
+    static const char *const needles[] = {"container \"app\"", "cgo", NULL};
+    int kind = _i / 2;
+    json_t *workload = make_workload(kind, cgo_static, one_app);
+    review_workload(kind, create_and_update[_i % 2], NULL, "default", workload, &first);
+    expect_workload(&first);
+    expect_warning(&first, needles);
+    ck_assert_uint_eq(json_array_size(json_object_get(first.response, "warnings")), 1);
+    json_decref(workload);
+}
+END_TEST
+
+START_TEST(a_workload_whose_pods_need_a_patch_gets_no_patch_and_no_warnings)
+{
+    json_t *workload = make_workload(_i, static_go_shell, one_app);
+    review_workload(_i, "CREATE", NULL, "default", workload, &first);
+    expect_workload(&first);
+    expect_no_warnings(&first);
+    json_decref(workload);
+}
+END_TEST
+
+START_TEST(a_template_that_opted_out_gets_no_warnings)
+{
+    json_t *workload = make_workload(_i,
+                                     "{'goinject.io/inject': 'false', 'goinject.io/static-go': "
+                                     "'true', 'goinject.io/cgo': 'true'}",
+                                     one_app);
+    review_workload(_i, "CREATE", NULL, "default", workload, &first);
+    expect_workload(&first);
+    expect_no_warnings(&first);
+    ck_assert_str_eq(json_string_value(json_object_get(first.out.log, "skip")), "pod-opt-out");
+    json_decref(workload);
+}
+END_TEST
+
+START_TEST(a_workload_in_an_excluded_namespace_gets_no_warnings)
+{
+    json_t *workload = make_workload(_i, cgo_static, one_app);
+    review_workload(_i, "UPDATE", NULL, "kube-system", workload, &first);
+    expect_workload(&first);
+    expect_no_warnings(&first);
+    json_decref(workload);
+}
+END_TEST
+
+START_TEST(a_workload_delete_or_subresource_gets_nothing)
+{
+    json_t *workload = make_workload(_i, cgo_static, one_app);
+    review_workload(_i, "DELETE", NULL, "default", workload, &first);
+    expect_skipped(&first, SKIP_NOT_POD_CREATE);
+    expect_no_warnings(&first);
+    review_workload(_i, "UPDATE", "scale", "default", workload, &first);
+    expect_skipped(&first, SKIP_NOT_POD_CREATE);
+    expect_no_warnings(&first);
+    json_decref(workload);
+}
+END_TEST
+
+START_TEST(a_malformed_template_is_allowed_without_warnings)
+{
+    static const char *const specs[] = {"null",
+                                        "{}",
+                                        "{'template': 'x'}",
+                                        "{'template': {'spec': {'containers': 'x'}}}",
+                                        "{'template': {'metadata': 7, 'spec': {}}}",
+                                        "{'jobTemplate': []}",
+                                        "{'jobTemplate': {'spec': {'template': {'spec': null}}}}"};
+    for (size_t s = 0; s < sizeof(specs) / sizeof(specs[0]); s++) {
+        json_t *workload = make_workload(_i, cgo_static, one_app);
+        json_object_set_new(workload, "spec", q(specs[s]));
+        review_workload(_i, "CREATE", NULL, "default", workload, &first);
+        expect_workload(&first);
+        expect_no_warnings(&first);
+        json_decref(workload);
+    }
+    /* Containers that are not objects: the template is planned and nothing breaks. */
+    json_t *workload = make_workload(_i, cgo_static, "[7, {'name': 3}, {'name': 'app'}]");
+    review_workload(_i, "CREATE", NULL, "default", workload, &first);
+    expect_workload(&first);
+    json_decref(workload);
+}
+END_TEST
+
+START_TEST(a_template_that_would_fail_open_says_so)
+{
+    /* Two containers of one name: the check of the patched pod fails, so would the pods'. */
+    static const char *const needles[] = {"pods of this template would be admitted unchanged",
+                                          NULL};
+    json_t *workload = make_workload(
+        0, static_go_shell,
+        "[{'name': 'app', 'image': 'a', 'command': ['/app']}, {'name': 'app', 'image': 'b',"
+        " 'command': ['/b']}]");
+    review_workload(0, "CREATE", NULL, "default", workload, &first);
+    expect_workload(&first);
+    expect_warning(&first, needles);
+    json_decref(workload);
+}
+END_TEST
+
+START_TEST(mutate_a_workload_gives_it_back_with_its_templates_warnings)
+{
+    json_t *workload = make_workload(_i, cgo_static, one_app);
+    struct warnings w;
+    char err[256];
+    json_t *out = mutate(workload, &w, err, sizeof(err));
+    ck_assert_msg(out != NULL, "%s", err);
+    ck_assert(json_equal(out, workload));
+    ck_assert_uint_eq(w.count, 1);
+    ck_assert_ptr_nonnull(strstr(w.items[0], "cgo"));
+    json_decref(out);
+    warnings_free(&w);
+    /* As an AdmissionReview and in a List: the same. */
+    json_t *review = make_review("admission.k8s.io/v1", "UPDATE", workloads[_i].group,
+                                 workloads[_i].resource, NULL, "default", workload);
+    out = mutate(review, &w, err, sizeof(err));
+    ck_assert_msg(out != NULL, "%s", err);
+    ck_assert(json_equal(out, workload));
+    ck_assert_uint_eq(w.count, 1);
+    json_decref(out);
+    warnings_free(&w);
+    json_t *list =
+        json_pack("{s:s,s:s,s:[O]}", "apiVersion", "v1", "kind", "List", "items", workload);
+    out = mutate(list, &w, err, sizeof(err));
+    ck_assert_msg(out != NULL, "%s", err);
+    ck_assert(json_equal(out, list));
+    ck_assert_uint_eq(w.count, 1);
+    json_decref(out);
+    warnings_free(&w);
+    json_decref(list);
+    json_decref(review);
+    json_decref(workload);
+}
+END_TEST
+
 START_TEST(result_and_skip_names)
 {
     ck_assert_str_eq(review_result_name(REVIEW_PATCHED), "patched");
@@ -1902,6 +2099,7 @@ START_TEST(result_and_skip_names)
     ck_assert_str_eq(review_result_name(REVIEW_SKIPPED), "skipped");
     ck_assert_str_eq(review_result_name(REVIEW_FAILED_OPEN), "failed-open");
     ck_assert_str_eq(review_result_name(REVIEW_INVALID), "invalid");
+    ck_assert_str_eq(review_result_name(REVIEW_WORKLOAD), "workload");
     ck_assert_str_eq(review_result_name(REVIEW_RESULT_COUNT), "invalid");
     ck_assert_str_eq(skip_reason_name(SKIP_NOT_POD_CREATE), "not-pod-create");
     ck_assert_str_eq(skip_reason_name(SKIP_NAMESPACE), "namespace");
@@ -2055,6 +2253,24 @@ static Suite *admission_suite(void)
     tcase_add_test(mutate_tc, mutate_an_invalid_admission_review_is_an_error);
     tcase_add_test(mutate_tc, mutate_something_else_is_an_error);
     suite_add_tcase(s, mutate_tc);
+
+    TCase *workload_tc = tcase_create("workloads");
+    tcase_add_checked_fixture(workload_tc, setup, teardown);
+    tcase_add_loop_test(workload_tc, a_workload_gets_its_templates_warnings_without_a_patch, 0,
+                        WORKLOADS * 2);
+    tcase_add_loop_test(workload_tc,
+                        a_workload_whose_pods_need_a_patch_gets_no_patch_and_no_warnings, 0,
+                        WORKLOADS);
+    tcase_add_loop_test(workload_tc, a_template_that_opted_out_gets_no_warnings, 0, WORKLOADS);
+    tcase_add_loop_test(workload_tc, a_workload_in_an_excluded_namespace_gets_no_warnings, 0,
+                        WORKLOADS);
+    tcase_add_loop_test(workload_tc, a_workload_delete_or_subresource_gets_nothing, 0, WORKLOADS);
+    tcase_add_loop_test(workload_tc, a_malformed_template_is_allowed_without_warnings, 0,
+                        WORKLOADS);
+    tcase_add_test(workload_tc, a_template_that_would_fail_open_says_so);
+    tcase_add_loop_test(workload_tc, mutate_a_workload_gives_it_back_with_its_templates_warnings, 0,
+                        WORKLOADS);
+    suite_add_tcase(s, workload_tc);
 
     return s;
 }

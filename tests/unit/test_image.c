@@ -246,7 +246,8 @@ START_TEST(entrypoint_through_path_and_symlinks)
     ck_assert_json_eq(rule, "{\"match\": {\"glob\": \"example.com/app:*\"},"
                             " \"facts\": {\"staticGo\": true, \"cgo\": false,"
                             "   \"shell\": \"/bin/sh\", \"libc\": \"glibc\","
-                            "   \"entrypoint\": [], \"cmd\": [\"server\", \"run\"]}}");
+                            "   \"entrypoint\": [], \"cmd\": [\"server\", \"run\"],"
+                            "   \"user\": \"\"}}");
     json_decref(rule);
 }
 END_TEST

@@ -199,6 +199,33 @@ START_TEST(the_image_user_comes_from_the_catalog)
 }
 END_TEST
 
+/* The registry fills the user the catalog left open; a user the catalog gives wins. */
+START_TEST(the_registry_fills_the_user_the_catalog_left_open)
+{
+    struct goinject_config *cfg =
+        with_catalog("[{\"match\": {\"image\": \"example/app:1\"}, \"facts\": {\"staticGo\": "
+                     "true}}, {\"match\": {\"image\": \"example/app:2\"}, \"facts\": {\"user\": "
+                     "\"0\"}}]");
+    struct container_facts f;
+    struct catalog_facts found = {.static_go = -1, .cgo = -1};
+    struct warnings w = {NULL, 0};
+    facts_resolve(cfg, NULL, "app", "example/app:1", &f, &w);
+    ck_assert_ptr_null(f.user);
+    found.user = strdup("nonroot");
+    facts_fill_registry(&f, &found);
+    ck_assert_str_eq(f.user, "nonroot");
+    ck_assert_uint_eq(f.sources, FROM_CATALOG | FROM_REGISTRY);
+    facts_clear(&f);
+    facts_resolve(cfg, NULL, "app", "example/app:2", &f, &w);
+    facts_fill_registry(&f, &found);
+    ck_assert_str_eq(f.user, "0");
+    facts_clear(&f);
+    catalog_facts_free(&found);
+    warnings_free(&w);
+    config_free(cfg);
+}
+END_TEST
+
 /* "", 0 and root (with any group) start as root; any other name or UID does not. */
 START_TEST(image_users_that_count_as_root)
 {
@@ -232,6 +259,7 @@ static Suite *catalog_suite(void)
     tcase_add_test(tc, invalid_rules_name_the_field);
     tcase_add_test(tc, annotations_come_before_the_catalog);
     tcase_add_test(tc, the_image_user_comes_from_the_catalog);
+    tcase_add_test(tc, the_registry_fills_the_user_the_catalog_left_open);
     tcase_add_test(tc, image_users_that_count_as_root);
     tcase_add_test(tc, config_prints_the_catalog_back);
     suite_add_tcase(s, tc);

@@ -140,8 +140,12 @@ static bool pod_selected(const struct pod_input *in, struct warnings *w)
     return in->cfg->inject_by_default;
 }
 
-/* The containers an earlier pass already handled, from the status annotation. */
-static json_t *read_status(const struct pod_input *in)
+/*
+ * The containers an earlier pass already handled, from the status annotation; the
+ * ptraceIneffective entries of those containers are kept in *ineffective (a pass that
+ * writes the status again must not lose them).
+ */
+static json_t *read_status(const struct pod_input *in, json_t *ineffective)
 {
     json_t *done = json_object();
     const char *text = pod_annotation(in, "status");
@@ -154,6 +158,14 @@ static json_t *read_status(const struct pod_input *in)
     {
         if (json_is_string(action) && action_parse(json_string_value(action), &parsed) == 0)
             json_object_set(done, name, action);
+    }
+    json_object_foreach(json_object_get(status, "ptraceIneffective"), name, action)
+    {
+        const char *reason = json_string_value(action);
+        if (json_object_get(done, name) && reason &&
+            (strcmp(reason, "runAsUser") == 0 || strcmp(reason, "runAsNonRoot") == 0 ||
+             strcmp(reason, "image-user") == 0))
+            json_object_set(ineffective, name, action);
     }
     json_decref(status);
     return done;
@@ -972,7 +984,7 @@ static void mutate_pod(const struct pod_input *in, struct mutation *m)
         m->skip = SKIP_POD_OPT_OUT;
         return;
     }
-    m->done = read_status(in);
+    m->done = read_status(in, m->ptrace_ineffective);
     m->done_before = json_object_size(m->done);
     if (plan_containers(in, containers, m) != 0)
         return;

@@ -1284,6 +1284,22 @@ START_TEST(nonroot_pod_run_as_user_0_overrides_the_image_user)
 }
 END_TEST
 
+/* A later pass that writes the status again keeps what an earlier one recorded. */
+START_TEST(nonroot_entries_survive_a_reinvocation)
+{
+    review_pod(nonroot_pod(NULL, "{'runAsUser': 1000}"), &first);
+    expect_patched(&first);
+    json_t *pod = json_deep_copy(first.mutated);
+    json_array_append_new(spec_of(pod, "containers"),
+                          q("{'name': 'late', 'command': ['/late'], 'securityContext':"
+                            " {'runAsNonRoot': true}}"));
+    review_in(pod, "default", NULL, &second);
+    expect_patched(&second);
+    expect_ineffective(second.mutated, "{'app': 'runAsUser', 'late': 'runAsNonRoot'}");
+    json_decref(pod);
+}
+END_TEST
+
 START_TEST(nonroot_root_pod_has_no_ptrace_ineffective_member)
 {
     review_pod(nonroot_pod(NULL, NULL), &first);
@@ -2188,6 +2204,7 @@ static Suite *admission_suite(void)
     tcase_add_test(nonroot, nonroot_container_run_as_user_0_overrides_pod_run_as_non_root);
     tcase_add_test(nonroot, nonroot_image_user_from_the_catalog_warns);
     tcase_add_test(nonroot, nonroot_pod_run_as_user_0_overrides_the_image_user);
+    tcase_add_test(nonroot, nonroot_entries_survive_a_reinvocation);
     tcase_add_test(nonroot, nonroot_root_pod_has_no_ptrace_ineffective_member);
     suite_add_tcase(s, nonroot);
 

@@ -487,6 +487,10 @@ void image_facts_print(FILE *out, const struct image *img, const struct image_fa
             f->static_go_known ? (f->static_go ? "yes" : "no") : "unknown");
     fprintf(out, "  %-12s %s\n", "shell", f->shell[0] ? f->shell : "none");
     fprintf(out, "  %-12s %s\n", "libc", bin_libc_name(f->libc));
+    fprintf(out, "  %-12s %s\n", "user",
+            !f->user_known ? "unknown"
+            : f->user[0]   ? f->user
+                           : "(none: root)");
     if (f->has_binary) {
         fprintf(out, "binary %s\n", f->executable);
         binfacts_print(out, &f->binary, 2);

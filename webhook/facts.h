@@ -10,6 +10,8 @@
  *                                    layer (regfacts.h) found for the image
  *   5. otherwise unknown.
  * An annotation with a malformed value is ignored with a warning naming it.
+ * The image's USER (user) has no annotation: the pod's runAsUser says the same
+ * thing better, so only the catalog and the registry give it.
  */
 #ifndef GOINJECT_FACTS_H
 #define GOINJECT_FACTS_H

@@ -71,6 +71,7 @@ struct mutation {
     struct buf registry;
     bool facts_pending;
     bool registry_broken; /* out of memory while writing registry: the status is not written */
+    json_t *ptrace_ineffective; /* owned: container name -> why SYS_PTRACE cannot take effect */
     char error[256];
 };
 
@@ -93,6 +94,7 @@ static void mutation_free(struct mutation *m)
     json_decref(m->actions);
     json_decref(m->patched);
     buf_free(&m->registry);
+    json_decref(m->ptrace_ineffective);
     for (size_t i = 0; i < m->nwrapped; i++)
         json_decref(m->wrapped[i].argv);
     free(m->wrapped);
@@ -138,8 +140,12 @@ static bool pod_selected(const struct pod_input *in, struct warnings *w)
     return in->cfg->inject_by_default;
 }
 
-/* The containers an earlier pass already handled, from the status annotation. */
-static json_t *read_status(const struct pod_input *in)
+/*
+ * The containers an earlier pass already handled, from the status annotation; the
+ * ptraceIneffective entries of those containers are kept in *ineffective (a pass that
+ * writes the status again must not lose them).
+ */
+static json_t *read_status(const struct pod_input *in, json_t *ineffective)
 {
     json_t *done = json_object();
     const char *text = pod_annotation(in, "status");
@@ -152,6 +158,14 @@ static json_t *read_status(const struct pod_input *in)
     {
         if (json_is_string(action) && action_parse(json_string_value(action), &parsed) == 0)
             json_object_set(done, name, action);
+    }
+    json_object_foreach(json_object_get(status, "ptraceIneffective"), name, action)
+    {
+        const char *reason = json_string_value(action);
+        if (json_object_get(done, name) && reason &&
+            (strcmp(reason, "runAsUser") == 0 || strcmp(reason, "runAsNonRoot") == 0 ||
+             strcmp(reason, "image-user") == 0))
+            json_object_set(ineffective, name, action);
     }
     json_decref(status);
     return done;
@@ -201,14 +215,91 @@ static bool list_has_string(const json_t *list, const char *const *values)
     return false;
 }
 
-static int ensure_ptrace(const json_t *container, const char *path, const char *name,
-                         struct mutation *m)
+/* The first CAP_-prefixed name in list, or NULL: Kubernetes names carry no prefix. */
+static const char *prefixed_capability(const json_t *list)
 {
-    static const char *const granted[] = {"SYS_PTRACE", "CAP_SYS_PTRACE", "ALL", NULL};
-    static const char *const ptrace[] = {"SYS_PTRACE", "CAP_SYS_PTRACE", NULL};
+    size_t i;
+    json_t *item;
+    json_array_foreach(list, i, item)
+    {
+        const char *s = json_string_value(item);
+        if (s && strncmp(s, "CAP_", 4) == 0)
+            return s;
+    }
+    return NULL;
+}
+
+/*
+ * Why SYS_PTRACE cannot reach the container's effective set, or NULL when it can (or
+ * goinject cannot tell): a process that starts as a non-root user gets no added
+ * capability, since Kubernetes sets no ambient ones. The user is the container's
+ * runAsUser, else the pod's; without one, runAsNonRoot (the container's, else the
+ * pod's) true means non-root, else the image's USER when a fact gives it. runAsUser
+ * 0 with runAsNonRoot true counts as root: the kubelet refuses to start it anyway.
+ * The reason names the setting that decided: "runAsUser", "runAsNonRoot" or
+ * "image-user"; *uid is the runAsUser when that decided, else -1.
+ */
+static const char *nonroot_reason(const json_t *pod_context, const json_t *context,
+                                  const struct container_facts *facts, json_int_t *uid)
+{
+    const json_t *user = json_object_get(context, "runAsUser");
+    const json_t *nonroot = json_object_get(context, "runAsNonRoot");
+    *uid = -1;
+    if (!json_is_integer(user))
+        user = json_object_get(pod_context, "runAsUser");
+    if (!json_is_boolean(nonroot))
+        nonroot = json_object_get(pod_context, "runAsNonRoot");
+    if (json_is_integer(user)) {
+        *uid = json_integer_value(user);
+        return *uid != 0 ? "runAsUser" : NULL;
+    }
+    if (json_is_true(nonroot))
+        return "runAsNonRoot";
+    if (facts && facts->user && !facts_user_is_root(facts->user))
+        return "image-user";
+    return NULL;
+}
+
+static void warn_nonroot(const struct pod_input *in, const json_t *context, const char *name,
+                         const struct container_facts *facts, struct mutation *m)
+{
+    const json_t *pod_context =
+        json_object_get(json_object_get(in->pod, "spec"), "securityContext");
+    json_int_t uid;
+    const char *reason = nonroot_reason(pod_context, context, facts, &uid);
+    char why[96];
+    if (!reason)
+        return;
+    if (strcmp(reason, "runAsUser") == 0)
+        snprintf(why, sizeof(why), "runAsUser %" JSON_INTEGER_FORMAT, uid);
+    else if (strcmp(reason, "runAsNonRoot") == 0)
+        snprintf(why, sizeof(why), "runAsNonRoot");
+    else
+        snprintf(why, sizeof(why), "image USER %.16s", facts->user);
+    warnings_addf(&m->warnings,
+                  "container \"%s\": runs as non-root (%s): SYS_PTRACE never takes effect; run "
+                  "as root with only the capabilities needed, or use the agent vendor's non-root "
+                  "mode",
+                  name, why);
+    json_object_set_new(m->ptrace_ineffective, name, json_string(reason));
+}
+
+/*
+ * Makes SYS_PTRACE present in the container's capabilities.add, unless it is privileged.
+ * Only "SYS_PTRACE" and "ALL" count: a CAP_-prefixed name means nothing to the runtime,
+ * so it is kept, SYS_PTRACE is added beside it, and a warning says to drop the prefix.
+ * Warns when capabilities.drop removes SYS_PTRACE, and when the container runs as a
+ * non-root user (SYS_PTRACE is still written: the contract does not change).
+ */
+static int ensure_ptrace(const struct pod_input *in, const json_t *container, const char *path,
+                         const char *name, const struct container_facts *facts, struct mutation *m)
+{
+    static const char *const granted[] = {"SYS_PTRACE", "ALL", NULL};
+    static const char *const ptrace[] = {"SYS_PTRACE", NULL};
     static const char *const keys[] = {"securityContext", "capabilities", "add"};
     const json_t *context = json_object_get(container, "securityContext");
     const json_t *capabilities = json_object_get(context, "capabilities");
+    const json_t *add = json_object_get(capabilities, "add");
     if (json_is_true(json_object_get(context, "privileged")))
         return 0;
     if (list_has_string(json_object_get(capabilities, "drop"), ptrace))
@@ -216,12 +307,20 @@ static int ensure_ptrace(const json_t *container, const char *path, const char *
                       "container \"%s\": capabilities.drop removes SYS_PTRACE, which static Go "
                       "monitoring needs; take it out of drop",
                       name);
-    if (list_has_string(json_object_get(capabilities, "add"), granted))
+    const char *prefixed = prefixed_capability(add);
+    bool present = list_has_string(add, granted);
+    if (prefixed)
+        warnings_addf(&m->warnings,
+                      "container \"%s\": capabilities.add has %.32s; Kubernetes names carry no "
+                      "CAP_ prefix and the runtime ignores it: drop the prefix%s",
+                      name, prefixed, present ? "" : " (SYS_PTRACE was added)");
+    warn_nonroot(in, context, name, facts, m);
+    if (present)
         return 0;
     json_t *sys_ptrace = json_string_nocheck("SYS_PTRACE");
-    json_t *add = list_of(sys_ptrace);
+    json_t *list = list_of(sys_ptrace);
     json_decref(sys_ptrace);
-    return patch_append_nested(&m->patch, container, path, keys, 3, add);
+    return patch_append_nested(&m->patch, container, path, keys, 3, list);
 }
 
 static const json_t *find_by_member(const json_t *list, const char *member, const char *value)
@@ -304,14 +403,15 @@ static int remember_wrapped(struct mutation *m, size_t index, struct container_p
 }
 
 static int emit_container_ops(const struct pod_input *in, size_t index, const json_t *container,
-                              const char *name, struct container_plan *plan, struct mutation *m)
+                              const char *name, const struct container_facts *facts,
+                              struct container_plan *plan, struct mutation *m)
 {
     struct buf path = BUF_INIT;
     int rc = container_path(&path, index);
     if (!rc && plan->command)
         rc = emit_wrapper(container, path.data, plan, m) || remember_wrapped(m, index, plan);
     if (!rc && plan->add_ptrace)
-        rc = ensure_ptrace(container, path.data, name, m);
+        rc = ensure_ptrace(in, container, path.data, name, facts, m);
     if (!rc && plan->add_agent)
         rc = ensure_agent_mount(in->cfg, container, path.data, m) ||
              ensure_agent_env(in->cfg, container, path.data, name, m);
@@ -401,7 +501,8 @@ static int handle_container(const struct pod_input *in, size_t index, const json
     } else {
         plan_one(in, container, name, facts, &plan, m);
     }
-    int rc = emit_container_ops(in, index, container, name, &plan, m);
+    int rc =
+        emit_container_ops(in, index, container, name, prep == PREP_PLAN ? facts : NULL, &plan, m);
     json_object_set_new(m->done, name, json_string(action_name(plan.action)));
     json_object_set_new(m->actions, name, json_string(action_name(plan.action)));
     m->containers[plan.action]++;
@@ -579,6 +680,9 @@ static int write_status(const struct pod_input *in, struct mutation *m)
         rc = m->registry_broken || buf_append_str(&status, ",\"facts\":{") ||
              buf_append(&status, m->registry.data, m->registry.len) ||
              buf_append_char(&status, '}');
+    if (!rc && json_object_size(m->ptrace_ineffective))
+        rc = buf_append_str(&status, ",\"ptraceIneffective\":") ||
+             json_write_compact(&status, m->ptrace_ineffective);
     rc = rc || buf_append_char(&status, '}');
     if (rc) {
         buf_free(&status);
@@ -859,6 +963,7 @@ static void mutate_pod(const struct pod_input *in, struct mutation *m)
 {
     memset(m, 0, sizeof(*m));
     m->actions = json_object();
+    m->ptrace_ineffective = json_object();
     if (patch_init(&m->patch) != 0 || !m->actions)
         return mutation_fail(m, "out of memory");
     const json_t *containers = json_object_get(json_object_get(in->pod, "spec"), "containers");
@@ -879,7 +984,7 @@ static void mutate_pod(const struct pod_input *in, struct mutation *m)
         m->skip = SKIP_POD_OPT_OUT;
         return;
     }
-    m->done = read_status(in);
+    m->done = read_status(in, m->ptrace_ineffective);
     m->done_before = json_object_size(m->done);
     if (plan_containers(in, containers, m) != 0)
         return;
@@ -1267,7 +1372,10 @@ static const struct json_shape NAME_ONLY[] = {LEAF("name"), {NULL, NULL}};
 static const struct json_shape MOUNT[] = {LEAF("name"), LEAF("mountPath"), {NULL, NULL}};
 static const struct json_shape CAPABILITIES[] = {LEAF("add"), LEAF("drop"), {NULL, NULL}};
 static const struct json_shape SECURITY_CONTEXT[] = {
-    LEAF("privileged"), {"capabilities", CAPABILITIES}, {NULL, NULL}};
+    LEAF("privileged"), LEAF("runAsUser"), LEAF("runAsNonRoot"), {"capabilities", CAPABILITIES},
+    {NULL, NULL}};
+static const struct json_shape POD_SECURITY_CONTEXT[] = {
+    LEAF("runAsUser"), LEAF("runAsNonRoot"), {NULL, NULL}};
 #define CONTAINER_MEMBERS                                                                          \
     LEAF("name"), LEAF("image"), LEAF("command"), LEAF("args"),                                    \
         {"securityContext", SECURITY_CONTEXT}, {"volumeMounts", MOUNT}
@@ -1283,7 +1391,8 @@ static const struct json_shape RESOURCE[] = {LEAF("group"), LEAF("resource"), {N
 /* The review's shape, from the containers' down. */
 #define POD_SPEC_MEMBERS(container)                                                                \
     {"containers", container}, {"initContainers", INIT_CONTAINER}, {"volumes", NAME_ONLY},         \
-        {"os", NAME_ONLY}, LEAF("nodeSelector"), LEAF("affinity"), LEAF("imagePullSecrets")
+        {"os", NAME_ONLY}, LEAF("nodeSelector"), LEAF("affinity"), LEAF("imagePullSecrets"),     \
+        {"securityContext", POD_SECURITY_CONTEXT}
 /*
  * A workload's object keeps its pod template where the pod keeps its spec: at spec.template,
  * or spec.jobTemplate.spec.template for a CronJob.

@@ -160,6 +160,21 @@ static int parse_shell(const json_t *v, const char *field, char **slot, char *er
     return 0;
 }
 
+/* The image's USER: "user[:group]" of names or numbers, as the image config writes it. */
+static int parse_user(const json_t *v, const char *field, char **slot, char *err, size_t errlen)
+{
+    const char *s = json_string_value(v);
+    if (!v)
+        return 0;
+    if (!s || strlen(s) > CATALOG_USER_MAX || strchr(s, '/') || strpbrk(s, " \t\n"))
+        return errorf(err, errlen,
+                      "%s.facts.user: must be the image's USER, \"\" or a name or UID (with an "
+                      "optional :group) of at most %d characters",
+                      field, CATALOG_USER_MAX);
+    *slot = strdup(s);
+    return 0;
+}
+
 static int parse_libc(const json_t *v, const char *field, char **slot, char *err, size_t errlen)
 {
     const char *s = json_string_value(v);
@@ -175,7 +190,7 @@ int catalog_facts_parse(const json_t *facts, const char *field, struct catalog_f
                         char *err, size_t errlen)
 {
     static const char *const known[] = {"staticGo",   "cgo", "shell", "libc",
-                                        "entrypoint", "cmd", NULL};
+                                        "entrypoint", "cmd", "user",  NULL};
     char sub[64];
     snprintf(sub, sizeof(sub), "%s.facts", field);
     if (!json_is_object(facts) || json_object_size(facts) == 0)
@@ -189,7 +204,8 @@ int catalog_facts_parse(const json_t *facts, const char *field, struct catalog_f
         parse_libc(json_object_get(facts, "libc"), field, &out->libc, err, errlen) ||
         parse_argv(json_object_get(facts, "entrypoint"), field, "entrypoint", &out->entrypoint, err,
                    errlen) ||
-        parse_argv(json_object_get(facts, "cmd"), field, "cmd", &out->cmd, err, errlen))
+        parse_argv(json_object_get(facts, "cmd"), field, "cmd", &out->cmd, err, errlen) ||
+        parse_user(json_object_get(facts, "user"), field, &out->user, err, errlen))
         return -1;
     return 0;
 }
@@ -198,6 +214,7 @@ void catalog_facts_free(struct catalog_facts *facts)
 {
     free(facts->shell);
     free(facts->libc);
+    free(facts->user);
     json_decref(facts->entrypoint);
     json_decref(facts->cmd);
     memset(facts, 0, sizeof(*facts));

@@ -12,7 +12,8 @@
  *   {"glob": PATTERN}  fnmatch(3) on the reference as written or normalised
  *                      ('*' also matches '/')
  *   {"digest": D}      the pod's reference pins that digest ("...@sha256:...")
- * and carries facts (staticGo, cgo, shell, libc, entrypoint, cmd). The first
+ * and carries facts (staticGo, cgo, shell, libc, entrypoint, cmd,
+ * user). The first
  * matching rule wins. Parsing is strict: every error names the field, such
  * as "catalog[3].match: must have exactly one of image, glob or digest".
  */
@@ -24,6 +25,7 @@
 #include <stddef.h>
 
 #define CATALOG_MAX_RULES 10000
+#define CATALOG_USER_MAX  255 /* the longest image USER a catalog rule may give */
 
 enum catalog_match { CATALOG_IMAGE, CATALOG_GLOB, CATALOG_DIGEST };
 
@@ -35,6 +37,7 @@ struct catalog_facts {
     char *libc;         /* owned; "glibc", "musl" or "none"; NULL unset */
     json_t *entrypoint; /* owned array of strings; NULL unset */
     json_t *cmd;        /* owned array of strings; NULL unset */
+    char *user;         /* owned; the image config's User ("" is root); NULL unset */
 };
 
 struct catalog_rule {

@@ -191,6 +191,8 @@ static void fill_known(struct container_facts *facts, const struct catalog_facts
         facts->entrypoint = json_deep_copy(rule->entrypoint);
     if (!facts->cmd && rule->cmd)
         facts->cmd = json_deep_copy(rule->cmd);
+    if (!facts->user && rule->user)
+        facts->user = strdup(rule->user);
 }
 
 static int facts_count_known(const struct container_facts *facts)
@@ -206,8 +208,9 @@ static void fill_layer(struct container_facts *facts, const struct catalog_facts
                        unsigned source)
 {
     int before = facts_count_known(facts);
+    bool had_user = facts->user != NULL;
     fill_known(facts, layer);
-    if (facts_count_known(facts) > before)
+    if (facts_count_known(facts) > before || (!had_user && facts->user))
         facts->sources |= source;
 }
 
@@ -256,6 +259,12 @@ void facts_fill_registry(struct container_facts *facts, struct catalog_facts *fo
     fill_layer(facts, found, FROM_REGISTRY);
 }
 
+bool facts_user_is_root(const char *user)
+{
+    size_t len = strcspn(user, ":");
+    return len == 0 || (len == 1 && user[0] == '0') || (len == 4 && strncmp(user, "root", 4) == 0);
+}
+
 const char *fact_source_name(unsigned bit)
 {
     switch (bit) {
@@ -274,5 +283,6 @@ void facts_clear(struct container_facts *facts)
     free(facts->shell_path);
     json_decref(facts->entrypoint);
     json_decref(facts->cmd);
+    free(facts->user);
     memset(facts, 0, sizeof(*facts));
 }

@@ -10,6 +10,8 @@
  *                                    layer (regfacts.h) found for the image
  *   5. otherwise unknown.
  * An annotation with a malformed value is ignored with a warning naming it.
+ * The image's USER (user) has no annotation: the pod's runAsUser says the same
+ * thing better, so only the catalog and the registry give it.
  */
 #ifndef GOINJECT_FACTS_H
 #define GOINJECT_FACTS_H
@@ -35,6 +37,7 @@ struct container_facts {
     enum libc_fact libc;
     json_t *entrypoint; /* owned array of strings, NULL when unknown */
     json_t *cmd;        /* owned array of strings, NULL when unknown */
+    char *user;         /* owned; the image's USER ("" is root), NULL when unknown */
     unsigned sources;   /* enum fact_source bits */
 };
 
@@ -59,6 +62,11 @@ bool facts_settled(const struct container_facts *facts, const json_t *container)
  * what it still owns; free it as usual).
  */
 void facts_fill_registry(struct container_facts *facts, struct catalog_facts *found);
+/*
+ * True when an image USER starts the process as root: "", "0", "root", and those with
+ * a group ("0:0", "root:root"). Any other name or UID is a non-root user.
+ */
+bool facts_user_is_root(const char *user);
 /* The name of one enum fact_source bit: "annotations", "catalog" or "registry". */
 const char *fact_source_name(unsigned bit);
 

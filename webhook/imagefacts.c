@@ -398,6 +398,19 @@ void image_facts_compute(const struct image *img, struct image_facts *f)
     image_facts_compute_max(img, f, BINARY_MAX_BYTES);
 }
 
+/* The config's User as written ("" when it has none); unknown, with a note, when odd. */
+static void find_user(const json_t *config, struct image_facts *f)
+{
+    const json_t *v = json_object_get(config, "User");
+    const char *s = v && !json_is_null(v) ? json_string_value(v) : "";
+    if (!s || strlen(s) > IMAGE_FACTS_USER_MAX || strchr(s, '/') || strpbrk(s, " \t\n")) {
+        add_note(f, "the image config's User is not a user name or UID; taken as unknown");
+        return;
+    }
+    f->user_known = true;
+    snprintf(f->user, sizeof(f->user), "%s", s);
+}
+
 void image_facts_compute_max(const struct image *img, struct image_facts *f, size_t binary_max)
 {
     const json_t *config = container_config(img);
@@ -409,6 +422,7 @@ void image_facts_compute_max(const struct image *img, struct image_facts *f, siz
     find_executable(img, config, f);
     find_shell(img, f);
     find_libc(img, f);
+    find_user(config, f);
     if (f->static_go && f->libc == BIN_LIBC_NONE)
         f->problems |= 1u << PROBLEM_NO_LIBC;
 }
@@ -440,18 +454,18 @@ json_t *image_facts_to_json(const struct image *img, const struct image_facts *f
 {
     const json_t *cfg = img->config;
     bool cgo_known = f->has_binary;
-    return json_pack("{s:o,s:o,s:s,s:o,s:o,s:O,s:O,s:o,s:o,s:o,s:o,s:s,s:s,s:o,s:o,s:O}", "image",
-                     string_or_null(img->name), "digest", string_or_null(img->digest), "format",
-                     img->format == IMAGE_OCI_LAYOUT ? "oci-layout" : "docker-archive", "os",
-                     string_or_null(json_string_value(json_object_get(cfg, "os"))), "architecture",
-                     string_or_null(json_string_value(json_object_get(cfg, "architecture"))),
-                     "entrypoint", f->entrypoint, "cmd", f->cmd, "executable",
-                     string_or_null(f->executable), "parent", string_or_null(f->parent), "staticGo",
-                     tristate(f->static_go_known, f->static_go), "cgo",
-                     tristate(cgo_known, f->binary.cgo), "shell", f->shell[0] ? f->shell : "none",
-                     "libc", bin_libc_name(f->libc), "binary",
-                     f->has_binary ? binfacts_to_json(&f->binary) : json_null(), "problems",
-                     problems_to_json(f->problems), "notes", f->notes);
+    return json_pack(
+        "{s:o,s:o,s:s,s:o,s:o,s:O,s:O,s:o,s:o,s:o,s:o,s:s,s:s,s:o,s:o,s:o,s:O}", "image",
+        string_or_null(img->name), "digest", string_or_null(img->digest), "format",
+        img->format == IMAGE_OCI_LAYOUT ? "oci-layout" : "docker-archive", "os",
+        string_or_null(json_string_value(json_object_get(cfg, "os"))), "architecture",
+        string_or_null(json_string_value(json_object_get(cfg, "architecture"))), "entrypoint",
+        f->entrypoint, "cmd", f->cmd, "executable", string_or_null(f->executable), "parent",
+        string_or_null(f->parent), "staticGo", tristate(f->static_go_known, f->static_go), "cgo",
+        tristate(cgo_known, f->binary.cgo), "shell", f->shell[0] ? f->shell : "none", "libc",
+        bin_libc_name(f->libc), "user", f->user_known ? json_string(f->user) : json_null(),
+        "binary", f->has_binary ? binfacts_to_json(&f->binary) : json_null(), "problems",
+        problems_to_json(f->problems), "notes", f->notes);
 }
 
 static void print_argv(FILE *out, const char *label, const json_t *argv)
@@ -473,6 +487,10 @@ void image_facts_print(FILE *out, const struct image *img, const struct image_fa
             f->static_go_known ? (f->static_go ? "yes" : "no") : "unknown");
     fprintf(out, "  %-12s %s\n", "shell", f->shell[0] ? f->shell : "none");
     fprintf(out, "  %-12s %s\n", "libc", bin_libc_name(f->libc));
+    fprintf(out, "  %-12s %s\n", "user",
+            !f->user_known ? "unknown"
+            : f->user[0]   ? f->user
+                           : "(none: root)");
     if (f->has_binary) {
         fprintf(out, "binary %s\n", f->executable);
         binfacts_print(out, &f->binary, 2);
@@ -536,5 +554,7 @@ json_t *image_facts_catalog_rule(const struct image_facts *f, const char *name, 
     json_object_set_new(facts, "libc", json_string(bin_libc_name(f->libc)));
     json_object_set(facts, "entrypoint", f->entrypoint);
     json_object_set(facts, "cmd", f->cmd);
+    if (f->user_known)
+        json_object_set_new(facts, "user", json_string(f->user));
     return json_pack("{s:o,s:o}", "match", match, "facts", facts);
 }

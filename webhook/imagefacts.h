@@ -22,6 +22,8 @@
 /* An executable larger than this is not read (Go binaries are tens of MiB). */
 #define BINARY_MAX_BYTES (512u * 1024 * 1024)
 
+#define IMAGE_FACTS_USER_MAX 255 /* a longer User is left unknown, with a note */
+
 struct image_facts {
     json_t *entrypoint;             /* owned array of strings ([] when the config has none) */
     json_t *cmd;                    /* owned array of strings */
@@ -34,9 +36,11 @@ struct image_facts {
     bool static_go;
     char shell[TREE_PATH_MAX]; /* a dynamically linked shell, "" for none */
     enum bin_libc libc;        /* the C library the image provides */
-    uint32_t problems;         /* bits of enum problem_code */
-    json_t *notes;             /* owned array of strings: what could not be decided, and why */
-    size_t binary_max;         /* an executable larger than this is not read */
+    bool user_known;
+    char user[IMAGE_FACTS_USER_MAX + 1]; /* the config's User, "" (root) when it has none */
+    uint32_t problems;                   /* bits of enum problem_code */
+    json_t *notes;     /* owned array of strings: what could not be decided, and why */
+    size_t binary_max; /* an executable larger than this is not read */
 };
 
 /* Computes the facts of img. Never fails: what cannot be known becomes a note. */

@@ -67,6 +67,7 @@ static void facts_copy(struct catalog_facts *dst, const struct catalog_facts *sr
     dst->libc = src->libc ? strdup(src->libc) : NULL;
     dst->entrypoint = src->entrypoint ? json_deep_copy(src->entrypoint) : NULL;
     dst->cmd = src->cmd ? json_deep_copy(src->cmd) : NULL;
+    dst->user = src->user ? strdup(src->user) : NULL;
 }
 
 /* ---- lookups ------------------------------------------------------------------------------ */
@@ -384,6 +385,10 @@ static void facts_meet(struct catalog_facts *acc, const struct catalog_facts *ot
     if (!same_string(acc->libc, other->libc)) {
         free(acc->libc);
         acc->libc = NULL;
+    }
+    if (!same_string(acc->user, other->user)) {
+        free(acc->user);
+        acc->user = NULL;
     }
     if (acc->entrypoint &&
         (!other->entrypoint || !json_equal(acc->entrypoint, other->entrypoint))) {

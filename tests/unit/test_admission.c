@@ -1062,7 +1062,7 @@ START_TEST(ptrace_is_appended_to_an_existing_add_list)
 }
 END_TEST
 
-static const char *const ptrace_granted[] = {"SYS_PTRACE", "CAP_SYS_PTRACE", "ALL"};
+static const char *const ptrace_granted[] = {"SYS_PTRACE", "ALL"};
 
 START_TEST(ptrace_is_never_duplicated_when_already_granted)
 {
@@ -1077,6 +1077,61 @@ START_TEST(ptrace_is_never_duplicated_when_already_granted)
                          json_object_get(container_of(pod, 0), "securityContext")));
     expect_action(first.mutated, "app", "shell-wrapper");
     json_decref(pod);
+}
+END_TEST
+
+/* Kubernetes names carry no CAP_ prefix: the runtime ignores CAP_SYS_PTRACE. */
+START_TEST(ptrace_cap_prefixed_name_gets_sys_ptrace_beside_it_with_a_warning)
+{
+    review_pod(make_pod(static_go_shell, "[{'name': 'app', 'command': ['/app'], "
+                                         "'securityContext': {'capabilities': {'add': "
+                                         "['CAP_SYS_PTRACE']}}}]"),
+               &first);
+    expect_patched(&first);
+    static const char *const needles[] = {"\"app\"", "CAP_SYS_PTRACE", "drop the prefix",
+                                          "SYS_PTRACE was added", NULL};
+    expect_warning(&first, needles);
+    ck_assert_json_q(json_object_get(container_of(first.mutated, 0), "securityContext"),
+                     "{'capabilities': {'add': ['CAP_SYS_PTRACE', 'SYS_PTRACE']}}");
+}
+END_TEST
+
+START_TEST(ptrace_cap_all_is_not_all)
+{
+    review_pod(make_pod(static_go_shell, "[{'name': 'app', 'command': ['/app'], "
+                                         "'securityContext': {'capabilities': {'add': "
+                                         "['CAP_ALL']}}}]"),
+               &first);
+    expect_patched(&first);
+    static const char *const needles[] = {"\"app\"", "CAP_ALL", "drop the prefix", NULL};
+    expect_warning(&first, needles);
+    ck_assert_json_q(json_object_get(container_of(first.mutated, 0), "securityContext"),
+                     "{'capabilities': {'add': ['CAP_ALL', 'SYS_PTRACE']}}");
+}
+END_TEST
+
+START_TEST(ptrace_cap_prefix_beside_sys_ptrace_warns_and_adds_nothing)
+{
+    review_pod(make_pod(static_go_shell, "[{'name': 'app', 'command': ['/app'], "
+                                         "'securityContext': {'capabilities': {'add': "
+                                         "['CAP_NET_ADMIN', 'SYS_PTRACE']}}}]"),
+               &first);
+    expect_patched(&first);
+    static const char *const needles[] = {"\"app\"", "CAP_NET_ADMIN", "drop the prefix", NULL};
+    expect_warning(&first, needles);
+    ck_assert_uint_eq(ops_under(first.ops, "/spec/containers/0/securityContext"), 0);
+}
+END_TEST
+
+/* A drop of CAP_SYS_PTRACE means nothing to the runtime: SYS_PTRACE is not removed. */
+START_TEST(ptrace_cap_prefixed_drop_gives_no_drop_warning)
+{
+    review_pod(make_pod(static_go_shell, "[{'name': 'app', 'command': ['/app'], "
+                                         "'securityContext': {'capabilities': {'drop': "
+                                         "['CAP_SYS_PTRACE']}}}]"),
+               &first);
+    expect_patched(&first);
+    expect_no_warnings(&first);
 }
 END_TEST
 
@@ -1104,6 +1159,153 @@ START_TEST(ptrace_in_capabilities_drop_gives_a_warning)
     expect_warning(&first, needles);
     ck_assert_json_q(json_object_get(container_of(first.mutated, 0), "securityContext"),
                      "{'capabilities': {'drop': ['SYS_PTRACE'], 'add': ['SYS_PTRACE']}}");
+}
+END_TEST
+
+/* ---- SYS_PTRACE for a non-root user --------------------------------------- */
+
+/* A pod of one static Go container "app" with the given securityContexts (NULL: none). */
+static json_t *nonroot_pod(const char *pod_context, const char *container_context)
+{
+    json_t *pod = make_pod(static_go_shell, "[{'name': 'app', 'image': 'example/app:1',"
+                                            " 'command': ['/app']}]");
+    if (pod_context)
+        json_object_set_new(json_object_get(pod, "spec"), "securityContext", q(pod_context));
+    if (container_context)
+        json_object_set_new(container_of(pod, 0), "securityContext", q(container_context));
+    return pod;
+}
+
+/* The status annotation's ptraceIneffective member, as quoted JSON; NULL: absent. */
+static void expect_ineffective(const json_t *pod, const char *members_q)
+{
+    json_t *status = status_of(pod);
+    const json_t *member = json_object_get(status, "ptraceIneffective");
+    if (members_q)
+        ck_assert_json_q(member, members_q);
+    else
+        ck_assert_ptr_null(member);
+    json_decref(status);
+}
+
+static void expect_nonroot_warning(const char *why)
+{
+    const char *const needles[] = {"\"app\"", "non-root", why, "SYS_PTRACE", "as root", NULL};
+    expect_warning(&first, needles);
+}
+
+START_TEST(nonroot_run_as_user_warns_and_keeps_sys_ptrace)
+{
+    json_t *pod = nonroot_pod(NULL, "{'runAsUser': 1000}");
+    review_pod(pod, &first);
+    expect_patched(&first);
+    expect_nonroot_warning("runAsUser 1000");
+    ck_assert_json_q(json_object_get(container_of(first.mutated, 0), "securityContext"),
+                     "{'runAsUser': 1000, 'capabilities': {'add': ['SYS_PTRACE']}}");
+    expect_ineffective(first.mutated, "{'app': 'runAsUser'}");
+}
+END_TEST
+
+START_TEST(nonroot_privileged_container_gets_no_warning)
+{
+    review_pod(nonroot_pod(NULL, "{'runAsUser': 1000, 'privileged': true}"), &first);
+    expect_patched(&first);
+    expect_no_warnings(&first);
+    expect_ineffective(first.mutated, NULL);
+}
+END_TEST
+
+START_TEST(nonroot_run_as_user_0_gets_no_warning)
+{
+    review_pod(nonroot_pod("{'runAsUser': 1000}", "{'runAsUser': 0}"), &first);
+    expect_patched(&first);
+    expect_no_warnings(&first);
+    expect_ineffective(first.mutated, NULL);
+}
+END_TEST
+
+START_TEST(nonroot_pod_run_as_user_applies_to_the_container)
+{
+    review_pod(nonroot_pod("{'runAsUser': 65532}", NULL), &first);
+    expect_patched(&first);
+    expect_nonroot_warning("runAsUser 65532");
+    expect_ineffective(first.mutated, "{'app': 'runAsUser'}");
+}
+END_TEST
+
+START_TEST(nonroot_pod_run_as_non_root_warns)
+{
+    review_pod(nonroot_pod("{'runAsNonRoot': true}", NULL), &first);
+    expect_patched(&first);
+    expect_nonroot_warning("runAsNonRoot");
+    expect_ineffective(first.mutated, "{'app': 'runAsNonRoot'}");
+}
+END_TEST
+
+START_TEST(nonroot_container_run_as_non_root_false_overrides_the_pod)
+{
+    review_pod(nonroot_pod("{'runAsNonRoot': true}", "{'runAsNonRoot': false}"), &first);
+    expect_patched(&first);
+    expect_no_warnings(&first);
+}
+END_TEST
+
+/* runAsUser 0 with runAsNonRoot true: the kubelet refuses to start it; the UID decides here. */
+START_TEST(nonroot_container_run_as_user_0_overrides_pod_run_as_non_root)
+{
+    review_pod(nonroot_pod("{'runAsNonRoot': true}", "{'runAsUser': 0}"), &first);
+    expect_patched(&first);
+    expect_no_warnings(&first);
+    expect_ineffective(first.mutated, NULL);
+}
+END_TEST
+
+static const char user_catalog[] =
+    "{\"catalog\": [{\"match\": {\"image\": \"example/app:1\"}, \"facts\": {\"user\": "
+    "\"65532\"}}]}";
+
+START_TEST(nonroot_image_user_from_the_catalog_warns)
+{
+    load_config(user_catalog);
+    review_pod(nonroot_pod(NULL, NULL), &first);
+    expect_patched(&first);
+    expect_nonroot_warning("image USER 65532");
+    expect_ineffective(first.mutated, "{'app': 'image-user'}");
+}
+END_TEST
+
+START_TEST(nonroot_pod_run_as_user_0_overrides_the_image_user)
+{
+    load_config(user_catalog);
+    review_pod(nonroot_pod("{'runAsUser': 0}", NULL), &first);
+    expect_patched(&first);
+    expect_no_warnings(&first);
+    expect_ineffective(first.mutated, NULL);
+}
+END_TEST
+
+/* A later pass that writes the status again keeps what an earlier one recorded. */
+START_TEST(nonroot_entries_survive_a_reinvocation)
+{
+    review_pod(nonroot_pod(NULL, "{'runAsUser': 1000}"), &first);
+    expect_patched(&first);
+    json_t *pod = json_deep_copy(first.mutated);
+    json_array_append_new(spec_of(pod, "containers"),
+                          q("{'name': 'late', 'command': ['/late'], 'securityContext':"
+                            " {'runAsNonRoot': true}}"));
+    review_in(pod, "default", NULL, &second);
+    expect_patched(&second);
+    expect_ineffective(second.mutated, "{'app': 'runAsUser', 'late': 'runAsNonRoot'}");
+    json_decref(pod);
+}
+END_TEST
+
+START_TEST(nonroot_root_pod_has_no_ptrace_ineffective_member)
+{
+    review_pod(nonroot_pod(NULL, NULL), &first);
+    expect_patched(&first);
+    expect_no_warnings(&first);
+    expect_ineffective(first.mutated, NULL);
 }
 END_TEST
 
@@ -2178,12 +2380,31 @@ static Suite *admission_suite(void)
     tcase_add_test(ptrace, ptrace_creates_the_security_context_with_one_add);
     tcase_add_test(ptrace, ptrace_creates_capabilities_in_an_existing_security_context);
     tcase_add_test(ptrace, ptrace_is_appended_to_an_existing_add_list);
-    tcase_add_loop_test(ptrace, ptrace_is_never_duplicated_when_already_granted, 0, 3);
+    tcase_add_loop_test(ptrace, ptrace_is_never_duplicated_when_already_granted, 0, 2);
+    tcase_add_test(ptrace, ptrace_cap_prefixed_name_gets_sys_ptrace_beside_it_with_a_warning);
+    tcase_add_test(ptrace, ptrace_cap_all_is_not_all);
+    tcase_add_test(ptrace, ptrace_cap_prefix_beside_sys_ptrace_warns_and_adds_nothing);
+    tcase_add_test(ptrace, ptrace_cap_prefixed_drop_gives_no_drop_warning);
     tcase_add_test(ptrace, ptrace_is_not_added_to_privileged_containers);
     tcase_add_test(ptrace, ptrace_in_capabilities_drop_gives_a_warning);
     tcase_add_test(ptrace, ptrace_replaces_a_null_security_context);
     tcase_add_test(ptrace, ptrace_in_a_wrong_typed_security_context_fails_open);
     suite_add_tcase(s, ptrace);
+
+    TCase *nonroot = tcase_create("SYS_PTRACE for a non-root user");
+    tcase_add_checked_fixture(nonroot, setup, teardown);
+    tcase_add_test(nonroot, nonroot_run_as_user_warns_and_keeps_sys_ptrace);
+    tcase_add_test(nonroot, nonroot_privileged_container_gets_no_warning);
+    tcase_add_test(nonroot, nonroot_run_as_user_0_gets_no_warning);
+    tcase_add_test(nonroot, nonroot_pod_run_as_user_applies_to_the_container);
+    tcase_add_test(nonroot, nonroot_pod_run_as_non_root_warns);
+    tcase_add_test(nonroot, nonroot_container_run_as_non_root_false_overrides_the_pod);
+    tcase_add_test(nonroot, nonroot_container_run_as_user_0_overrides_pod_run_as_non_root);
+    tcase_add_test(nonroot, nonroot_image_user_from_the_catalog_warns);
+    tcase_add_test(nonroot, nonroot_pod_run_as_user_0_overrides_the_image_user);
+    tcase_add_test(nonroot, nonroot_entries_survive_a_reinvocation);
+    tcase_add_test(nonroot, nonroot_root_pod_has_no_ptrace_ineffective_member);
+    suite_add_tcase(s, nonroot);
 
     TCase *agent = tcase_create("agent mount and env");
     tcase_add_checked_fixture(agent, setup, teardown);

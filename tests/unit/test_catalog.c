@@ -124,6 +124,10 @@ START_TEST(invalid_rules_name_the_field)
                  "catalog[0].facts.shell:");
     expect_error("[{\"match\": {\"image\": \"a\"}, \"facts\": {\"libc\": \"uclibc\"}}]",
                  "catalog[0].facts.libc:");
+    expect_error("[{\"match\": {\"image\": \"a\"}, \"facts\": {\"user\": 1000}}]",
+                 "catalog[0].facts.user:");
+    expect_error("[{\"match\": {\"image\": \"a\"}, \"facts\": {\"user\": \"a b\"}}]",
+                 "catalog[0].facts.user:");
     expect_error("[{\"match\": {\"image\": \"a\"}, \"facts\": {\"cmd\": [\"a\", 1]}}]",
                  "catalog[0].facts.cmd[1]:");
     expect_error("[{\"match\": {\"image\": \"a\"}, \"facts\": {\"entrypoint\": \"/app\"}}]",
@@ -179,6 +183,61 @@ START_TEST(annotations_come_before_the_catalog)
 }
 END_TEST
 
+START_TEST(the_image_user_comes_from_the_catalog)
+{
+    struct goinject_config *cfg =
+        with_catalog("[{\"match\": {\"image\": \"example/app:1\"}, \"facts\": {\"user\": "
+                     "\"nonroot\"}}]");
+    struct container_facts f;
+    struct warnings w = {NULL, 0};
+    facts_resolve(cfg, NULL, "app", "example/app:1", &f, &w);
+    ck_assert_str_eq(f.user, "nonroot");
+    ck_assert_uint_eq(f.sources, FROM_CATALOG);
+    facts_clear(&f);
+    warnings_free(&w);
+    config_free(cfg);
+}
+END_TEST
+
+/* The registry fills the user the catalog left open; a user the catalog gives wins. */
+START_TEST(the_registry_fills_the_user_the_catalog_left_open)
+{
+    struct goinject_config *cfg =
+        with_catalog("[{\"match\": {\"image\": \"example/app:1\"}, \"facts\": {\"staticGo\": "
+                     "true}}, {\"match\": {\"image\": \"example/app:2\"}, \"facts\": {\"user\": "
+                     "\"0\"}}]");
+    struct container_facts f;
+    struct catalog_facts found = {.static_go = -1, .cgo = -1};
+    struct warnings w = {NULL, 0};
+    facts_resolve(cfg, NULL, "app", "example/app:1", &f, &w);
+    ck_assert_ptr_null(f.user);
+    found.user = strdup("nonroot");
+    facts_fill_registry(&f, &found);
+    ck_assert_str_eq(f.user, "nonroot");
+    ck_assert_uint_eq(f.sources, FROM_CATALOG | FROM_REGISTRY);
+    facts_clear(&f);
+    facts_resolve(cfg, NULL, "app", "example/app:2", &f, &w);
+    facts_fill_registry(&f, &found);
+    ck_assert_str_eq(f.user, "0");
+    facts_clear(&f);
+    catalog_facts_free(&found);
+    warnings_free(&w);
+    config_free(cfg);
+}
+END_TEST
+
+/* "", 0 and root (with any group) start as root; any other name or UID does not. */
+START_TEST(image_users_that_count_as_root)
+{
+    static const char *const root[] = {"", "0", "root", "0:0", "root:root", "0:1000"};
+    static const char *const other[] = {"65532", "nonroot", "1000:1000", "00", "rooted", "10"};
+    for (size_t i = 0; i < sizeof(root) / sizeof(root[0]); i++)
+        ck_assert_msg(facts_user_is_root(root[i]), "%s", root[i]);
+    for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++)
+        ck_assert_msg(!facts_user_is_root(other[i]), "%s", other[i]);
+}
+END_TEST
+
 START_TEST(config_prints_the_catalog_back)
 {
     struct goinject_config *cfg =
@@ -199,6 +258,9 @@ static Suite *catalog_suite(void)
     tcase_add_test(tc, rules_match_by_image_glob_and_digest);
     tcase_add_test(tc, invalid_rules_name_the_field);
     tcase_add_test(tc, annotations_come_before_the_catalog);
+    tcase_add_test(tc, the_image_user_comes_from_the_catalog);
+    tcase_add_test(tc, the_registry_fills_the_user_the_catalog_left_open);
+    tcase_add_test(tc, image_users_that_count_as_root);
     tcase_add_test(tc, config_prints_the_catalog_back);
     suite_add_tcase(s, tc);
     return s;

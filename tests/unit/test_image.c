@@ -246,7 +246,8 @@ START_TEST(entrypoint_through_path_and_symlinks)
     ck_assert_json_eq(rule, "{\"match\": {\"glob\": \"example.com/app:*\"},"
                             " \"facts\": {\"staticGo\": true, \"cgo\": false,"
                             "   \"shell\": \"/bin/sh\", \"libc\": \"glibc\","
-                            "   \"entrypoint\": [], \"cmd\": [\"server\", \"run\"]}}");
+                            "   \"entrypoint\": [], \"cmd\": [\"server\", \"run\"],"
+                            "   \"user\": \"\"}}");
     json_decref(rule);
 }
 END_TEST
@@ -275,6 +276,37 @@ START_TEST(a_shell_without_its_loader_does_not_count)
     open_archive();
     ck_assert_str_eq(facts.shell, "");
     ck_assert(has_note("lacks"));
+}
+END_TEST
+
+START_TEST(the_user_is_the_config_user_as_written)
+{
+    struct buf layers[1] = {BUF_INIT};
+    add_static_go(&layers[0], "app");
+    docker_archive(layers, 1, "{\"config\":{\"Entrypoint\":[\"/app\"],\"User\":\"65532:65532\"}}",
+                   READER_PLAIN);
+    open_archive();
+    ck_assert(facts.user_known);
+    ck_assert_str_eq(facts.user, "65532:65532");
+    json_t *rule = image_facts_catalog_rule(&facts, "example.com/app:1", NULL);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(rule, "facts"), "user")),
+                     "65532:65532");
+    json_decref(rule);
+}
+END_TEST
+
+START_TEST(a_user_that_is_no_name_or_uid_is_unknown_with_a_note)
+{
+    struct buf layers[1] = {BUF_INIT};
+    add_static_go(&layers[0], "app");
+    docker_archive(layers, 1, "{\"config\":{\"Entrypoint\":[\"/app\"],\"User\":\"a b\"}}",
+                   READER_PLAIN);
+    open_archive();
+    ck_assert(!facts.user_known);
+    ck_assert(has_note("User"));
+    json_t *rule = image_facts_catalog_rule(&facts, "example.com/app:1", NULL);
+    ck_assert_ptr_null(json_object_get(json_object_get(rule, "facts"), "user"));
+    json_decref(rule);
 }
 END_TEST
 
@@ -781,6 +813,8 @@ static Suite *image_suite(void)
     tcase_add_test(docker, entrypoint_through_path_and_symlinks);
     tcase_add_test(docker, static_busybox_is_not_a_shell);
     tcase_add_test(docker, a_shell_without_its_loader_does_not_count);
+    tcase_add_test(docker, the_user_is_the_config_user_as_written);
+    tcase_add_test(docker, a_user_that_is_no_name_or_uid_is_unknown_with_a_note);
     tcase_add_test(docker, programs_started_by_a_shell_or_an_init);
     tcase_add_test(docker, unknown_scripts_leave_static_go_unknown);
     tcase_add_test(docker, missing_entrypoint_is_a_note);

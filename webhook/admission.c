@@ -17,6 +17,7 @@
 #include "kubesecrets.h"
 #include "pointer.h"
 #include "regfacts.h"
+#include "tree.h"
 #include "version.h"
 
 static const char *const result_names[REVIEW_RESULT_COUNT] = {
@@ -72,6 +73,9 @@ struct mutation {
     bool facts_pending;
     bool registry_broken; /* out of memory while writing registry: the status is not written */
     json_t *ptrace_ineffective; /* owned: container name -> why SYS_PTRACE cannot take effect */
+    /* Set when the pod already has something by one of the agent's names (agent_clash). */
+    char clash[160];
+    const char *clash_fix; /* the setting that renames goinject's object */
     char error[256];
 };
 
@@ -336,6 +340,32 @@ static const json_t *find_by_member(const json_t *list, const char *member, cons
     return NULL;
 }
 
+/*
+ * True when a and b name the same directory once cleaned: repeated slashes,
+ * "." components and a trailing slash do not count, so "/goinject-agent/."
+ * and "//goinject-agent" are the agent's "/goinject-agent".
+ */
+static bool same_path(const char *a, const char *b)
+{
+    char clean_a[1024], clean_b[1024];
+    return a && b && tree_clean_path(a, clean_a, sizeof(clean_a)) == 0 &&
+           tree_clean_path(b, clean_b, sizeof(clean_b)) == 0 && strcmp(clean_a, clean_b) == 0;
+}
+
+/* The first mount in mounts whose mountPath is path, once both are cleaned; NULL when none. */
+static const json_t *mount_at(const json_t *mounts, const char *path)
+{
+    size_t i;
+    json_t *mount;
+    json_array_foreach(mounts, i, mount)
+    {
+        if (same_path(json_string_value(json_object_get(mount, "mountPath")), path))
+            return mount;
+    }
+    return NULL;
+}
+
+/* Adds the agent mount, unless the container mounts the agent volume already. */
 static int ensure_agent_mount(const struct goinject_config *cfg, const json_t *container,
                               const char *path, struct mutation *m)
 {
@@ -420,21 +450,84 @@ static int emit_container_ops(const struct pod_input *in, size_t index, const js
     return rc;
 }
 
-/* Another volume at the agent's mount path: mounting ours would make the pod invalid. */
 /*
- * The agent's mount must be exactly (volumeName at mountPath): another volume
- * at that path would make the pod invalid, and our volume at another path
- * would leave the tini wrapper pointing at nothing.
+ * The agent's mount must be exactly (volumeName at mountPath), paths compared
+ * once cleaned: another volume at that path would make the pod invalid, and
+ * our volume at another path would leave the tini wrapper pointing at nothing.
  */
 static bool agent_mount_conflicts(const struct goinject_config *cfg, const json_t *container)
 {
     const json_t *mounts = json_object_get(container, "volumeMounts");
-    const json_t *at_path = find_by_member(mounts, "mountPath", cfg->agent.mount_path);
+    const json_t *at_path = mount_at(mounts, cfg->agent.mount_path);
     const json_t *by_name = find_by_member(mounts, "name", cfg->agent.volume_name);
     const char *path_owner = json_string_value(json_object_get(at_path, "name"));
     const char *name_path = json_string_value(json_object_get(by_name, "mountPath"));
     return (at_path && (!path_owner || strcmp(path_owner, cfg->agent.volume_name) != 0)) ||
-           (by_name && (!name_path || strcmp(name_path, cfg->agent.mount_path) != 0));
+           (by_name && !same_path(name_path, cfg->agent.mount_path));
+}
+
+/*
+ * An init container by the agent's name is goinject's own (added by an earlier
+ * pass) when it runs what the configuration builds: the same image, command and
+ * args, and the agent volume mounted at the agent's path. Other members may have
+ * been defaulted or added since (a service account token mount, for one).
+ */
+static bool is_own_init_container(const struct agent_config *a, const json_t *init)
+{
+    static const char *const members[] = {"image", "command", "args", NULL};
+    for (const char *const *member = members; *member; member++)
+        if (!json_equal(json_object_get(init, *member),
+                        json_object_get(a->init_container, *member)))
+            return false;
+    const json_t *mount =
+        find_by_member(json_object_get(init, "volumeMounts"), "name", a->volume_name);
+    return mount &&
+           same_path(json_string_value(json_object_get(mount, "mountPath")), a->mount_path);
+}
+
+/* The kind of a volume, for a warning: its first member other than name ("configMap"). */
+static const char *volume_kind(const json_t *volume)
+{
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)volume, key, value)
+    {
+        if (strcmp(key, "name") != 0)
+            return key;
+    }
+    return "no source";
+}
+
+/*
+ * Looks for something of the pod's that holds one of the names goinject adds
+ * per pod in cloud-native mode: a volume named agent.volumeName that is not the
+ * plain emptyDir goinject writes, an init container named agent.initContainerName
+ * that is not goinject's copier, or an app container by that name. On a clash,
+ * m->clash describes the object and m->clash_fix names the setting to change;
+ * every container that needs the agent is then left as it is.
+ */
+static void agent_clash(const struct pod_input *in, struct mutation *m)
+{
+    const struct agent_config *a = &in->cfg->agent;
+    const json_t *spec = json_object_get(in->pod, "spec");
+    const json_t *volume = find_by_member(json_object_get(spec, "volumes"), "name", a->volume_name);
+    const json_t *init =
+        find_by_member(json_object_get(spec, "initContainers"), "name", a->init_container_name);
+    m->clash[0] = '\0';
+    if (in->cfg->mode != MODE_CLOUD_NATIVE)
+        return;
+    if (volume && !json_equal((json_t *)volume, a->volume)) {
+        snprintf(m->clash, sizeof(m->clash), "a volume \"%.63s\" (%.40s)", a->volume_name,
+                 volume_kind(volume));
+        m->clash_fix = "agent.volumeName";
+    } else if (init && !is_own_init_container(a, init)) {
+        snprintf(m->clash, sizeof(m->clash), "an init container \"%.63s\"", a->init_container_name);
+        m->clash_fix = "agent.initContainerName";
+    } else if (find_by_member(json_object_get(spec, "containers"), "name",
+                              a->init_container_name)) {
+        snprintf(m->clash, sizeof(m->clash), "a container \"%.63s\"", a->init_container_name);
+        m->clash_fix = "agent.initContainerName";
+    }
 }
 
 /* What the first pass found a container to need. */
@@ -478,7 +571,14 @@ static void plan_one(const struct pod_input *in, const json_t *container, const 
                      struct mutation *m)
 {
     rules_plan(in->cfg, name, container, facts, in->pod_security_enforced, plan, &m->warnings);
-    if (plan->add_agent && agent_mount_conflicts(in->cfg, container)) {
+    if (plan->add_agent && m->clash[0]) {
+        warnings_addf(&m->warnings,
+                      "container \"%s\": the pod already has %s that goinject did not add; not "
+                      "injected (no agent, wrapper or SYS_PTRACE). Rename it, or set %s",
+                      name, m->clash, m->clash_fix);
+        plan_clear(plan);
+        plan->action = ACTION_UNSUPPORTED;
+    } else if (plan->add_agent && agent_mount_conflicts(in->cfg, container)) {
         warnings_addf(&m->warnings,
                       "container \"%s\": a volume mount clashes with the agent's (%s at %s); "
                       "not injected. Change that mount, or agent.mountPath",
@@ -613,6 +713,10 @@ static void registry_stage(const struct pod_input *in, const json_t *containers,
 
 /* ---- pod-level operations ----------------------------------------------- */
 
+/*
+ * Adds the agent's init container and volume, each unless the pod has it already
+ * (agent_clash has made sure that what the pod has by those names is goinject's).
+ */
 static int ensure_agent_volume(const struct pod_input *in, struct mutation *m)
 {
     static const char *const init_keys[] = {"initContainers"};
@@ -941,6 +1045,7 @@ static int plan_containers(const struct pod_input *in, const json_t *containers,
     }
     json_array_foreach(containers, i, container) prep[i] =
         prepare_container(in, i, container, &facts[i], m);
+    agent_clash(in, m);
     registry_stage(in, containers, prep, facts, n, m);
     json_array_foreach(containers, i, container)
     {
@@ -1383,14 +1488,19 @@ static const struct json_shape POD_SECURITY_CONTEXT[] = {
 static const struct json_shape CONTAINER_WITH_ENV[] = {
     CONTAINER_MEMBERS, {"env", NAME_ONLY}, {NULL, NULL}};
 static const struct json_shape CONTAINER_WITHOUT_ENV[] = {CONTAINER_MEMBERS, {NULL, NULL}};
+/* image, command and args tell goinject's own init container from a user's (agent_clash). */
 static const struct json_shape INIT_CONTAINER[] = {
-    LEAF("name"), {"volumeMounts", MOUNT}, {NULL, NULL}};
+    LEAF("name"), LEAF("image"), LEAF("command"), LEAF("args"), {"volumeMounts", MOUNT},
+    {NULL, NULL}};
 static const struct json_shape METADATA[] = {LEAF("annotations"), LEAF("name"),
                                              LEAF("generateName"), LEAF("namespace"), {NULL, NULL}};
 static const struct json_shape RESOURCE[] = {LEAF("group"), LEAF("resource"), {NULL, NULL}};
-/* The review's shape, from the containers' down. */
+/*
+ * The review's shape, from the containers' down. Volumes are kept whole: one by the
+ * agent's name is goinject's only when it is exactly the emptyDir goinject writes.
+ */
 #define POD_SPEC_MEMBERS(container)                                                                \
-    {"containers", container}, {"initContainers", INIT_CONTAINER}, {"volumes", NAME_ONLY},         \
+    {"containers", container}, {"initContainers", INIT_CONTAINER}, LEAF("volumes"),                \
         {"os", NAME_ONLY}, LEAF("nodeSelector"), LEAF("affinity"), LEAF("imagePullSecrets"),     \
         {"securityContext", POD_SECURITY_CONTEXT}
 /*

@@ -1457,6 +1457,23 @@ START_TEST(mount_path_spelled_differently_is_still_the_agents_path)
 }
 END_TEST
 
+START_TEST(agent_volume_at_a_spelling_of_the_agents_path_is_the_agents_mount)
+{
+    review_pod(make_pod(NULL, "[{'name': 'app'}]"), &first);
+    expect_patched(&first);
+    json_t *pod = json_deep_copy(first.mutated);
+    json_array_append_new(spec_of(pod, "containers"),
+                          q("{'name': 'late', 'volumeMounts': [{'name': 'goinject-agent',"
+                            " 'mountPath': '/goinject-agent/'}]}"));
+    review_in(pod, "default", NULL, &second);
+    expect_patched(&second);
+    expect_no_warnings(&second);
+    ck_assert_uint_eq(ops_under(second.ops, "/spec/containers/1/volumeMounts"), 0);
+    expect_status(second.mutated, "cloud-native", "{'app': 'agent', 'late': 'agent'}");
+    json_decref(pod);
+}
+END_TEST
+
 /* ---- names goinject adds, already in the pod ------------------------------ */
 
 /*
@@ -2558,6 +2575,7 @@ static Suite *admission_suite(void)
     tcase_add_test(agent, agent_volume_mounted_elsewhere_leaves_the_container_alone);
     tcase_add_loop_test(agent, mount_path_spelled_differently_is_still_the_agents_path, 0,
                         sizeof(agent_path_spellings) / sizeof(agent_path_spellings[0]));
+    tcase_add_test(agent, agent_volume_at_a_spelling_of_the_agents_path_is_the_agents_mount);
     suite_add_tcase(s, agent);
 
     TCase *clash = tcase_create("names goinject adds, already in the pod");

@@ -79,6 +79,7 @@ static void warn_pod_security(const char *name, struct warnings *w)
                   name);
 }
 
+/* Why a static Go container of a hostPID pod was left alone, and the switch that allows it. */
 static void warn_host_pid(const char *name, struct warnings *w)
 {
     warnings_addf(w,
@@ -90,7 +91,8 @@ static void warn_host_pid(const char *name, struct warnings *w)
 
 /*
  * True when the container may trace already, so goinject would add nothing:
- * it is privileged, or capabilities.add holds SYS_PTRACE or ALL.
+ * it is privileged, or capabilities.add holds SYS_PTRACE or ALL (what the
+ * patch counts as present; a CAP_-prefixed name counts for nothing).
  */
 static bool ptrace_granted(const json_t *container)
 {

@@ -570,7 +570,11 @@ static void plan_one(const struct pod_input *in, const json_t *container, const 
                      const struct container_facts *facts, struct container_plan *plan,
                      struct mutation *m)
 {
-    rules_plan(in->cfg, name, container, facts, in->pod_security_enforced, plan, &m->warnings);
+    const struct pod_traits traits = {
+        .pod_security_enforced = in->pod_security_enforced,
+        .host_pid = json_is_true(json_object_get(json_object_get(in->pod, "spec"), "hostPID")),
+    };
+    rules_plan(in->cfg, name, container, facts, &traits, plan, &m->warnings);
     if (plan->add_agent && m->clash[0]) {
         warnings_addf(&m->warnings,
                       "container \"%s\": the pod already has %s that goinject did not add; not "
@@ -1353,13 +1357,28 @@ static json_t *template_pod(const struct workload_kind *kind, const json_t *work
 }
 
 /*
+ * True when Pod Security baseline or restricted is known to be enforced in ns:
+ * the request URL says so, or (unless it says the namespace is labelled
+ * privileged) the configuration does.
+ */
+static bool namespace_enforces(const struct goinject_config *cfg, const char *ns,
+                               const struct review_options *opts)
+{
+    if (opts && opts->pod_security_enforced)
+        return true;
+    if (opts && opts->pod_security_privileged)
+        return false;
+    return config_namespace_enforces_pod_security(cfg, ns);
+}
+
+/*
  * Plans the pod workload's template describes, in namespace ns, and adds to w
  * what its pods would be told: nothing for a template that is not selected
  * (or has no containers), only the reason for one that would fail open. The
  * plan goes to log; nothing else of it is kept.
  */
 static void check_template(const struct goinject_config *cfg, const struct workload_kind *kind,
-                           const json_t *workload, const char *ns, bool pod_security_enforced,
+                           const json_t *workload, const char *ns,
                            const struct review_options *opts, struct warnings *w, json_t *log)
 {
     json_t *pod = template_pod(kind, workload);
@@ -1367,8 +1386,7 @@ static void check_template(const struct goinject_config *cfg, const struct workl
         json_object_set_new(log, "skip", json_string("no-pod-template"));
         return;
     }
-    struct pod_input in = {cfg, pod, ns,
-                           pod_security_enforced || config_namespace_enforces_pod_security(cfg, ns),
+    struct pod_input in = {cfg, pod, ns, namespace_enforces(cfg, ns, opts),
                            registry_deadline(cfg, opts)};
     struct mutation m;
     mutate_pod(&in, &m);
@@ -1403,7 +1421,7 @@ static void review_request(const struct goinject_config *cfg, const char *api_ve
     if (kind) {
         struct warnings w = {NULL, 0};
         json_object_set_new(out->log, "workload", json_string(kind->resource));
-        check_template(cfg, kind, pod, ns, opts && opts->pod_security_enforced, opts, &w, out->log);
+        check_template(cfg, kind, pod, ns, opts, &w, out->log);
         if (w.count) {
             json_t *all = json_array();
             for (size_t i = 0; i < w.count; i++)
@@ -1423,9 +1441,7 @@ static void review_request(const struct goinject_config *cfg, const char *api_ve
         write_answer(out, cfg, api_version, uid, NULL, &none);
         return;
     }
-    struct pod_input in = {cfg, pod, ns,
-                           (opts && opts->pod_security_enforced) ||
-                               config_namespace_enforces_pod_security(cfg, ns),
+    struct pod_input in = {cfg, pod, ns, namespace_enforces(cfg, ns, opts),
                            registry_deadline(cfg, opts)};
     struct mutation m;
     mutate_pod(&in, &m);
@@ -1502,7 +1518,7 @@ static const struct json_shape RESOURCE[] = {LEAF("group"), LEAF("resource"), {N
 #define POD_SPEC_MEMBERS(container)                                                                \
     {"containers", container}, {"initContainers", INIT_CONTAINER}, LEAF("volumes"),                \
         {"os", NAME_ONLY}, LEAF("nodeSelector"), LEAF("affinity"), LEAF("imagePullSecrets"),     \
-        {"securityContext", POD_SECURITY_CONTEXT}
+        {"securityContext", POD_SECURITY_CONTEXT}, LEAF("hostPID")
 /*
  * A workload's object keeps its pod template where the pod keeps its spec: at spec.template,
  * or spec.jobTemplate.spec.template for a CronJob.
@@ -1616,7 +1632,7 @@ static json_t *mutate_one(const struct goinject_config *cfg, const json_t *pod, 
         ns = json_string_value(json_object_get(json_object_get(pod, "metadata"), "namespace"));
     if (!ns || !*ns)
         ns = "default";
-    struct pod_input in = {cfg, pod, ns, config_namespace_enforces_pod_security(cfg, ns),
+    struct pod_input in = {cfg, pod, ns, namespace_enforces(cfg, ns, opts),
                            registry_deadline(cfg, opts)};
     struct mutation m;
     mutate_pod(&in, &m);
@@ -1634,8 +1650,8 @@ static json_t *check_workload(const struct goinject_config *cfg, const json_t *w
 {
     const char *ns =
         json_string_value(json_object_get(json_object_get(workload, "metadata"), "namespace"));
-    check_template(cfg, object_workload(workload), workload, ns && *ns ? ns : "default",
-                   opts && opts->pod_security_enforced, opts, w, NULL);
+    check_template(cfg, object_workload(workload), workload, ns && *ns ? ns : "default", opts, w,
+                   NULL);
     return json_deep_copy(workload);
 }
 
@@ -1660,8 +1676,7 @@ json_t *admission_mutate(const struct goinject_config *cfg, const json_t *input,
         const struct workload_kind *kind = request_workload(request);
         if (kind) {
             const char *ns = request_namespace(request, object);
-            check_template(cfg, kind, object, ns && *ns ? ns : "default",
-                           opts && opts->pod_security_enforced, opts, w, NULL);
+            check_template(cfg, kind, object, ns && *ns ? ns : "default", opts, w, NULL);
             return json_deep_copy(object);
         }
         if (!is_pod_create(request)) {

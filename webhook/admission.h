@@ -46,6 +46,11 @@ enum skip_reason {
 struct review_options {
     /* The namespace is known (from the request URL) to enforce baseline/restricted. */
     bool pod_security_enforced;
+    /*
+     * The namespace is known (from the request URL) to be labelled enforce=privileged,
+     * which overrides podSecurityDefault; pod_security_enforced wins over it.
+     */
+    bool pod_security_privileged;
     /* Build every value of the request, not only what the review reads (for tests). */
     bool full_parse;
     /* The API server's timeout for this call (its ?timeout=), 0 when unknown. */

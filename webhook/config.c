@@ -178,6 +178,7 @@ void config_free(struct goinject_config *cfg)
     free(cfg->annotation_prefix);
     string_list_free(&cfg->excluded_namespaces);
     string_list_free(&cfg->pod_security_namespaces);
+    string_list_free(&cfg->pod_security_exempt);
     free(cfg->agent.image);
     free(cfg->agent.pull_policy);
     json_decref(cfg->agent.command);
@@ -468,6 +469,26 @@ static int parse_unknown_shell(json_t *value, enum unknown_shell_policy *slot, c
     return 0;
 }
 
+static const char *const pod_security_level_names[] = {
+    [POD_SECURITY_PRIVILEGED] = "privileged",
+    [POD_SECURITY_BASELINE] = "baseline",
+    [POD_SECURITY_RESTRICTED] = "restricted",
+};
+
+static int parse_pod_security_level(json_t *value, enum pod_security_level *slot, char *err,
+                                    size_t errlen)
+{
+    const char *s = json_string_value(value);
+    for (size_t i = 0; s && i < sizeof(pod_security_level_names) / sizeof(char *); i++) {
+        if (strcmp(s, pod_security_level_names[i]) == 0) {
+            *slot = (enum pod_security_level)i;
+            return 0;
+        }
+    }
+    return errorf(err, errlen,
+                  "podSecurityDefault: must be \"privileged\", \"baseline\" or \"restricted\"");
+}
+
 static int parse_mode_field(json_t *value, enum inject_mode *slot, char *err, size_t errlen)
 {
     const char *s = json_string_value(value);
@@ -483,6 +504,9 @@ static int apply_document(struct goinject_config *cfg, json_t *doc, char *err, s
                                         "injectByDefault",
                                         "excludedNamespaces",
                                         "podSecurityEnforcedNamespaces",
+                                        "podSecurityDefault",
+                                        "podSecurityExemptNamespaces",
+                                        "ptraceWithHostPID",
                                         "agent",
                                         "tini",
                                         "shellUnknownWrapper",
@@ -509,6 +533,13 @@ static int apply_document(struct goinject_config *cfg, json_t *doc, char *err, s
     if (!rc && (v = json_object_get(doc, "podSecurityEnforcedNamespaces")))
         rc = parse_string_list(v, "podSecurityEnforcedNamespaces", valid_dns_label,
                                "a namespace name", &cfg->pod_security_namespaces, err, errlen);
+    if (!rc && (v = json_object_get(doc, "podSecurityDefault")))
+        rc = parse_pod_security_level(v, &cfg->pod_security_default, err, errlen);
+    if (!rc && (v = json_object_get(doc, "podSecurityExemptNamespaces")))
+        rc = parse_string_list(v, "podSecurityExemptNamespaces", valid_dns_label,
+                               "a namespace name", &cfg->pod_security_exempt, err, errlen);
+    if (!rc && (v = json_object_get(doc, "ptraceWithHostPID")))
+        rc = parse_bool(v, "ptraceWithHostPID", &cfg->ptrace_with_host_pid, err, errlen);
     if (!rc && (v = json_object_get(doc, "agent")))
         rc = parse_agent(v, &cfg->agent, err, errlen);
     if (!rc && (v = json_object_get(doc, "tini")))
@@ -631,7 +662,12 @@ bool config_namespace_excluded(const struct goinject_config *cfg, const char *ns
 
 bool config_namespace_enforces_pod_security(const struct goinject_config *cfg, const char *ns)
 {
-    return ns && string_list_contains(&cfg->pod_security_namespaces, ns);
+    if (!ns)
+        return false;
+    if (string_list_contains(&cfg->pod_security_namespaces, ns))
+        return true;
+    return cfg->pod_security_default != POD_SECURITY_PRIVILEGED &&
+           !string_list_contains(&cfg->pod_security_exempt, ns);
 }
 
 static json_t *string_list_to_json(const struct string_list *list)
@@ -658,6 +694,11 @@ json_t *config_to_json(const struct goinject_config *cfg)
         (json_int_t)cfg->agent.run_as_user, "tini", "glibc", cfg->tini_glibc, "musl",
         cfg->tini_musl, "shellUnknownWrapper", unknown_shell_names[cfg->unknown_shell],
         "defaultShell", cfg->default_shell);
+    json_object_set_new(doc, "podSecurityDefault",
+                        json_string(pod_security_level_names[cfg->pod_security_default]));
+    json_object_set_new(doc, "podSecurityExemptNamespaces",
+                        string_list_to_json(&cfg->pod_security_exempt));
+    json_object_set_new(doc, "ptraceWithHostPID", json_boolean(cfg->ptrace_with_host_pid));
     json_object_set_new(doc, "catalog",
                         cfg->catalog.source ? json_deep_copy(cfg->catalog.source) : json_array());
     json_object_set_new(doc, "registry", registry_config_to_json(&cfg->registry));

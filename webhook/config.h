@@ -22,6 +22,12 @@
 
 enum inject_mode { MODE_CLASSIC, MODE_CLOUD_NATIVE };
 
+/*
+ * The cluster-wide Pod Security level: the PodSecurity admission configuration's
+ * defaults.enforce, which applies to every namespace without an enforce label.
+ */
+enum pod_security_level { POD_SECURITY_PRIVILEGED, POD_SECURITY_BASELINE, POD_SECURITY_RESTRICTED };
+
 /* What to do with a static Go entrypoint when the image's shell is unknown. */
 enum unknown_shell_policy {
     UNKNOWN_SHELL_TINI,  /* wrap with tini from the agent volume (the contract's rule) */
@@ -62,7 +68,10 @@ struct goinject_config {
     char *annotation_prefix;
     bool inject_by_default;
     struct string_list excluded_namespaces;
-    struct string_list pod_security_namespaces; /* known to enforce baseline/restricted */
+    struct string_list pod_security_namespaces;   /* known to enforce baseline/restricted */
+    enum pod_security_level pod_security_default; /* privileged: no cluster-wide enforcement */
+    struct string_list pod_security_exempt;       /* exempt from pod_security_default */
+    bool ptrace_with_host_pid;                    /* SYS_PTRACE for static Go in hostPID pods */
     struct agent_config agent;
     char *tini_glibc; /* tini paths relative to agent.mount_path */
     char *tini_musl;
@@ -86,6 +95,12 @@ void config_free(struct goinject_config *cfg);
 int config_parse_mode(const char *name, enum inject_mode *mode);
 const char *config_mode_name(enum inject_mode mode);
 bool config_namespace_excluded(const struct goinject_config *cfg, const char *ns);
+/*
+ * True when ns is known to enforce Pod Security baseline or restricted: it is
+ * listed in podSecurityEnforcedNamespaces, or podSecurityDefault enforces one
+ * of them and ns is not in podSecurityExemptNamespaces. A namespace labelled
+ * enforce=privileged is not seen here (the webhook configuration routes it).
+ */
 bool config_namespace_enforces_pod_security(const struct goinject_config *cfg, const char *ns);
 /* The effective configuration as JSON (for `goinject config` and the log). */
 json_t *config_to_json(const struct goinject_config *cfg);

@@ -45,7 +45,8 @@ static const char usage_text[] =
     "        [--mode classic|cloud-native] [--config FILE] [--max-body-bytes N]\n"
     "        [--threads N] [--shutdown-delay MS] [--log-level debug|info|warn|error]\n"
     "        [--no-registry]\n"
-    "  review [--mode M] [--config FILE] [--pod-security-enforced] [--no-registry] [FILE|-]\n"
+    "  review [--mode M] [--config FILE] [--pod-security-enforced | --pod-security-privileged]\n"
+    "         [--no-registry] [FILE|-]\n"
     "  mutate [--mode M] [--config FILE] [--no-registry] [FILE|-]\n"
     "  certgen --out DIR --host NAME [--host NAME...] [--days N]\n"
     "  copy-agent SOURCE_DIR DEST_DIR\n"
@@ -130,7 +131,8 @@ static int read_input(const char *path, struct buf *out)
 
 /*
  * Flags shared by review, mutate and config: --mode and --config, plus
- * --pod-security-enforced and --no-registry where review is not NULL. At
+ * --pod-security-enforced, --pod-security-privileged (what the server learns
+ * from the request URL) and --no-registry where review is not NULL. At
  * most one positional argument (the input) may follow. Returns 0 or an
  * exit status.
  */
@@ -141,6 +143,7 @@ static int parse_engine_flags(int argc, char **argv, const char *command,
         {"mode", required_argument, NULL, 'm'},
         {"config", required_argument, NULL, 'c'},
         {"pod-security-enforced", no_argument, NULL, 'p'},
+        {"pod-security-privileged", no_argument, NULL, 'P'},
         {"no-registry", no_argument, NULL, 'n'},
         {NULL, 0, NULL, 0},
     };
@@ -152,6 +155,8 @@ static int parse_engine_flags(int argc, char **argv, const char *command,
             flags->config = optarg;
         else if (opt == 'p' && review)
             review->pod_security_enforced = true;
+        else if (opt == 'P' && review)
+            review->pod_security_privileged = true;
         else if (opt == 'n' && review)
             review->no_registry = true;
         else

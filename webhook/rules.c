@@ -16,6 +16,7 @@ static const char *const action_names[ACTION_COUNT] = {
     [ACTION_TINI_WRAPPER] = "tini-wrapper",
     [ACTION_POD_SECURITY] = "pod-security",
     [ACTION_OPTED_OUT] = "opted-out",
+    [ACTION_HOST_PID] = "host-pid",
 };
 
 const char *action_name(enum container_action action)
@@ -76,6 +77,38 @@ static void warn_pod_security(const char *name, struct warnings *w)
                   "Security level forbids; not injected. Label the namespace "
                   "pod-security.kubernetes.io/enforce=privileged to monitor it",
                   name);
+}
+
+/* Why a static Go container of a hostPID pod was left alone, and the switch that allows it. */
+static void warn_host_pid(const char *name, struct warnings *w)
+{
+    warnings_addf(w,
+                  "container \"%s\": hostPID pod: SYS_PTRACE not added (it would let the "
+                  "container trace the node's processes), so not injected; set ptraceWithHostPID "
+                  "in goinject's configuration to allow it",
+                  name);
+}
+
+/*
+ * True when the container may trace already, so goinject would add nothing:
+ * it is privileged, or capabilities.add holds SYS_PTRACE or ALL (what the
+ * patch counts as present; a CAP_-prefixed name counts for nothing).
+ */
+static bool ptrace_granted(const json_t *container)
+{
+    const json_t *context = json_object_get(container, "securityContext");
+    if (json_is_true(json_object_get(context, "privileged")))
+        return true;
+    const json_t *add = json_object_get(json_object_get(context, "capabilities"), "add");
+    size_t i;
+    json_t *item;
+    json_array_foreach(add, i, item)
+    {
+        const char *s = json_string_value(item);
+        if (s && (strcmp(s, "SYS_PTRACE") == 0 || strcmp(s, "ALL") == 0))
+            return true;
+    }
+    return false;
 }
 
 static void warn_unknown_argv(const char *name, const char *missing, const char *prefix,
@@ -144,7 +177,7 @@ static void plan_cloud_native_static(const struct goinject_config *cfg, const ch
 }
 
 void rules_plan(const struct goinject_config *cfg, const char *name, const json_t *container,
-                const struct container_facts *facts, bool pod_security_enforced,
+                const struct container_facts *facts, const struct pod_traits *pod,
                 struct container_plan *plan, struct warnings *w)
 {
     memset(plan, 0, sizeof(*plan));
@@ -156,9 +189,14 @@ void rules_plan(const struct goinject_config *cfg, const char *name, const json_
         set_action(plan, ACTION_UNSUPPORTED);
         return;
     }
-    if (pod_security_enforced) {
+    if (pod->pod_security_enforced) {
         warn_pod_security(name, w);
         set_action(plan, ACTION_POD_SECURITY);
+        return;
+    }
+    if (pod->host_pid && !cfg->ptrace_with_host_pid && !ptrace_granted(container)) {
+        warn_host_pid(name, w);
+        set_action(plan, ACTION_HOST_PID);
         return;
     }
     if (cfg->mode == MODE_CLASSIC) {

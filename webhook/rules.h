@@ -25,6 +25,7 @@ enum container_action {
     ACTION_TINI_WRAPPER,  /* cloud-native: tini wrapper + SYS_PTRACE + agent */
     ACTION_POD_SECURITY,  /* SYS_PTRACE forbidden by the namespace's Pod Security level */
     ACTION_OPTED_OUT,     /* inject.<prefix>/<container>: "false" */
+    ACTION_HOST_PID,      /* static Go in a hostPID pod: SYS_PTRACE withheld, not injected */
     ACTION_COUNT
 };
 
@@ -44,13 +45,22 @@ int action_parse(const char *name, enum container_action *action);
 /* True when the action prepares the container for the agent. */
 bool action_injects(enum container_action action);
 
+/* What a container's plan needs to know of its pod. */
+struct pod_traits {
+    bool pod_security_enforced; /* the namespace enforces Pod Security baseline or restricted */
+    bool host_pid;              /* spec.hostPID: the pod shares the node's process namespace */
+};
+
 /*
- * Plans one container (borrowed JSON) named name. pod_security_enforced says
- * the namespace is known to enforce Pod Security baseline or restricted.
- * Warnings name the container and say what the user can do.
+ * Plans one container (borrowed JSON) named name of a pod with the given
+ * traits. A static Go container that needs SYS_PTRACE gets none where Pod
+ * Security forbids it, nor in a hostPID pod (where it would let the container
+ * trace the node's processes) unless ptraceWithHostPID is set or the container
+ * holds the capability already. Warnings name the container and say what the
+ * user can do.
  */
 void rules_plan(const struct goinject_config *cfg, const char *name, const json_t *container,
-                const struct container_facts *facts, bool pod_security_enforced,
+                const struct container_facts *facts, const struct pod_traits *pod,
                 struct container_plan *plan, struct warnings *w);
 void plan_clear(struct container_plan *plan);
 

@@ -45,15 +45,22 @@ struct server {
     atomic_int inflight;
 };
 
+/* What the request URL says of the namespace's Pod Security level. */
+enum pod_security_route {
+    POD_SECURITY_FROM_CONFIG,      /* nothing: the configuration decides */
+    POD_SECURITY_LABEL_ENFORCED,   /* labelled enforce=baseline or restricted */
+    POD_SECURITY_LABEL_PRIVILEGED, /* labelled enforce=privileged */
+};
+
 /* Per-request state, from the headers to the completion callback. */
 struct request {
     enum route route;
     bool counted; /* counted in server.inflight */
     bool too_large;
-    bool pod_security;   /* the namespace enforces Pod Security baseline/restricted */
-    size_t received;     /* body bytes read so far, kept or not */
-    unsigned reject;     /* a status decided from the headers, 0 when none */
-    const char *message; /* its error text */
+    enum pod_security_route pod_security; /* what the URL says of the namespace */
+    size_t received;                      /* body bytes read so far, kept or not */
+    unsigned reject;                      /* a status decided from the headers, 0 when none */
+    const char *message;                  /* its error text */
     struct buf body;
 };
 
@@ -107,16 +114,22 @@ static enum MHD_Result respond_error(struct server *srv, struct MHD_Connection *
 /* ---- routing and header checks ------------------------------------------ */
 
 /*
- * The webhook configuration sends namespaces that enforce Pod Security
- * baseline/restricted to /mutate/pod-security-enforced (a URL in a webhook
- * configuration may carry a path but no query).
+ * The webhook configuration sends namespaces labelled to enforce Pod Security
+ * baseline/restricted to /mutate/pod-security-enforced, and those labelled
+ * privileged (which overrides a cluster-wide default) to
+ * /mutate/pod-security-privileged: a URL in a webhook configuration may carry
+ * a path but no query. Sets *pod_security from the path.
  */
-static enum route route_for(const char *url, bool *pod_security)
+static enum route route_for(const char *url, enum pod_security_route *pod_security)
 {
     while (url[0] == '/' && url[1] == '/')
         url++; /* some clients build "//mutate" from a base URL ending in "/" */
-    *pod_security = strcmp(url, "/mutate/pod-security-enforced") == 0;
-    if (strcmp(url, "/mutate") == 0 || *pod_security)
+    *pod_security = POD_SECURITY_FROM_CONFIG;
+    if (strcmp(url, "/mutate/pod-security-enforced") == 0)
+        *pod_security = POD_SECURITY_LABEL_ENFORCED;
+    else if (strcmp(url, "/mutate/pod-security-privileged") == 0)
+        *pod_security = POD_SECURITY_LABEL_PRIVILEGED;
+    if (strcmp(url, "/mutate") == 0 || *pod_security != POD_SECURITY_FROM_CONFIG)
         return ROUTE_MUTATE;
     if (strcmp(url, "/healthz") == 0)
         return ROUTE_HEALTHZ;
@@ -211,11 +224,20 @@ static double seconds_since(const struct timespec *start)
     return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
 }
 
-/* The apiserver can be told, per webhook URL, that a namespace enforces Pod Security. */
-static bool pod_security_from_query(struct MHD_Connection *conn)
+/*
+ * The ?podSecurity= query (for a webhook called by URL): baseline or restricted
+ * say the namespace enforces Pod Security, privileged that it does not. Refines
+ * what the path said.
+ */
+static enum pod_security_route pod_security_from_query(struct MHD_Connection *conn,
+                                                       enum pod_security_route from_path)
 {
     const char *level = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "podSecurity");
-    return level && (strcmp(level, "baseline") == 0 || strcmp(level, "restricted") == 0);
+    if (level && (strcmp(level, "baseline") == 0 || strcmp(level, "restricted") == 0))
+        return POD_SECURITY_LABEL_ENFORCED;
+    if (level && strcmp(level, "privileged") == 0 && from_path == POD_SECURITY_FROM_CONFIG)
+        return POD_SECURITY_LABEL_PRIVILEGED;
+    return from_path;
 }
 
 /*
@@ -245,8 +267,10 @@ static enum MHD_Result serve_review(struct server *srv, struct MHD_Connection *c
 {
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
+    enum pod_security_route pod_security = pod_security_from_query(conn, req->pod_security);
     struct review_options options = {
-        .pod_security_enforced = req->pod_security || pod_security_from_query(conn),
+        .pod_security_enforced = pod_security == POD_SECURITY_LABEL_ENFORCED,
+        .pod_security_privileged = pod_security == POD_SECURITY_LABEL_PRIVILEGED,
         .timeout_ms = timeout_from_query(conn),
         .no_registry = srv->opts->no_registry,
     };

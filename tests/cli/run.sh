@@ -64,6 +64,16 @@ expect_exit "--mode overrides the file" 0 "$bin" config --config "$work/classic.
 grep -q '"mode": "cloud-native"' "$work/out" && pass || fail "--mode did not override the file"
 expect_exit "defaults without a file" 0 "$bin" config
 grep -q '"annotationPrefix": "goinject.io"' "$work/out" && pass || fail "default prefix"
+printf '{"podSecurityDefault": "Restricted"}' >"$work/bad-level.json"
+expect_exit "invalid podSecurityDefault" 2 "$bin" config --config "$work/bad-level.json"
+expect_stderr_line "podSecurityDefault error names the field" "podSecurityDefault"
+
+# -- the cluster-wide Pod Security default, and a namespace labelled privileged
+ps_case="$cases/pod-security-cluster-default"
+expect_exit "cluster-wide default enforces" 0 "$bin" review --no-registry --config "$ps_case/config.json" "$ps_case/review.json"
+grep -q "Pod Security level forbids" "$work/out" && pass || fail "cluster-wide default: no Pod Security warning"
+expect_exit "labelled privileged overrides the default" 0 "$bin" review --no-registry --pod-security-privileged --config "$ps_case/config.json" "$ps_case/review.json"
+grep -q "Pod Security level forbids" "$work/out" && fail "--pod-security-privileged: still a Pod Security warning" || pass
 
 # -- mutate
 expect_exit "mutate a Pod" 0 "$bin" mutate --no-registry "$here/pod.json"

@@ -237,3 +237,54 @@ func TestServerAnswerIsByteIdenticalToReviewCLI(t *testing.T) {
 		}
 	})
 }
+
+// With a cluster-wide Pod Security default, every namespace enforces it unless it is exempt
+// or the webhook configuration routes it as labelled privileged (by path or by query); the
+// server and `goinject review` with the matching flag answer alike.
+func TestClusterWidePodSecurityDefaultAndThePrivilegedRoute(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	config := filepath.Join(dir, "config.json")
+	text := `{"podSecurityDefault": "restricted", "podSecurityExemptNamespaces": ["legacy"]}`
+	if err := os.WriteFile(config, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, serverConfig{args: []string{"--config", config}})
+	c := s.client()
+	cases := []struct {
+		name, path, ns string
+		enforced       bool
+		cliFlags       []string
+	}{
+		{"default enforces", "/mutate", "team-a", true, nil},
+		{"exempt namespace", "/mutate", "legacy", false, nil},
+		{"labelled privileged by path", "/mutate/pod-security-privileged", "team-a", false, []string{"--pod-security-privileged"}},
+		{"labelled privileged by query", "/mutate?podSecurity=privileged", "team-a", false, []string{"--pod-security-privileged"}},
+		{"labelled restricted wins", "/mutate/pod-security-enforced?podSecurity=privileged", "legacy", true, []string{"--pod-security-enforced"}},
+	}
+	for i, tc := range cases {
+		body := podReview(v1, fmt.Sprintf("ps-%d", i), tc.ns)
+		file := filepath.Join(dir, fmt.Sprintf("review-%d.json", i))
+		if err := os.WriteFile(file, body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		args := append(append([]string{"review", "--no-registry", "--config", config}, tc.cliFlags...), file)
+		cmd := goinjectCommand(args...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		cli, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("%s: %v: %v\n%s", tc.name, cmd.Args, err, stderr.Bytes())
+		}
+		r := s.mustPost(t, c, tc.path, body)
+		if r.status != http.StatusOK {
+			t.Fatalf("%s: status %d: %s", tc.name, r.status, r.body)
+		}
+		if !bytes.Equal(r.body, cli) {
+			t.Errorf("%s: server and `goinject review` differ\nserver: %s\n   cli: %s", tc.name, r.body, cli)
+		}
+		if got := strings.Contains(string(r.body), "Pod Security level forbids"); got != tc.enforced {
+			t.Errorf("%s: Pod Security warning %v, want %v: %s", tc.name, got, tc.enforced, r.body)
+		}
+	}
+}

@@ -1836,6 +1836,97 @@ START_TEST(pod_security_enforced_namespace_from_the_configuration)
 }
 END_TEST
 
+START_TEST(cluster_wide_pod_security_default_enforces_every_namespace_not_exempt)
+{
+    load_config("{\"podSecurityDefault\": \"restricted\","
+                " \"podSecurityExemptNamespaces\": [\"legacy\"]}");
+    json_t *pod = make_pod(static_go_shell, one_app);
+    review_in(pod, "team-a", NULL, &first);
+    expect_patched(&first);
+    static const char *const needles[] = {"\"app\"", "Pod Security", "SYS_PTRACE", NULL};
+    expect_warning(&first, needles);
+    ck_assert_uint_eq(ops_under(first.ops, "/spec/containers/0"), 0);
+    expect_status(first.mutated, "cloud-native", "{'app': 'pod-security'}");
+    review_in(pod, "legacy", NULL, &second);
+    expect_status(second.mutated, "cloud-native", "{'app': 'shell-wrapper'}");
+    json_decref(pod);
+}
+END_TEST
+
+START_TEST(namespace_labelled_privileged_overrides_the_cluster_wide_default)
+{
+    load_config("{\"podSecurityDefault\": \"baseline\"}");
+    struct review_options privileged = {.pod_security_privileged = true};
+    json_t *pod = make_pod(static_go_shell, one_app);
+    review_in(pod, "team-a", &privileged, &first);
+    expect_status(first.mutated, "cloud-native", "{'app': 'shell-wrapper'}");
+    /* A label saying baseline or restricted wins over everything else. */
+    struct review_options both = {.pod_security_enforced = true, .pod_security_privileged = true};
+    review_in(pod, "team-a", &both, &second);
+    expect_status(second.mutated, "cloud-native", "{'app': 'pod-security'}");
+    json_decref(pod);
+}
+END_TEST
+
+/* ---- hostPID pods ------------------------------------------------------- */
+
+/* one_app's pod with spec.hostPID: true. */
+static json_t *host_pid_pod(const char *containers)
+{
+    json_t *pod = make_pod(static_go_shell, containers);
+    json_object_set_new(json_object_get(pod, "spec"), "hostPID", json_true());
+    return pod;
+}
+
+START_TEST(host_pid_static_go_gets_no_ptrace_and_a_warning)
+{
+    json_t *pod = host_pid_pod(one_app);
+    review_in(pod, "default", NULL, &first);
+    expect_patched(&first);
+    static const char *const needles[] = {"\"app\"", "hostPID", "ptraceWithHostPID", NULL};
+    expect_warning(&first, needles);
+    ck_assert_uint_eq(ops_under(first.ops, "/spec/containers/0"), 0);
+    ck_assert_uint_eq(ops_under(first.ops, "/spec/initContainers"), 0);
+    expect_status(first.mutated, "cloud-native", "{'app': 'host-pid'}");
+    ck_assert_str_eq(annotation(first.mutated, "goinject.io/injected"), "false");
+    /* The fast parse sees hostPID as the full parse does. */
+    struct review_options full = {.full_parse = true};
+    review_in(pod, "default", &full, &second);
+    ck_assert_str_eq(first.out.body.data, second.out.body.data);
+    expect_idempotent(&first);
+    json_decref(pod);
+}
+END_TEST
+
+START_TEST(host_pid_static_go_with_ptrace_with_host_pid_gets_ptrace)
+{
+    load_config("{\"ptraceWithHostPID\": true}");
+    json_t *pod = host_pid_pod(one_app);
+    review_in(pod, "default", NULL, &first);
+    expect_patched(&first);
+    expect_no_warnings(&first);
+    expect_status(first.mutated, "cloud-native", "{'app': 'shell-wrapper'}");
+    ck_assert_json_q(
+        json_object_get(json_object_get(container_of(first.mutated, 0), "securityContext"),
+                        "capabilities"),
+        "{'add': ['SYS_PTRACE']}");
+    json_decref(pod);
+}
+END_TEST
+
+START_TEST(host_pid_pod_without_static_go_is_unchanged_by_it)
+{
+    json_t *pod = host_pid_pod("[{'name': 'app', 'image': 'example/app:1'}]");
+    json_object_set_new(json_object_get(json_object_get(pod, "metadata"), "annotations"),
+                        "goinject.io/static-go", json_string("false"));
+    review_in(pod, "default", NULL, &first);
+    expect_patched(&first);
+    expect_no_warnings(&first);
+    expect_status(first.mutated, "cloud-native", "{'app': 'agent'}");
+    json_decref(pod);
+}
+END_TEST
+
 /* ---- odd pods ----------------------------------------------------------- */
 
 START_TEST(container_without_a_name_is_left_alone_with_a_warning)
@@ -2614,6 +2705,11 @@ static Suite *admission_suite(void)
     tcase_add_checked_fixture(ps, setup, teardown);
     tcase_add_test(ps, pod_security_enforced_namespace_gets_pod_security_action_with_a_warning);
     tcase_add_test(ps, pod_security_enforced_namespace_from_the_configuration);
+    tcase_add_test(ps, cluster_wide_pod_security_default_enforces_every_namespace_not_exempt);
+    tcase_add_test(ps, namespace_labelled_privileged_overrides_the_cluster_wide_default);
+    tcase_add_test(ps, host_pid_static_go_gets_no_ptrace_and_a_warning);
+    tcase_add_test(ps, host_pid_static_go_with_ptrace_with_host_pid_gets_ptrace);
+    tcase_add_test(ps, host_pid_pod_without_static_go_is_unchanged_by_it);
     suite_add_tcase(s, ps);
 
     TCase *odd = tcase_create("odd pods and fail open");

@@ -14,6 +14,9 @@ static const char full_config[] =
     " \"injectByDefault\": false,"
     " \"excludedNamespaces\": [\"ops\", \"monitoring\"],"
     " \"podSecurityEnforcedNamespaces\": [\"prod\"],"
+    " \"podSecurityDefault\": \"restricted\","
+    " \"podSecurityExemptNamespaces\": [\"legacy\", \"tools\"],"
+    " \"ptraceWithHostPID\": true,"
     " \"agent\": {"
     "   \"image\": \"registry.example.com/apm/agent:2.3\","
     "   \"imagePullPolicy\": \"Always\","
@@ -125,6 +128,9 @@ START_TEST(no_file_gives_every_default)
                             " \"excludedNamespaces\": [\"kube-system\", \"kube-public\","
                             "     \"kube-node-lease\", \"goinject-system\"],"
                             " \"podSecurityEnforcedNamespaces\": [],"
+                            " \"podSecurityDefault\": \"privileged\","
+                            " \"podSecurityExemptNamespaces\": [],"
+                            " \"ptraceWithHostPID\": false,"
                             " \"agent\": {"
                             "   \"image\": \"goinject/goinject:" GOINJECT_VERSION "\","
                             "   \"imagePullPolicy\": \"IfNotPresent\","
@@ -166,6 +172,9 @@ START_TEST(defaults_as_struct_fields)
     ck_assert_str_eq(cfg->excluded_namespaces.items[2], "kube-node-lease");
     ck_assert_str_eq(cfg->excluded_namespaces.items[3], "goinject-system");
     ck_assert_uint_eq(cfg->pod_security_namespaces.count, 0);
+    ck_assert_int_eq(cfg->pod_security_default, POD_SECURITY_PRIVILEGED);
+    ck_assert_uint_eq(cfg->pod_security_exempt.count, 0);
+    ck_assert(!cfg->ptrace_with_host_pid);
     ck_assert_str_eq(cfg->agent.mount_path, "/goinject-agent");
     ck_assert_str_eq(cfg->agent.volume_name, "goinject-agent");
     ck_assert_str_eq(cfg->agent.init_container_name, "goinject-agent");
@@ -245,8 +254,78 @@ START_TEST(full_valid_file_overrides_every_field)
     ck_assert(config_namespace_excluded(cfg, "ops"));
     ck_assert(!config_namespace_excluded(cfg, "kube-system"));
     ck_assert(config_namespace_enforces_pod_security(cfg, "prod"));
+    ck_assert_int_eq(cfg->pod_security_default, POD_SECURITY_RESTRICTED);
+    ck_assert(config_namespace_enforces_pod_security(cfg, "default"));
+    ck_assert(!config_namespace_enforces_pod_security(cfg, "legacy"));
+    ck_assert(cfg->ptrace_with_host_pid);
     ck_assert_int_eq(cfg->unknown_shell, UNKNOWN_SHELL_SHELL);
     config_free(cfg);
+}
+END_TEST
+
+/* ---- the cluster-wide Pod Security level ------------------------------- */
+
+START_TEST(pod_security_default_privileged_enforces_only_the_listed_namespaces)
+{
+    struct goinject_config *cfg = parse_ok("{\"podSecurityDefault\": \"privileged\","
+                                           " \"podSecurityEnforcedNamespaces\": [\"prod\"],"
+                                           " \"podSecurityExemptNamespaces\": [\"prod\"]}");
+    ck_assert(config_namespace_enforces_pod_security(cfg, "prod"));
+    ck_assert(!config_namespace_enforces_pod_security(cfg, "default"));
+    config_free(cfg);
+}
+END_TEST
+
+START_TEST(pod_security_default_baseline_or_restricted_enforces_every_namespace_not_exempt)
+{
+    static const char *const levels[] = {"baseline", "restricted"};
+    for (size_t i = 0; i < 2; i++) {
+        char text[256];
+        snprintf(text, sizeof(text),
+                 "{\"podSecurityDefault\": \"%s\", \"podSecurityExemptNamespaces\": [\"legacy\"]}",
+                 levels[i]);
+        struct goinject_config *cfg = parse_ok(text);
+        ck_assert(config_namespace_enforces_pod_security(cfg, "default"));
+        ck_assert(config_namespace_enforces_pod_security(cfg, "team-a"));
+        ck_assert(!config_namespace_enforces_pod_security(cfg, "legacy"));
+        ck_assert(!config_namespace_enforces_pod_security(cfg, NULL));
+        config_free(cfg);
+    }
+}
+END_TEST
+
+START_TEST(a_namespace_listed_as_enforcing_wins_over_its_exemption)
+{
+    struct goinject_config *cfg = parse_ok("{\"podSecurityDefault\": \"baseline\","
+                                           " \"podSecurityEnforcedNamespaces\": [\"prod\"],"
+                                           " \"podSecurityExemptNamespaces\": [\"prod\"]}");
+    ck_assert(config_namespace_enforces_pod_security(cfg, "prod"));
+    config_free(cfg);
+}
+END_TEST
+
+START_TEST(invalid_pod_security_default_names_it)
+{
+    expect_error("{\"podSecurityDefault\": \"Restricted\"}", "podSecurityDefault");
+    expect_error("{\"podSecurityDefault\": \"\"}", "podSecurityDefault");
+    expect_error("{\"podSecurityDefault\": true}", "podSecurityDefault");
+    expect_error("{\"podSecurityDefault\": [\"baseline\"]}", "podSecurityDefault");
+}
+END_TEST
+
+START_TEST(invalid_pod_security_exempt_namespaces_names_the_element)
+{
+    expect_error("{\"podSecurityExemptNamespaces\": \"legacy\"}", "podSecurityExemptNamespaces");
+    expect_error("{\"podSecurityExemptNamespaces\": [\"ok\", \"Not_OK\"]}",
+                 "podSecurityExemptNamespaces[1]");
+}
+END_TEST
+
+START_TEST(invalid_ptrace_with_host_pid_names_it)
+{
+    expect_error("{\"ptraceWithHostPID\": \"true\"}", "ptraceWithHostPID");
+    expect_error("{\"ptraceWithHostPID\": 1}", "ptraceWithHostPID");
+    expect_error("{\"ptraceWithHostPid\": true}", "ptraceWithHostPid");
 }
 END_TEST
 
@@ -808,6 +887,10 @@ static Suite *config_suite(void)
 
     TCase *file = tcase_create("valid file");
     tcase_add_test(file, full_valid_file_overrides_every_field);
+    tcase_add_test(file, pod_security_default_privileged_enforces_only_the_listed_namespaces);
+    tcase_add_test(file,
+                   pod_security_default_baseline_or_restricted_enforces_every_namespace_not_exempt);
+    tcase_add_test(file, a_namespace_listed_as_enforcing_wins_over_its_exemption);
     tcase_add_test(file, shell_unknown_wrapper_accepts_each_policy);
     tcase_add_test(file, partial_agent_keeps_other_agent_defaults);
     tcase_add_test(file, empty_excluded_namespaces_excludes_nothing);
@@ -826,6 +909,9 @@ static Suite *config_suite(void)
     tcase_add_test(invalid, invalid_annotation_prefix_names_annotation_prefix);
     tcase_add_test(invalid, invalid_inject_by_default_names_inject_by_default);
     tcase_add_test(invalid, invalid_excluded_namespaces_names_the_element);
+    tcase_add_test(invalid, invalid_pod_security_default_names_it);
+    tcase_add_test(invalid, invalid_pod_security_exempt_namespaces_names_the_element);
+    tcase_add_test(invalid, invalid_ptrace_with_host_pid_names_it);
     tcase_add_test(invalid, invalid_agent_image_names_agent_image);
     tcase_add_test(invalid, invalid_agent_image_pull_policy_names_it);
     tcase_add_test(invalid, invalid_agent_command_names_command_or_element);

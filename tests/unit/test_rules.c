@@ -11,6 +11,7 @@ static struct container_facts facts;
 static struct container_plan plan;
 static struct warnings warnings;
 static json_t *container;
+static bool host_pid; /* the pod's spec.hostPID, for plan_as */
 
 static const char *const shell_script = "exec \"$0\" \"$@\"";
 
@@ -26,6 +27,7 @@ static void setup(void)
         json_lit("{\"name\": \"app\", \"image\": \"example/app:1\","
                  " \"command\": [\"/app\", \"--serve\"], \"args\": [\"--port\", \"8080\"]}");
     facts.static_go = FACT_TRUE;
+    host_pid = false;
 }
 
 static void teardown(void)
@@ -54,7 +56,8 @@ static void plan_as(enum inject_mode mode, bool pod_security_enforced)
 {
     cfg->mode = mode;
     plan_clear(&plan);
-    rules_plan(cfg, "app", container, &facts, pod_security_enforced, &plan, &warnings);
+    const struct pod_traits traits = {pod_security_enforced, host_pid};
+    rules_plan(cfg, "app", container, &facts, &traits, &plan, &warnings);
 }
 
 static void expect_plan(enum container_action action, bool ptrace, bool agent)
@@ -674,6 +677,108 @@ START_TEST(cloud_native_unsupported_beats_pod_security)
 }
 END_TEST
 
+/* ---- hostPID pods ------------------------------------------------------ */
+
+START_TEST(classic_static_go_host_pid_gets_no_ptrace_and_a_warning)
+{
+    host_pid = true;
+    set_shell("/bin/sh");
+    plan_as(MODE_CLASSIC, false);
+    expect_plan(ACTION_HOST_PID, false, false);
+    expect_entrypoint_kept();
+    expect_one_warning("set ptraceWithHostPID in goinject's configuration to allow it");
+    ck_assert_ptr_nonnull(strstr(warnings.items[0], "trace the node's processes"));
+}
+END_TEST
+
+START_TEST(cloud_native_static_go_host_pid_is_neither_wrapped_nor_given_the_agent)
+{
+    host_pid = true;
+    set_shell(NULL);
+    plan_as(MODE_CLOUD_NATIVE, false);
+    expect_plan(ACTION_HOST_PID, false, false);
+    expect_entrypoint_kept();
+    expect_one_warning("set ptraceWithHostPID in goinject's configuration to allow it");
+}
+END_TEST
+
+START_TEST(cloud_native_static_go_host_pid_with_the_switch_is_wrapped_with_ptrace)
+{
+    host_pid = true;
+    cfg->ptrace_with_host_pid = true;
+    set_shell("/bin/sh");
+    plan_as(MODE_CLOUD_NATIVE, false);
+    expect_plan(ACTION_SHELL_WRAPPER, true, true);
+    ck_assert_uint_eq(warnings.count, 0);
+}
+END_TEST
+
+START_TEST(classic_static_go_host_pid_with_the_switch_gets_ptrace)
+{
+    host_pid = true;
+    cfg->ptrace_with_host_pid = true;
+    plan_as(MODE_CLASSIC, false);
+    expect_plan(ACTION_PTRACE, true, false);
+    ck_assert_uint_eq(warnings.count, 0);
+}
+END_TEST
+
+START_TEST(host_pid_container_that_may_trace_already_is_handled_as_usual)
+{
+    static const char *const granted[] = {
+        "{\"name\": \"app\", \"command\": [\"/app\"], \"securityContext\": {\"privileged\": true}}",
+        "{\"name\": \"app\", \"command\": [\"/app\"],"
+        " \"securityContext\": {\"capabilities\": {\"add\": [\"SYS_PTRACE\"]}}}",
+        "{\"name\": \"app\", \"command\": [\"/app\"],"
+        " \"securityContext\": {\"capabilities\": {\"add\": [\"ALL\"]}}}",
+    };
+    host_pid = true;
+    set_shell("/bin/sh");
+    for (size_t i = 0; i < sizeof(granted) / sizeof(granted[0]); i++) {
+        set_container(granted[i]);
+        plan_as(MODE_CLOUD_NATIVE, false);
+        expect_plan(ACTION_SHELL_WRAPPER, true, true);
+        ck_assert_uint_eq(warnings.count, 0);
+    }
+}
+END_TEST
+
+START_TEST(host_pid_cap_prefixed_ptrace_does_not_count)
+{
+    host_pid = true;
+    set_container("{\"name\": \"app\", \"command\": [\"/app\"],"
+                  " \"securityContext\": {\"capabilities\": {\"add\": [\"CAP_SYS_PTRACE\"]}}}");
+    plan_as(MODE_CLASSIC, false);
+    expect_plan(ACTION_HOST_PID, false, false);
+}
+END_TEST
+
+START_TEST(host_pid_not_static_go_is_unchanged)
+{
+    host_pid = true;
+    facts.static_go = FACT_FALSE;
+    plan_as(MODE_CLOUD_NATIVE, false);
+    expect_plan(ACTION_AGENT, false, true);
+    plan_as(MODE_CLASSIC, false);
+    expect_plan(ACTION_NONE, false, false);
+    ck_assert_uint_eq(warnings.count, 0);
+}
+END_TEST
+
+START_TEST(host_pid_unsupported_and_pod_security_come_first)
+{
+    host_pid = true;
+    plan_as(MODE_CLOUD_NATIVE, true);
+    expect_plan(ACTION_POD_SECURITY, false, false);
+    expect_one_warning("Label the namespace");
+    warnings_free(&warnings);
+    facts.cgo = FACT_TRUE;
+    plan_as(MODE_CLOUD_NATIVE, false);
+    expect_plan(ACTION_UNSUPPORTED, false, false);
+    expect_one_warning("cgo");
+}
+END_TEST
+
 /* ---- every warning per the contract ------------------------------------ */
 
 struct warning_case {
@@ -682,6 +787,7 @@ struct warning_case {
     enum libc_fact libc;
     enum unknown_shell_policy policy;
     bool pod_security;
+    bool host_pid;
     const char *container; /* the container's command/args, as JSON members */
     const char *entrypoint;
     const char *cmd;
@@ -690,26 +796,30 @@ struct warning_case {
 };
 
 static const struct warning_case warning_cases[] = {
-    {MODE_CLOUD_NATIVE, FACT_TRUE, LIBC_UNKNOWN, UNKNOWN_SHELL_TINI, false, "", NULL, NULL,
+    {MODE_CLOUD_NATIVE, FACT_TRUE, LIBC_UNKNOWN, UNKNOWN_SHELL_TINI, false, false, "", NULL, NULL,
      "link libc dynamically (go build -ldflags=-linkmode=external, without -static)", NULL},
-    {MODE_CLASSIC, FACT_TRUE, LIBC_UNKNOWN, UNKNOWN_SHELL_TINI, false, "", NULL, NULL,
+    {MODE_CLASSIC, FACT_TRUE, LIBC_UNKNOWN, UNKNOWN_SHELL_TINI, false, false, "", NULL, NULL,
      "link libc dynamically (go build -ldflags=-linkmode=external, without -static)", NULL},
-    {MODE_CLOUD_NATIVE, FACT_FALSE, LIBC_NONE, UNKNOWN_SHELL_TINI, false, "", NULL, NULL,
+    {MODE_CLOUD_NATIVE, FACT_FALSE, LIBC_NONE, UNKNOWN_SHELL_TINI, false, false, "", NULL, NULL,
      "use a base image with glibc or musl", NULL},
-    {MODE_CLASSIC, FACT_UNKNOWN, LIBC_NONE, UNKNOWN_SHELL_TINI, false, "", NULL, NULL,
+    {MODE_CLASSIC, FACT_UNKNOWN, LIBC_NONE, UNKNOWN_SHELL_TINI, false, false, "", NULL, NULL,
      "use a base image with glibc or musl", NULL},
-    {MODE_CLOUD_NATIVE, FACT_UNKNOWN, LIBC_UNKNOWN, UNKNOWN_SHELL_TINI, true, "", NULL, NULL,
+    {MODE_CLOUD_NATIVE, FACT_UNKNOWN, LIBC_UNKNOWN, UNKNOWN_SHELL_TINI, true, false, "", NULL, NULL,
      "Label the namespace pod-security.kubernetes.io/enforce=privileged", NULL},
-    {MODE_CLASSIC, FACT_UNKNOWN, LIBC_UNKNOWN, UNKNOWN_SHELL_TINI, true, "", NULL, NULL,
+    {MODE_CLASSIC, FACT_UNKNOWN, LIBC_UNKNOWN, UNKNOWN_SHELL_TINI, true, false, "", NULL, NULL,
      "Label the namespace pod-security.kubernetes.io/enforce=privileged", NULL},
-    {MODE_CLOUD_NATIVE, FACT_UNKNOWN, LIBC_UNKNOWN, UNKNOWN_SHELL_TINI, false, "", NULL, "[]",
-     "set command/args or annotate entrypoint.goinject.io/", "entrypoint.goinject.io/"},
-    {MODE_CLOUD_NATIVE, FACT_UNKNOWN, LIBC_UNKNOWN, UNKNOWN_SHELL_TINI, false, "", "[\"/app\"]",
-     NULL, "set command/args or annotate cmd.goinject.io/", "cmd.goinject.io/"},
-    {MODE_CLOUD_NATIVE, FACT_UNKNOWN, LIBC_UNKNOWN, UNKNOWN_SHELL_TINI, false, "", "[]", "[]",
-     "set command in the pod", NULL},
-    {MODE_CLOUD_NATIVE, FACT_UNKNOWN, LIBC_UNKNOWN, UNKNOWN_SHELL_SKIP, false,
+    {MODE_CLOUD_NATIVE, FACT_UNKNOWN, LIBC_UNKNOWN, UNKNOWN_SHELL_TINI, false, false, "", NULL,
+     "[]", "set command/args or annotate entrypoint.goinject.io/", "entrypoint.goinject.io/"},
+    {MODE_CLOUD_NATIVE, FACT_UNKNOWN, LIBC_UNKNOWN, UNKNOWN_SHELL_TINI, false, false, "",
+     "[\"/app\"]", NULL, "set command/args or annotate cmd.goinject.io/", "cmd.goinject.io/"},
+    {MODE_CLOUD_NATIVE, FACT_UNKNOWN, LIBC_UNKNOWN, UNKNOWN_SHELL_TINI, false, false, "", "[]",
+     "[]", "set command in the pod", NULL},
+    {MODE_CLOUD_NATIVE, FACT_UNKNOWN, LIBC_UNKNOWN, UNKNOWN_SHELL_SKIP, false, false,
      ", \"command\": [\"/app\"]", NULL, NULL, "annotate shell.goinject.io/", "shell.goinject.io/"},
+    {MODE_CLOUD_NATIVE, FACT_UNKNOWN, LIBC_UNKNOWN, UNKNOWN_SHELL_TINI, false, true, "", NULL, NULL,
+     "set ptraceWithHostPID in goinject's configuration to allow it", NULL},
+    {MODE_CLASSIC, FACT_UNKNOWN, LIBC_UNKNOWN, UNKNOWN_SHELL_TINI, false, true, "", NULL, NULL,
+     "set ptraceWithHostPID in goinject's configuration to allow it", NULL},
 };
 
 #define WARNING_CASES (sizeof(warning_cases) / sizeof(warning_cases[0]))
@@ -735,7 +845,8 @@ START_TEST(every_rules_warning_follows_the_contract)
     facts.cmd = c->cmd ? json_lit(c->cmd) : NULL;
     cfg->mode = c->mode;
     cfg->unknown_shell = c->policy;
-    rules_plan(cfg, name, container, &facts, c->pod_security, &plan, &warnings);
+    const struct pod_traits traits = {c->pod_security, c->host_pid};
+    rules_plan(cfg, name, container, &facts, &traits, &plan, &warnings);
     ck_assert_uint_eq(warnings.count, 1);
     const char *w = warnings.items[0];
     ck_assert_msg(strncmp(w, "goinject: ", 10) == 0, "no prefix: %s", w);
@@ -772,6 +883,7 @@ START_TEST(action_names_round_trip)
     ck_assert_str_eq(action_name(ACTION_SHELL_WRAPPER), "shell-wrapper");
     ck_assert_str_eq(action_name(ACTION_TINI_WRAPPER), "tini-wrapper");
     ck_assert_str_eq(action_name(ACTION_POD_SECURITY), "pod-security");
+    ck_assert_str_eq(action_name(ACTION_HOST_PID), "host-pid");
 }
 END_TEST
 
@@ -786,6 +898,7 @@ START_TEST(actions_that_inject)
     ck_assert(action_injects(ACTION_TINI_WRAPPER));
     ck_assert(!action_injects(ACTION_POD_SECURITY));
     ck_assert(!action_injects(ACTION_OPTED_OUT));
+    ck_assert(!action_injects(ACTION_HOST_PID));
 }
 END_TEST
 
@@ -893,6 +1006,18 @@ static Suite *rules_suite(void)
     tcase_add_test(e, cloud_native_unknown_image_facts_do_not_matter_when_command_is_set);
     tcase_add_test(e, cloud_native_static_go_empty_e_warns_ptrace_and_agent);
     suite_add_tcase(s, e);
+
+    TCase *hp = tcase_create("hostPID");
+    tcase_add_checked_fixture(hp, setup, teardown);
+    tcase_add_test(hp, classic_static_go_host_pid_gets_no_ptrace_and_a_warning);
+    tcase_add_test(hp, cloud_native_static_go_host_pid_is_neither_wrapped_nor_given_the_agent);
+    tcase_add_test(hp, cloud_native_static_go_host_pid_with_the_switch_is_wrapped_with_ptrace);
+    tcase_add_test(hp, classic_static_go_host_pid_with_the_switch_gets_ptrace);
+    tcase_add_test(hp, host_pid_container_that_may_trace_already_is_handled_as_usual);
+    tcase_add_test(hp, host_pid_cap_prefixed_ptrace_does_not_count);
+    tcase_add_test(hp, host_pid_not_static_go_is_unchanged);
+    tcase_add_test(hp, host_pid_unsupported_and_pod_security_come_first);
+    suite_add_tcase(s, hp);
 
     TCase *ps = tcase_create("pod security");
     tcase_add_checked_fixture(ps, setup, teardown);

@@ -69,6 +69,9 @@ does not, because the webhook reloads its ConfigMap by itself.
   "injectByDefault" $root.Values.injectByDefault
   "excludedNamespaces" $excluded
   "podSecurityEnforcedNamespaces" $root.Values.podSecurityEnforcedNamespaces
+  "podSecurityDefault" $root.Values.podSecurityDefault
+  "podSecurityExemptNamespaces" $root.Values.podSecurityExemptNamespaces
+  "ptraceWithHostPID" $root.Values.ptraceWithHostPID
   "agent" (dict
     "image" (include "goinject.agentImage" $root)
     "imagePullPolicy" $root.Values.agent.pullPolicy
@@ -156,7 +159,11 @@ server give up on goinject.
 {{- end -}}
 {{- end -}}
 
-{{/* The namespaceSelector; $podSecurity is "in" or "notin" the enforcing levels, or "" for any. */}}
+{{/*
+The namespaceSelector. $podSecurity picks namespaces by their pod-security.kubernetes.io/enforce
+label: "in" or "notin" the enforcing levels (baseline, restricted), "privileged" for those labelled
+privileged, "notin-any" for those labelled none of the three, or "" for any.
+*/}}
 {{- define "goinject.namespaceSelector" -}}
 {{- $root := index . 0 -}}
 {{- $podSecurity := index . 1 -}}
@@ -172,6 +179,14 @@ matchExpressions:
   - key: pod-security.kubernetes.io/enforce
     operator: NotIn
     values: ["baseline", "restricted"]
+{{- else if eq $podSecurity "privileged" }}
+  - key: pod-security.kubernetes.io/enforce
+    operator: In
+    values: ["privileged"]
+{{- else if eq $podSecurity "notin-any" }}
+  - key: pod-security.kubernetes.io/enforce
+    operator: NotIn
+    values: ["baseline", "restricted", "privileged"]
 {{- end }}
 {{- with $root.Values.webhook.namespaceSelectorExpressions }}
 {{ toYaml . | indent 2 }}

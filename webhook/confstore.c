@@ -7,14 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* What stat(2) says about the file: any difference means it changed. */
-struct file_id {
-    bool exists;
-    dev_t dev;
-    ino_t ino;
-    off_t size;
-    struct timespec mtime, ctime;
-};
+#include "fileid.h"
 
 struct confstore {
     char *path; /* owned; NULL: defaults only */
@@ -23,29 +16,6 @@ struct confstore {
     struct config_ref *current; /* the store's own reference */
     struct file_id seen;        /* the file as of the last load attempt */
 };
-
-static struct file_id identify(const char *path)
-{
-    struct file_id id;
-    struct stat st;
-    memset(&id, 0, sizeof(id));
-    if (stat(path, &st) != 0)
-        return id;
-    id.exists = true;
-    id.dev = st.st_dev;
-    id.ino = st.st_ino;
-    id.size = st.st_size;
-    id.mtime = st.st_mtim;
-    id.ctime = st.st_ctim;
-    return id;
-}
-
-static bool same_file(const struct file_id *a, const struct file_id *b)
-{
-    return a->exists == b->exists && a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
-           a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec &&
-           a->ctime.tv_sec == b->ctime.tv_sec && a->ctime.tv_nsec == b->ctime.tv_nsec;
-}
 
 /* A whole configuration from the file, with the --mode override; NULL with err on failure. */
 static struct config_ref *load(const struct confstore *store, char *err, size_t errlen)
@@ -82,7 +52,7 @@ struct confstore *confstore_open(const char *path, const char *mode, char *err, 
         return NULL;
     }
     if (path)
-        store->seen = identify(path);
+        store->seen = file_id_of(path);
     if (!(store->current = load(store, err, errlen))) {
         confstore_free(store);
         return NULL;
@@ -117,8 +87,8 @@ enum confstore_result confstore_check(struct confstore *store, bool force, char 
     if (!store->path)
         return CONFSTORE_UNCHANGED;
     /* Only the server's main thread checks, so seen needs no lock. */
-    struct file_id now = identify(store->path);
-    if (!force && same_file(&now, &store->seen))
+    struct file_id now = file_id_of(store->path);
+    if (!force && file_id_same(&now, &store->seen))
         return CONFSTORE_UNCHANGED;
     store->seen = now;
     struct config_ref *fresh = load(store, err, errlen);

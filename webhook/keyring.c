@@ -6,8 +6,8 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
+#include "fileid.h"
 #include "log.h"
 #include "registry.h"
 
@@ -16,7 +16,7 @@
 static struct {
     pthread_mutex_t lock;
     char *path;
-    struct stat st;
+    struct file_id seen; /* the file as of the last look */
     uint64_t checked_ms;
     struct keyring *current;
 } keys = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -29,25 +29,18 @@ void keyring_drop(struct keyring *k)
     }
 }
 
-static bool same_file(const struct stat *a, const struct stat *b)
-{
-    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
-           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
-           a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
-}
-
 /* Reloads path when it changed. A file that cannot be read keeps the last good credentials. */
 static void keyring_refresh(const char *path, uint64_t now)
 {
-    struct stat st;
     bool new_path = !keys.path || strcmp(keys.path, path) != 0;
     if (!new_path && now - keys.checked_ms < CREDS_CHECK_MS)
         return;
     keys.checked_ms = now;
-    if (stat(path, &st) != 0) {
-        if (new_path || keys.st.st_ino)
+    struct file_id id = file_id_of(path);
+    if (!id.exists) {
+        if (new_path || keys.seen.exists)
             log_msgf(LOG_LEVEL_WARN, "registry credentials %s: %s", path, strerror(errno));
-        memset(&keys.st, 0, sizeof(keys.st));
+        keys.seen = id;
         if (new_path) {
             /* Remembered, so that a missing file is looked at (and logged) once a second at most.
              */
@@ -58,9 +51,9 @@ static void keyring_refresh(const char *path, uint64_t now)
         }
         return;
     }
-    if (!new_path && same_file(&st, &keys.st))
+    if (!new_path && file_id_same(&id, &keys.seen))
         return;
-    keys.st = st;
+    keys.seen = id;
     free(keys.path);
     keys.path = strdup(path);
     struct keyring *k = calloc(1, sizeof(*k));

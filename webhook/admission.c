@@ -1471,9 +1471,12 @@ static const char *review_problem(const json_t *doc)
     const json_t *request = json_object_get(doc, "request");
     if (!json_is_object(request))
         return "not an AdmissionReview: request is missing";
-    const char *uid = json_string_value(json_object_get(request, "uid"));
-    if (!uid || !*uid)
+    const json_t *uid = json_object_get(request, "uid");
+    if (!json_string_value(uid) || !*json_string_value(uid))
         return "not an AdmissionReview: request.uid is missing";
+    /* The answer must echo the uid exactly; one with NUL cannot pass through C strings. */
+    if (strlen(json_string_value(uid)) != json_string_length(uid))
+        return "not an AdmissionReview: request.uid contains NUL";
     return NULL;
 }
 

@@ -360,10 +360,10 @@ static void append_body(struct server *srv, struct request *req, const char *dat
 
 static void log_rejection(const char *method, const char *url, unsigned status, const char *message)
 {
-    json_t *fields =
-        json_pack("{s:i,s:s,s:s}", "status", (int)status, "method", method, "error", message);
-    /* The path is client data: keep it bounded and valid UTF-8 for the log. */
-    json_object_set_new(fields, "path", log_safe_string(url, 200));
+    /* The method and path are client data: bounded and valid UTF-8 for the log. */
+    json_t *fields = json_pack("{s:i,s:o,s:s,s:o}", "status", (int)status, "method",
+                               log_safe_string(method, 32), "error", message, "path",
+                               log_safe_string(url, 200));
     log_event(LOG_LEVEL_WARN, "request rejected", fields);
 }
 

@@ -1,11 +1,14 @@
 package integration
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func TestLogIsOneJSONLinePerReviewWithItsFields(t *testing.T) {
@@ -123,5 +126,41 @@ func TestLogRejectedRequestsAsWarnLinesWithStatusAndPath(t *testing.T) {
 	}
 	if l.str("level") != "warn" || l.str("error") == "" {
 		t.Errorf("invalid review: want a warn line with the error: %s", l.raw)
+	}
+}
+
+// A method that is not UTF-8 is refused and logged with its status, the method made safe, and
+// the path.
+func TestLogRejectedNonUTF8MethodKeepsStatusMethodAndPath(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, serverConfig{})
+	conn, err := dialTLS(s, s.tlsConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte("P\xffST /mutate HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(scaled(5 * time.Second)))
+	answer, _ := io.ReadAll(conn)
+	if len(answer) > 0 && !bytes.HasPrefix(answer, []byte("HTTP/1.1 4")) {
+		t.Fatalf("answer %.80q, want a 4xx or a closed connection", answer)
+	}
+	if len(answer) == 0 {
+		t.Skip("this libmicrohttpd closes the connection before the request reaches goinject")
+	}
+	l, ok := s.logs.waitFor(scaled(2*time.Second), func(l logLine) bool {
+		return l.str("msg") == "request rejected"
+	})
+	if !ok {
+		t.Fatalf("no \"request rejected\" line; log:\n%s", s.logs.text())
+	}
+	status, _ := l.num("status")
+	if status < 400 || l.str("method") == "" || l.str("path") != "/mutate" {
+		t.Errorf("want status, method and path in %s", l.raw)
+	}
+	if !utf8.ValidString(l.str("method")) {
+		t.Errorf("method %q is not valid UTF-8", l.str("method"))
 	}
 }

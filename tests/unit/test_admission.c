@@ -558,6 +558,17 @@ START_TEST(no_uid_is_invalid)
 }
 END_TEST
 
+/* A uid the answer could not echo exactly (C strings end at NUL) is refused: 400. */
+START_TEST(a_uid_with_nul_is_invalid)
+{
+    json_t *pod = make_pod(NULL, one_app);
+    json_t *review = make_review("admission.k8s.io/v1", "CREATE", "", "pods", NULL, "default", pod);
+    json_object_set_new(json_object_get(review, "request"), "uid", json_stringn("ab\0cd", 5));
+    expect_invalid_review(review, "contains NUL");
+    json_decref(pod);
+}
+END_TEST
+
 START_TEST(invalid_answer_logs_the_error)
 {
     struct review_outcome out;
@@ -2584,6 +2595,7 @@ static Suite *admission_suite(void)
     tcase_add_test(invalid, wrong_api_version_is_invalid);
     tcase_add_test(invalid, no_request_is_invalid);
     tcase_add_test(invalid, no_uid_is_invalid);
+    tcase_add_test(invalid, a_uid_with_nul_is_invalid);
     tcase_add_test(invalid, invalid_answer_logs_the_error);
     suite_add_tcase(s, invalid);
 

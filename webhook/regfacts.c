@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -184,12 +183,6 @@ static bool is_index(const char *media, const json_t *doc)
            (!json_object_get(doc, "layers") && json_is_array(json_object_get(doc, "manifests")));
 }
 
-static bool valid_sha256(const char *d)
-{
-    return d && strncmp(d, "sha256:", 7) == 0 && strlen(d) == 71 &&
-           strspn(d + 7, "0123456789abcdef") == 64;
-}
-
 /*
  * Replaces a compressed layer of the spool by its tar: the image's files
  * are then read where they lie, instead of decompressing the layer again
@@ -246,7 +239,7 @@ static int fetch_blob(struct run *r, const struct spool *s, const json_t *desc, 
 {
     const char *digest = json_string_value(json_object_get(desc, "digest"));
     json_int_t size = json_integer_value(json_object_get(desc, "size"));
-    if (!valid_sha256(digest))
+    if (!reg_valid_sha256(digest))
         return run_fail(r, "a layer has an unsupported digest");
     if (size < 0 || (uint64_t)size > REGFACTS_MAX_LAYER_BYTES)
         return run_fail(r, "a layer of %lld bytes is larger than %llu", (long long)size,
@@ -958,18 +951,9 @@ int regfacts_fetch(const struct registry_config *rc, const char *text, const str
     int result = manifest_for(&r, &ref, p, digest, &body, media);
     if (result == 0) {
         /* The digest of what was fetched: the platform's manifest. */
-        char *sum = NULL;
-        unsigned char md[32];
-        unsigned int n = 0;
-        if (EVP_Digest(body.data, body.len, md, &n, EVP_sha256(), NULL) == 1 && n == 32 &&
-            (sum = malloc(72))) {
-            strcpy(sum, "sha256:");
-            for (unsigned i = 0; i < 32; i++)
-                snprintf(sum + 7 + 2 * i, 3, "%02x", md[i]);
-            snprintf(child, sizeof(child), "%s", sum);
-        }
-        free(sum);
-        result = child[0] ? spool_image(&r, child, &body, media, text, &s) : -1;
+        result = reg_sha256_of(body.data, body.len, child) == 0
+                     ? spool_image(&r, child, &body, media, text, &s)
+                     : run_fail(&r, "cannot compute the manifest's digest");
     }
     if (result == 0)
         snprintf(dir, dirlen, "%s", s.dir);

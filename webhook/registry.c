@@ -268,6 +268,21 @@ static void token_key(const struct reg_target *t, char *key, size_t len)
     snprintf(key, len, "%s\n%s", t->host, t->repository);
 }
 
+/* "Authorization: Basic base64(user:password)" for cred into out ("" when it does not fit). */
+static void basic_header(const struct reg_credential *cred, char *out, size_t len)
+{
+    char plain[AUTH_MAX];
+    unsigned char b64[AUTH_MAX * 4 / 3 + 8];
+    int n = snprintf(plain, sizeof(plain), "%s:%s", cred->user, cred->password);
+    out[0] = '\0';
+    if (n > 0 && (size_t)n < sizeof(plain)) {
+        EVP_EncodeBlock(b64, (const unsigned char *)plain, n);
+        snprintf(out, len, "Authorization: Basic %s", b64);
+        OPENSSL_cleanse(b64, sizeof(b64));
+    }
+    OPENSSL_cleanse(plain, sizeof(plain));
+}
+
 /*
  * The Authorization header line for t into out ("" when none is known).
  * Basic is built from the credentials each time, so a reloaded file is used at once.
@@ -292,16 +307,8 @@ static void auth_header(const struct reg_conn *c, const struct reg_target *t, ch
     }
     pthread_mutex_unlock(&tokens.lock);
     const struct reg_credential *cred = reg_credentials_find(c->creds, t->host);
-    if (scheme == REG_SCHEME_BASIC && cred) {
-        char plain[AUTH_MAX];
-        unsigned char b64[AUTH_MAX * 4 / 3 + 8];
-        int n = snprintf(plain, sizeof(plain), "%s:%s", cred->user, cred->password);
-        if (n > 0 && (size_t)n < sizeof(plain)) {
-            EVP_EncodeBlock(b64, (const unsigned char *)plain, n);
-            snprintf(out, len, "Authorization: Basic %s", b64);
-        }
-        OPENSSL_cleanse(plain, sizeof(plain));
-    }
+    if (scheme == REG_SCHEME_BASIC && cred)
+        basic_header(cred, out, len);
 }
 
 /* Remembers how t authorises: a Bearer token until it expires, or Basic. */
@@ -642,16 +649,8 @@ static int fetch_token(struct reg_conn *c, const struct reg_target *t,
 
     char auth[AUTH_MAX * 2] = "";
     const struct reg_credential *cred = reg_credentials_find(c->creds, t->host);
-    if (cred) {
-        char plain_auth[AUTH_MAX];
-        unsigned char b64[AUTH_MAX * 4 / 3 + 8];
-        int n = snprintf(plain_auth, sizeof(plain_auth), "%s:%s", cred->user, cred->password);
-        if (n > 0 && (size_t)n < sizeof(plain_auth)) {
-            EVP_EncodeBlock(b64, (const unsigned char *)plain_auth, n);
-            snprintf(auth, sizeof(auth), "Authorization: Basic %s", b64);
-        }
-        OPENSSL_cleanse(plain_auth, sizeof(plain_auth));
-    }
+    if (cred)
+        basic_header(cred, auth, sizeof(auth));
     struct exchange x = {.fd = -1, .body = &body, .body_max = 64 * 1024};
     char location[8];
     uint64_t start = reg_now_ms();
@@ -771,24 +770,49 @@ static int request(struct reg_conn *c, const struct reg_target *t, const char *k
     }
 }
 
+/* "sha256:<hex>" of a finished digest context into out; -1 when it cannot be finished. */
+static int sha256_text(EVP_MD_CTX *sha, char out[REG_DIGEST_MAX])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (EVP_DigestFinal_ex(sha, md, &len) != 1 || len != 32)
+        return -1;
+    memcpy(out, "sha256:", 7);
+    for (unsigned int i = 0; i < len; i++) {
+        out[7 + 2 * i] = hex[md[i] >> 4];
+        out[8 + 2 * i] = hex[md[i] & 15];
+    }
+    out[7 + 2 * len] = '\0';
+    return 0;
+}
+
+int reg_sha256_of(const void *data, size_t len, char out[REG_DIGEST_MAX])
+{
+    EVP_MD_CTX *sha = EVP_MD_CTX_new();
+    int rc = sha && EVP_DigestInit_ex(sha, EVP_sha256(), NULL) == 1 &&
+                     EVP_DigestUpdate(sha, data, len) == 1
+                 ? sha256_text(sha, out)
+                 : -1;
+    EVP_MD_CTX_free(sha);
+    return rc;
+}
+
 /* Compares the sha256 x computed with the digest asked for. */
 static int check_digest(struct exchange *x, const char *digest, const char *what,
                         struct reg_error *e)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    char hex[2 * EVP_MAX_MD_SIZE + 1];
-    if (EVP_DigestFinal_ex(x->sha, md, &len) != 1)
+    char got[REG_DIGEST_MAX];
+    if (sha256_text(x->sha, got) != 0)
         return fail(e, REG_INVALID, x->status, "%s: cannot compute its digest", what);
-    for (unsigned int i = 0; i < len; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
-    if (strncmp(digest, "sha256:", 7) != 0 || strcmp(digest + 7, hex) != 0)
+    if (strcmp(digest, got) != 0)
         return fail(e, REG_INVALID, x->status,
-                    "%s: content does not match its digest (sha256:%.12s... received)", what, hex);
+                    "%s: content does not match its digest (sha256:%.12s... received)", what,
+                    got + 7);
     return 0;
 }
 
-static bool valid_digest(const char *d)
+bool reg_valid_sha256(const char *d)
 {
     return d && strncmp(d, "sha256:", 7) == 0 && strlen(d + 7) == 64 &&
            strspn(d + 7, "0123456789abcdef") == 64;
@@ -799,7 +823,7 @@ static int get_verified(struct reg_conn *c, const struct reg_target *t, const ch
                         const char *digest, bool manifest, struct exchange *x, struct reg_error *e)
 {
     char path[REG_DIGEST_MAX + 16];
-    if (!valid_digest(digest))
+    if (!reg_valid_sha256(digest))
         return fail(e, REG_INVALID, 0, "%s: unsupported digest \"%.80s\"", kind,
                     digest ? digest : "");
     snprintf(path, sizeof(path), "%s/%s", manifest ? "manifests" : "blobs", digest);
@@ -821,7 +845,7 @@ int reg_resolve_tag(struct reg_conn *c, const struct reg_target *t, const char *
     snprintf(path, sizeof(path), "manifests/%s", tag);
     if (request(c, t, "manifest-head", "HEAD", path, MANIFEST_ACCEPT, &x, e) != 0)
         return -1;
-    if (valid_digest(x.digest)) {
+    if (reg_valid_sha256(x.digest)) {
         snprintf(digest, REG_DIGEST_MAX, "%s", x.digest);
         return 0;
     }
@@ -831,15 +855,8 @@ int reg_resolve_tag(struct reg_conn *c, const struct reg_target *t, const char *
     if (!(g.sha = EVP_MD_CTX_new()))
         return fail(e, REG_INVALID, 0, "out of memory");
     int rc = request(c, t, "manifest", "GET", path, MANIFEST_ACCEPT, &g, e);
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    if (rc == 0 && EVP_DigestFinal_ex(g.sha, md, &len) == 1 && len == 32) {
-        strcpy(digest, "sha256:");
-        for (unsigned int i = 0; i < len; i++)
-            snprintf(digest + 7 + 2 * i, 3, "%02x", md[i]);
-    } else if (rc == 0) {
+    if (rc == 0 && sha256_text(g.sha, digest) != 0)
         rc = fail(e, REG_INVALID, 0, "manifest: cannot compute its digest");
-    }
     EVP_MD_CTX_free(g.sha);
     buf_free(&body);
     return rc;

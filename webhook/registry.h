@@ -118,6 +118,11 @@ int reg_get_blob(struct reg_conn *c, const struct reg_target *t, const char *kin
 
 const char *reg_result_name(enum reg_result r);
 
+/* True for "sha256:" and 64 lowercase hex digits, the only digests fetched. */
+bool reg_valid_sha256(const char *digest);
+/* The digest ("sha256:<hex>") of data into out. -1 when it cannot be computed. */
+int reg_sha256_of(const void *data, size_t len, char out[REG_DIGEST_MAX]);
+
 /* While on, every transfer in progress is cut short (the process is stopping). */
 void reg_abort_all(bool on);
 

@@ -12,10 +12,13 @@
 #   make bench      goinject against a controller-runtime webhook and its own floor, and its
 #                   registry layer: cache hits, cold lookups (Docker for the test images)
 #   make faults     faults under steady load (SIGTERM, rotation, stalls, bad input, soak)
-#   make deps       install the Debian packages the build and tests need
+#   make deps       install the Debian packages the build and tests need (make, make run and
+#                   make test install what is missing themselves, once per build directory)
 #   make image      the container image goinject/goinject:VERSION (IMAGE=name:tag to change)
 #   make probe      the probe agent build/probe/{glibc,musl}/libgoinject-probe.so (musl: musl-gcc)
 #   make e2e-runtime  mutated pods run in real containers (Docker); builds the image first
+#   make quickstart the README's two commands (make run, make test) in a fresh container of the
+#                   project's Debian base image (Docker)
 
 CC       ?= cc
 GO       ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
@@ -57,25 +60,34 @@ export GOINJECT_E2E_STATE
 
 .PHONY: all test unit golden cli integration inspect fuzz fuzz-regress e2e run valgrind deps \
         clean format golden-update image probe e2e-runtime test-asan bench bench-images faults \
-        registry-test FORCE
+        registry-test quickstart FORCE
 
 all: $(BUILD)/goinject
 
-$(BUILD)/obj/%.o: webhook/%.c $(wildcard webhook/*.h) | $(BUILD)/obj
+# What a fresh Debian machine lacks is installed before the first compile (build) or the first
+# test (test) of a build directory; the stamps keep later runs from asking dpkg again.
+DEPS_BUILD := $(BUILD)/.deps-build
+DEPS_TEST  := $(BUILD)/.deps-test
+
+$(DEPS_BUILD) $(DEPS_TEST): .ci/install-deps
+	@.ci/install-deps $(if $(findstring test,$@),test,build)
+	@mkdir -p $(@D) && touch $@
+
+$(BUILD)/obj/%.o: webhook/%.c $(wildcard webhook/*.h) | $(BUILD)/obj $(DEPS_BUILD)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/goinject: $(OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIB_OBJS) | $(BUILD)/tests
+$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIB_OBJS) | $(BUILD)/tests $(DEPS_TEST)
 	$(CC) $(CFLAGS) -Iwebhook -DTEST_DATA_DIR='"$(CURDIR)/tests"' $(LDFLAGS) -o $@ $< $(LIB_OBJS) \
 	    $(shell pkg-config --libs check) $(LDLIBS)
 
 # The fuzz targets replayed over their seeds and saved crashes, with the normal compiler.
-$(BUILD)/fuzz-regress/%: tests/fuzz/%.c tests/fuzz/regress.c $(LIB_OBJS) | $(BUILD)/fuzz-regress
+$(BUILD)/fuzz-regress/%: tests/fuzz/%.c tests/fuzz/regress.c $(LIB_OBJS) | $(BUILD)/fuzz-regress $(DEPS_TEST)
 	$(CC) $(CFLAGS) -Iwebhook $(LDFLAGS) -o $@ $< tests/fuzz/regress.c $(LIB_OBJS) $(LDLIBS)
 
-$(BUILD)/fuzz-regress/seeds: tests/fuzz/seeds.c $(wildcard tests/unit/*.h) webhook/buf.c | $(BUILD)/fuzz-regress
+$(BUILD)/fuzz-regress/seeds: tests/fuzz/seeds.c $(wildcard tests/unit/*.h) webhook/buf.c | $(BUILD)/fuzz-regress $(DEPS_TEST)
 	$(CC) $(CFLAGS) -Iwebhook -Itests/unit $(LDFLAGS) -o $@ $< webhook/buf.c $(LDLIBS)
 
 $(BUILD)/obj $(BUILD)/tests $(BUILD)/fuzz-regress:
@@ -108,10 +120,10 @@ test: unit fuzz-regress golden cli integration inspect registry-test
 unit: $(TESTS)
 	@tests/unit/run.sh $(TESTS)
 
-golden: $(BUILD)/goinject
+golden: $(BUILD)/goinject | $(DEPS_TEST)
 	@tests/golden/run.sh $(BUILD)/goinject
 
-inspect: $(BUILD)/goinject
+inspect: $(BUILD)/goinject | $(DEPS_TEST)
 	@tests/inspect/run.sh $(BUILD)/goinject
 
 # Each target replays the generated seeds, its checked-in corpus and its regressions: the
@@ -127,13 +139,13 @@ fuzz-regress: $(FUZZ_REGRESS) $(BUILD)/fuzz-regress/seeds
 fuzz:
 	@tests/fuzz/run.sh $(FUZZ_SECONDS)
 
-cli: $(BUILD)/goinject
+cli: $(BUILD)/goinject | $(DEPS_TEST)
 	@tests/cli/run.sh $(BUILD)/goinject
 
 golden-update: $(BUILD)/goinject
 	@tests/golden/run.sh --update $(BUILD)/goinject
 
-integration: $(BUILD)/goinject
+integration: $(BUILD)/goinject | $(DEPS_TEST)
 	@cd tests/integration && GOINJECT_BIN=$(CURDIR)/$(BUILD)/goinject $(GO) test -count=1 ./...
 
 # The registry layer end to end: tests/registry/smoke.sh builds the test registry and the
@@ -142,7 +154,7 @@ integration: $(BUILD)/goinject
 # flags, so they live under build/ for every BUILD (as tests/inspect keeps its images).
 REGTEST_BUILD := build
 
-registry-test: $(BUILD)/goinject
+registry-test: $(BUILD)/goinject | $(DEPS_TEST)
 	@tests/registry/smoke.sh $(REGTEST_BUILD)
 	@if [ ! -f $(REGTEST_BUILD)/inspect/images/.stamp ]; then \
 	    echo "registry-test: SKIP: no test images (Docker is not usable here)"; \
@@ -231,7 +243,7 @@ valgrind: $(TESTS) $(BUILD)/goinject
 	    FUZZ_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite"
 
 deps:
-	.ci/install-deps
+	.ci/install-deps test
 
 image:
 ifeq ($(BASE_IMAGE),$(LOCAL_BASE_IMAGE))
@@ -243,6 +255,9 @@ endif
 # Mutated pods in real containers (README "Proof at runtime"): needs root, Docker, Go.
 e2e-runtime: image probe $(BUILD)/goinject
 	@GO=$(GO) tests/runtime/run.sh $(BUILD) $(BUILD)/goinject $(IMAGE) $(BASE_IMAGE)
+
+quickstart:
+	@tests/quickstart/run.sh $(BASE_IMAGE)
 
 format:
 	clang-format -i webhook/*.c webhook/*.h agent/*.c tests/unit/*.c tests/unit/*.h tests/fuzz/*.c

@@ -57,7 +57,7 @@ docker exec -d "$name" bash -c 'cd /src && make run >/tmp/run.log 2>&1'
 deadline=$((SECONDS + 1200))
 until in_box 'grep -q "^  curl " /tmp/run.log' && in_box 'curl -sk -o /dev/null https://127.0.0.1:8443/healthz'; do
     ((SECONDS < deadline)) || { in_box 'tail -n 30 /tmp/run.log' || true; fail "make run did not serve within 20 minutes"; }
-    in_box 'grep -qx -e make -e goinject /proc/[0-9]*/comm' || {
+    in_box 'grep -qx -e make -e goinject /proc/[0-9]*/comm 2>/dev/null' || {
         in_box 'tail -n 30 /tmp/run.log' || true
         fail "make run stopped"
     }

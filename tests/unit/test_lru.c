@@ -267,6 +267,14 @@ START_TEST(drop_oldest_removes_the_least_recently_used)
 }
 END_TEST
 
+/* In loops of thousands: Check reports every passed ck_assert to its parent
+ * process, so a loop only calls it for a value that is wrong. */
+#define LOOP_ASSERT(cond)                                                                          \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            ck_assert(cond);                                                                       \
+    } while (0)
+
 /* 20 times as many keys as buckets: every chain holds many keys. */
 START_TEST(thousands_of_keys_share_the_buckets)
 {
@@ -281,17 +289,17 @@ START_TEST(thousands_of_keys_share_the_buckets)
     ck_assert_uint_eq(nfreed, 0);
     for (int i = 0; i < N; i++) {
         snprintf(key, sizeof(key), "registry.example/app:%d", i);
-        ck_assert_int_eq(get_id(m, key, 0), i);
+        LOOP_ASSERT(get_id(m, key, 0) == i);
     }
     /* Remove every third key from the middle of the chains, then look again. */
     for (int i = 0; i < N; i += 3) {
         snprintf(key, sizeof(key), "registry.example/app:%d", i);
-        ck_assert(lru_remove(m, key));
+        LOOP_ASSERT(lru_remove(m, key));
     }
     for (int i = 0; i < N; i++) {
         snprintf(key, sizeof(key), "registry.example/app:%d", i);
-        ck_assert_int_eq(get_id(m, key, 0), i % 3 ? i : -1);
-        ck_assert_uint_eq(freed[i], i % 3 ? 0 : 1);
+        LOOP_ASSERT(get_id(m, key, 0) == (i % 3 ? i : -1));
+        LOOP_ASSERT(freed[i] == (i % 3 ? 0 : 1));
     }
     map_free(m);
     ck_assert_uint_eq(nfreed, N);
@@ -314,13 +322,13 @@ START_TEST(the_count_stays_within_max)
             lru_remove(m, key);
         } else if (op == 1) {
             int id = get_id(m, key, (uint64_t)step);
-            ck_assert(id == -1 || id < STEPS);
+            LOOP_ASSERT(id == -1 || id < STEPS);
         } else {
             lru_put(m, key, value(step), op == 2 ? (uint64_t)step + 50 : 0);
             puts++;
         }
-        ck_assert_uint_le(lru_count(m), MAX);
-        ck_assert_uint_eq(nfreed + lru_count(m), puts);
+        LOOP_ASSERT(lru_count(m) <= MAX);
+        LOOP_ASSERT(nfreed + lru_count(m) == puts);
     }
     map_free(m);
     ck_assert_uint_eq(nfreed, puts);

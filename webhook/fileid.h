@@ -5,8 +5,8 @@
  * and whether the file exists. Any difference means the file changed; a
  * Kubernetes ConfigMap or Secret volume's update swaps its ..data symlink,
  * so the path then leads to another inode. The configuration's reloads
- * (confstore.h) and the registry credentials' (keyring.h) both watch files
- * this way.
+ * (confstore.h), the registry credentials' (keyring.h) and the serving certificate's (tlsstore.h)
+ * all watch files this way.
  */
 #ifndef GOINJECT_FILEID_H
 #define GOINJECT_FILEID_H

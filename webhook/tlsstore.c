@@ -8,20 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "buf.h"
+#include "fileid.h"
 
 /* A PEM file larger than this is not a certificate chain or key. */
 #define MAX_PEM_BYTES (1024 * 1024)
 #define MAX_CHAIN     16
-
-struct file_identity {
-    dev_t dev;
-    ino_t ino;
-    off_t size;
-    struct timespec mtime;
-};
 
 /* One loaded pair; immutable once built. */
 struct tls_pair {
@@ -35,29 +28,11 @@ static struct {
     pthread_rwlock_t lock;
     char *cert_file;
     char *key_file;
-    struct file_identity cert_id, key_id;
+    struct file_id cert_id, key_id; /* the files the pair in service was loaded from */
     struct tls_pair *pair;
     bool retrying;         /* the last check failed and is retried once before it counts */
     bool missing_reported; /* the files are missing, and that was reported */
 } store = {.lock = PTHREAD_RWLOCK_INITIALIZER};
-
-static int identify(const char *path, struct file_identity *id)
-{
-    struct stat st;
-    if (stat(path, &st) != 0)
-        return -1;
-    id->dev = st.st_dev;
-    id->ino = st.st_ino;
-    id->size = st.st_size;
-    id->mtime = st.st_mtim;
-    return 0;
-}
-
-static bool same_identity(const struct file_identity *a, const struct file_identity *b)
-{
-    return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
-           a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
-}
 
 static void pair_free(struct tls_pair *pair)
 {
@@ -162,8 +137,8 @@ int tls_store_init(const char *cert_file, const char *key_file, char *err, size_
         return -1;
     store.cert_file = strdup(cert_file);
     store.key_file = strdup(key_file);
-    identify(cert_file, &store.cert_id);
-    identify(key_file, &store.key_id);
+    store.cert_id = file_id_of(cert_file);
+    store.key_id = file_id_of(key_file);
     store.pair = pair;
     return 0;
 }
@@ -185,8 +160,8 @@ static int failure_after_retry(void)
 
 int tls_store_reload_if_changed(char *err, size_t errlen)
 {
-    struct file_identity cert_id, key_id;
-    if (identify(store.cert_file, &cert_id) != 0 || identify(store.key_file, &key_id) != 0) {
+    struct file_id cert_id = file_id_of(store.cert_file), key_id = file_id_of(store.key_file);
+    if (!cert_id.exists || !key_id.exists) {
         errorf(err, errlen, "cannot stat %s or %s", store.cert_file, store.key_file);
         if (store.missing_reported)
             return 0; /* said once; say it again only after the files came back */
@@ -195,7 +170,7 @@ int tls_store_reload_if_changed(char *err, size_t errlen)
         return rc;
     }
     store.missing_reported = false;
-    if (same_identity(&cert_id, &store.cert_id) && same_identity(&key_id, &store.key_id))
+    if (file_id_same(&cert_id, &store.cert_id) && file_id_same(&key_id, &store.key_id))
         return 0;
     struct tls_pair *pair = load_pair(store.cert_file, store.key_file, err, errlen);
     if (!pair && failure_after_retry() == 0)

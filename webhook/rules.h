@@ -70,9 +70,9 @@ void rules_plan(const struct goinject_config *cfg, const char *name, const json_
  * loaded into there (the image's shell or entrypoint, or the tini flavor
  * chosen by the same fact). AGENT_ENV_GLIBC or AGENT_ENV_MUSL, else
  * AGENT_ENV_ANY: nothing libc-specific for libc none (no loader to load an
- * agent) or unknown (a guess would make every program of the other libc fail
- * to start). Warns, naming the container, when the libc is unknown and the
- * configuration has a libc-specific set.
+ * agent) or unknown (a wrong guess can keep every program of the other libc
+ * from starting). Warns, naming the container, when the libc is unknown and
+ * the configuration has a libc-specific set.
  */
 enum agent_env_set rules_agent_env(const struct goinject_config *cfg, const char *name,
                                    const struct container_facts *facts, struct warnings *w);

@@ -73,6 +73,7 @@ struct mutation {
     bool facts_pending;
     bool registry_broken; /* out of memory while writing registry: the status is not written */
     json_t *ptrace_ineffective; /* owned: container name -> why SYS_PTRACE cannot take effect */
+    json_t *agent_env;          /* owned: container name -> the libc that chose its agent env set */
     /* Set when the pod already has something by one of the agent's names (agent_clash). */
     char clash[160];
     const char *clash_fix; /* the setting that renames goinject's object */
@@ -99,6 +100,7 @@ static void mutation_free(struct mutation *m)
     json_decref(m->patched);
     buf_free(&m->registry);
     json_decref(m->ptrace_ineffective);
+    json_decref(m->agent_env);
     for (size_t i = 0; i < m->nwrapped; i++)
         json_decref(m->wrapped[i].argv);
     free(m->wrapped);
@@ -144,12 +146,42 @@ static bool pod_selected(const struct pod_input *in, struct warnings *w)
     return in->cfg->inject_by_default;
 }
 
+/* True when reason is one that warn_nonroot records. */
+static bool known_nonroot_reason(const char *reason)
+{
+    return reason && (strcmp(reason, "runAsUser") == 0 || strcmp(reason, "runAsNonRoot") == 0 ||
+                      strcmp(reason, "image-user") == 0);
+}
+
+/* True when libc is one that handle_container records: a libc_fact_name. */
+static bool known_libc_name(const char *libc)
+{
+    return libc && (strcmp(libc, "glibc") == 0 || strcmp(libc, "musl") == 0 ||
+                    strcmp(libc, "none") == 0 || strcmp(libc, "unknown") == 0);
+}
+
+/*
+ * Copies the members of status[member] that name a container in done and
+ * have a value known(), into kept: a pass that writes the status again must
+ * not lose what an earlier pass recorded of its containers.
+ */
+static void keep_status_member(const json_t *status, const char *member, const json_t *done,
+                               bool (*known)(const char *), json_t *kept)
+{
+    const char *name;
+    json_t *value;
+    json_object_foreach(json_object_get(status, member), name, value)
+    {
+        if (json_object_get(done, name) && known(json_string_value(value)))
+            json_object_set(kept, name, value);
+    }
+}
+
 /*
  * The containers an earlier pass already handled, from the status annotation; the
- * ptraceIneffective entries of those containers are kept in *ineffective (a pass that
- * writes the status again must not lose them).
+ * ptraceIneffective and agentEnv entries of those containers are kept in m.
  */
-static json_t *read_status(const struct pod_input *in, json_t *ineffective)
+static json_t *read_status(const struct pod_input *in, struct mutation *m)
 {
     json_t *done = json_object();
     const char *text = pod_annotation(in, "status");
@@ -163,14 +195,9 @@ static json_t *read_status(const struct pod_input *in, json_t *ineffective)
         if (json_is_string(action) && action_parse(json_string_value(action), &parsed) == 0)
             json_object_set(done, name, action);
     }
-    json_object_foreach(json_object_get(status, "ptraceIneffective"), name, action)
-    {
-        const char *reason = json_string_value(action);
-        if (json_object_get(done, name) && reason &&
-            (strcmp(reason, "runAsUser") == 0 || strcmp(reason, "runAsNonRoot") == 0 ||
-             strcmp(reason, "image-user") == 0))
-            json_object_set(ineffective, name, action);
-    }
+    keep_status_member(status, "ptraceIneffective", done, known_nonroot_reason,
+                       m->ptrace_ineffective);
+    keep_status_member(status, "agentEnv", done, known_libc_name, m->agent_env);
     json_decref(status);
     return done;
 }
@@ -375,16 +402,16 @@ static int ensure_agent_mount(const struct goinject_config *cfg, const json_t *c
     return patch_append_nested(&m->patch, container, path, keys, 1, list_of(cfg->agent.mount));
 }
 
-/* Adds the configured agent env; a variable the user set already wins. */
-static int ensure_agent_env(const struct goinject_config *cfg, const json_t *container,
-                            const char *path, const char *name, struct mutation *m)
+/*
+ * Appends to missing the variables of set that the container's env does not
+ * name; for one it names, the user's value stays and a warning says so.
+ */
+static void agent_env_missing(const json_t *set, const json_t *env, const char *name,
+                              json_t *missing, struct mutation *m)
 {
-    static const char *const keys[] = {"env"};
-    const json_t *env = json_object_get(container, "env");
-    json_t *missing = json_array();
     size_t i;
     json_t *var;
-    json_array_foreach(cfg->agent.env, i, var)
+    json_array_foreach(set, i, var)
     {
         const char *var_name = json_string_value(json_object_get(var, "name"));
         if (find_by_member(env, "name", var_name))
@@ -396,6 +423,22 @@ static int ensure_agent_env(const struct goinject_config *cfg, const json_t *con
         else
             json_array_append(missing, var);
     }
+}
+
+/*
+ * Adds agent.env.any and, unless set is AGENT_ENV_ANY, that libc's set (the
+ * configuration keeps the two disjoint); a variable the user set already wins.
+ */
+static int ensure_agent_env(const struct goinject_config *cfg, const json_t *container,
+                            const char *path, const char *name, enum agent_env_set set,
+                            struct mutation *m)
+{
+    static const char *const keys[] = {"env"};
+    const json_t *env = json_object_get(container, "env");
+    json_t *missing = json_array();
+    agent_env_missing(cfg->agent.env[AGENT_ENV_ANY], env, name, missing, m);
+    if (set != AGENT_ENV_ANY)
+        agent_env_missing(cfg->agent.env[set], env, name, missing, m);
     if (json_array_size(missing) == 0) {
         json_decref(missing);
         return 0;
@@ -444,7 +487,7 @@ static int emit_container_ops(const struct pod_input *in, size_t index, const js
         rc = ensure_ptrace(in, container, path.data, name, facts, m);
     if (!rc && plan->add_agent)
         rc = ensure_agent_mount(in->cfg, container, path.data, m) ||
-             ensure_agent_env(in->cfg, container, path.data, name, m);
+             ensure_agent_env(in->cfg, container, path.data, name, plan->env_set, m);
     m->need_agent = m->need_agent || plan->add_agent;
     buf_free(&path);
     return rc;
@@ -590,6 +633,8 @@ static void plan_one(const struct pod_input *in, const json_t *container, const 
         plan_clear(plan);
         plan->action = ACTION_UNSUPPORTED;
     }
+    if (plan->add_agent)
+        plan->env_set = rules_agent_env(in->cfg, name, facts, &m->warnings);
 }
 
 static int handle_container(const struct pod_input *in, size_t index, const json_t *container,
@@ -609,6 +654,8 @@ static int handle_container(const struct pod_input *in, size_t index, const json
         emit_container_ops(in, index, container, name, prep == PREP_PLAN ? facts : NULL, &plan, m);
     json_object_set_new(m->done, name, json_string(action_name(plan.action)));
     json_object_set_new(m->actions, name, json_string(action_name(plan.action)));
+    if (plan.add_agent && config_has_libc_env(in->cfg))
+        json_object_set_new(m->agent_env, name, json_string(libc_fact_name(facts->libc)));
     m->containers[plan.action]++;
     plan_clear(&plan);
     return rc;
@@ -682,6 +729,8 @@ static void registry_stage(const struct pod_input *in, const json_t *containers,
                            struct mutation *m)
 {
     const struct registry_config *rc = &in->cfg->registry;
+    /* The agent env of a container in cloud-native mode depends on its libc then. */
+    bool need_libc = in->cfg->mode == MODE_CLOUD_NATIVE && config_has_libc_env(in->cfg);
     if (!rc->enabled || !rc->settings || in->deadline_ms == 0 || !regfacts_running())
         return;
     struct regfacts_query *q = calloc(n ? n : 1, sizeof(*q));
@@ -689,7 +738,7 @@ static void registry_stage(const struct pod_input *in, const json_t *containers,
     for (size_t i = 0; q && which && i < n; i++) {
         const json_t *container = json_array_get(containers, i);
         const char *image = json_string_value(json_object_get(container, "image"));
-        if (prep[i] == PREP_PLAN && image && !facts_settled(&facts[i], container)) {
+        if (prep[i] == PREP_PLAN && image && !facts_settled(&facts[i], container, need_libc)) {
             q[k].image = image;
             which[k++] = i;
         }
@@ -791,6 +840,8 @@ static int write_status(const struct pod_input *in, struct mutation *m)
     if (!rc && json_object_size(m->ptrace_ineffective))
         rc = buf_append_str(&status, ",\"ptraceIneffective\":") ||
              json_write_compact(&status, m->ptrace_ineffective);
+    if (!rc && json_object_size(m->agent_env))
+        rc = buf_append_str(&status, ",\"agentEnv\":") || json_write_compact(&status, m->agent_env);
     rc = rc || buf_append_char(&status, '}');
     if (rc) {
         buf_free(&status);
@@ -1073,7 +1124,8 @@ static void mutate_pod(const struct pod_input *in, struct mutation *m)
     memset(m, 0, sizeof(*m));
     m->actions = json_object();
     m->ptrace_ineffective = json_object();
-    if (patch_init(&m->patch) != 0 || !m->actions)
+    m->agent_env = json_object();
+    if (patch_init(&m->patch) != 0 || !m->actions || !m->ptrace_ineffective || !m->agent_env)
         return mutation_fail(m, "out of memory");
     const json_t *containers = json_object_get(json_object_get(in->pod, "spec"), "containers");
     if (!json_is_object(in->pod) || !json_is_array(containers))
@@ -1093,7 +1145,7 @@ static void mutate_pod(const struct pod_input *in, struct mutation *m)
         m->skip = SKIP_POD_OPT_OUT;
         return;
     }
-    m->done = read_status(in, m->ptrace_ineffective);
+    m->done = read_status(in, m);
     m->done_before = json_object_size(m->done);
     if (plan_containers(in, containers, m) != 0)
         return;
@@ -1552,7 +1604,7 @@ REVIEW_SHAPE(REVIEW_WITHOUT_ENV, CONTAINER_WITHOUT_ENV);
 
 const struct json_shape *admission_review_shape(const struct goinject_config *cfg)
 {
-    return json_array_size(cfg->agent.env) ? REVIEW_WITH_ENV : REVIEW_WITHOUT_ENV;
+    return config_has_agent_env(cfg) ? REVIEW_WITH_ENV : REVIEW_WITHOUT_ENV;
 }
 
 static void review_body(const struct goinject_config *cfg, const char *body, size_t len,

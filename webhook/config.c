@@ -147,10 +147,12 @@ struct goinject_config *config_new_default(void)
     cfg->agent.run_as_user = 65532;
     cfg->agent.command = json_pack("[ss]", "/usr/local/bin/goinject", "copy-agent");
     cfg->agent.resources = default_resources();
-    cfg->agent.env = json_array();
     registry_config_defaults(&cfg->registry);
 
     int rc = 0;
+    for (int set = AGENT_ENV_ANY; set < AGENT_ENV_SETS; set++)
+        if (!(cfg->agent.env[set] = json_array()))
+            rc = -1;
     rc |= set_string(&cfg->annotation_prefix, "goinject.io");
     rc |= set_string(&cfg->agent.image, "goinject/goinject:" GOINJECT_VERSION);
     rc |= set_string(&cfg->agent.pull_policy, "IfNotPresent");
@@ -163,7 +165,7 @@ struct goinject_config *config_new_default(void)
     rc |= set_string(&cfg->default_shell, "/bin/sh");
     for (size_t i = 0; i < sizeof(default_excluded_namespaces) / sizeof(char *); i++)
         rc |= string_list_add(&cfg->excluded_namespaces, default_excluded_namespaces[i]);
-    if (rc != 0 || !cfg->agent.command || !cfg->agent.resources || !cfg->agent.env ||
+    if (rc != 0 || !cfg->agent.command || !cfg->agent.resources ||
         build_agent_values(&cfg->agent) != 0) {
         config_free(cfg);
         return NULL;
@@ -185,7 +187,8 @@ void config_free(struct goinject_config *cfg)
     free(cfg->agent.source_path);
     free(cfg->agent.mount_path);
     json_decref(cfg->agent.resources);
-    json_decref(cfg->agent.env);
+    for (int set = AGENT_ENV_ANY; set < AGENT_ENV_SETS; set++)
+        json_decref(cfg->agent.env[set]);
     free_agent_values(&cfg->agent);
     free(cfg->agent.init_container_name);
     free(cfg->agent.volume_name);
@@ -342,11 +345,23 @@ static int parse_resources(json_t *value, json_t **slot, char *err, size_t errle
     return 0;
 }
 
-static int parse_env_var(json_t *var, size_t i, char *err, size_t errlen)
+static const char *const agent_env_set_names[AGENT_ENV_SETS] = {
+    [AGENT_ENV_ANY] = "any",
+    [AGENT_ENV_GLIBC] = "glibc",
+    [AGENT_ENV_MUSL] = "musl",
+};
+
+const char *agent_env_set_name(enum agent_env_set set)
+{
+    return set < AGENT_ENV_SETS ? agent_env_set_names[set] : "invalid";
+}
+
+/* One EnvVar object, element i of the list named list ("agent.env.glibc"). */
+static int parse_env_var(json_t *var, const char *list, size_t i, char *err, size_t errlen)
 {
     static const char *const known[] = {"name", "value", "valueFrom", NULL};
-    char field[48];
-    snprintf(field, sizeof(field), "agent.env[%zu]", i);
+    char field[64];
+    snprintf(field, sizeof(field), "%s[%zu]", list, i);
     if (!json_is_object(var))
         return errorf(err, errlen, "%s: must be an object with name and value", field);
     if (check_known_members(var, field, known, err, errlen) != 0)
@@ -365,26 +380,108 @@ static int parse_env_var(json_t *var, size_t i, char *err, size_t errlen)
     return 0;
 }
 
-static int parse_env(json_t *value, json_t **slot, char *err, size_t errlen)
+/* The name of element i of an env list that parse_env_list has checked. */
+static const char *env_name_at(const json_t *list, size_t i)
+{
+    return json_string_value(json_object_get(json_array_get(list, i), "name"));
+}
+
+/* The index of the variable called name among the first n of an env list, or -1. */
+static long env_index(const json_t *list, const char *name, size_t n)
+{
+    for (size_t i = 0; i < n && i < json_array_size(list); i++)
+        if (strcmp(name, env_name_at(list, i)) == 0)
+            return (long)i;
+    return -1;
+}
+
+/* An array of EnvVar objects, each name once; *slot gets a copy. list names it in errors. */
+static int parse_env_list(json_t *value, const char *list, json_t **slot, char *err, size_t errlen)
 {
     if (!json_is_array(value))
-        return errorf(err, errlen, "agent.env: must be an array of {name, value} objects");
-    size_t i, j;
+        return errorf(err, errlen, "%s: must be an array of {name, value} objects", list);
+    size_t i;
     json_t *var;
     json_array_foreach(value, i, var)
     {
-        if (parse_env_var(var, i, err, errlen) != 0)
+        if (parse_env_var(var, list, i, err, errlen) != 0)
             return -1;
-        const char *name = json_string_value(json_object_get(var, "name"));
-        for (j = 0; j < i; j++)
-            if (strcmp(name,
-                       json_string_value(json_object_get(json_array_get(value, j), "name"))) == 0)
-                return errorf(err, errlen, "agent.env[%zu].name: \"%s\" is set twice", i,
-                              shown(&(struct shown){0}, name));
+        if (env_index(value, env_name_at(value, i), i) >= 0)
+            return errorf(err, errlen, "%s[%zu].name: \"%s\" is set twice", list, i,
+                          shown(&(struct shown){0}, env_name_at(value, i)));
     }
+    json_t *copy = json_deep_copy(value);
+    if (!copy)
+        return errorf(err, errlen, "%s: out of memory", list);
     json_decref(*slot);
-    *slot = json_deep_copy(value);
+    *slot = copy;
     return 0;
+}
+
+/*
+ * A variable of agent.env.any must not be in a libc set too: a container of
+ * that libc would get the name twice, and which value wins would be the
+ * kubelet's choice, not the configuration's.
+ */
+static int check_env_sets_disjoint(json_t *const sets[AGENT_ENV_SETS], char *err, size_t errlen)
+{
+    for (int set = AGENT_ENV_GLIBC; set < AGENT_ENV_SETS; set++) {
+        for (size_t i = 0; i < json_array_size(sets[set]); i++) {
+            const char *name = env_name_at(sets[set], i);
+            if (env_index(sets[AGENT_ENV_ANY], name, json_array_size(sets[AGENT_ENV_ANY])) >= 0)
+                return errorf(err, errlen,
+                              "agent.env.%s[%zu].name: \"%s\" is in agent.env.any too; set it "
+                              "in one place",
+                              agent_env_set_names[set], i, shown(&(struct shown){0}, name));
+        }
+    }
+    return 0;
+}
+
+/* The object form of agent.env: every set optional, no name of "any" in another set. */
+static int parse_env_object(json_t *value, json_t *sets[AGENT_ENV_SETS], char *err, size_t errlen)
+{
+    static const char *const known[] = {"any", "glibc", "musl", NULL};
+    if (check_known_members(value, "agent.env", known, err, errlen) != 0)
+        return -1;
+    for (int set = AGENT_ENV_ANY; set < AGENT_ENV_SETS; set++) {
+        json_t *list = json_object_get(value, agent_env_set_names[set]);
+        char field[32];
+        snprintf(field, sizeof(field), "agent.env.%s", agent_env_set_names[set]);
+        if (list && parse_env_list(list, field, &sets[set], err, errlen) != 0)
+            return -1;
+    }
+    return check_env_sets_disjoint(sets, err, errlen);
+}
+
+/*
+ * agent.env: an array (every handled container gets it, whatever its libc:
+ * the "any" set, as before sets existed), or an object of arrays by set
+ * ({"any": [...], "glibc": [...], "musl": [...]}, each optional). env is
+ * replaced whole, and only when all of it is valid.
+ */
+static int parse_env(json_t *value, json_t *env[AGENT_ENV_SETS], char *err, size_t errlen)
+{
+    json_t *sets[AGENT_ENV_SETS] = {NULL};
+    int rc;
+    if (json_is_array(value))
+        rc = parse_env_list(value, "agent.env", &sets[AGENT_ENV_ANY], err, errlen);
+    else if (json_is_object(value))
+        rc = parse_env_object(value, sets, err, errlen);
+    else
+        rc = errorf(err, errlen,
+                    "agent.env: must be an array of {name, value} objects, or an object of such "
+                    "arrays by libc (any, glibc, musl)");
+    for (int set = AGENT_ENV_ANY; rc == 0 && set < AGENT_ENV_SETS; set++)
+        if (!sets[set] && !(sets[set] = json_array()))
+            rc = errorf(err, errlen, "agent.env: out of memory");
+    for (int set = AGENT_ENV_ANY; set < AGENT_ENV_SETS; set++) {
+        json_t *unused = rc == 0 ? env[set] : sets[set];
+        if (rc == 0)
+            env[set] = sets[set];
+        json_decref(unused);
+    }
+    return rc;
 }
 
 static bool valid_pull_policy(const char *s)
@@ -420,7 +517,7 @@ static int parse_agent(json_t *agent, struct agent_config *out, char *err, size_
     if (!rc && (v = json_object_get(agent, "resources")))
         rc = parse_resources(v, &out->resources, err, errlen);
     if (!rc && (v = json_object_get(agent, "env")))
-        rc = parse_env(v, &out->env, err, errlen);
+        rc = parse_env(v, out->env, err, errlen);
     if (!rc && (v = json_object_get(agent, "initContainerName")))
         rc = parse_string(v, "agent.initContainerName", valid_dns_label, "a DNS label",
                           &out->init_container_name, err, errlen);
@@ -655,6 +752,17 @@ const char *config_mode_name(enum inject_mode mode)
     return mode == MODE_CLASSIC ? "classic" : "cloud-native";
 }
 
+bool config_has_agent_env(const struct goinject_config *cfg)
+{
+    return json_array_size(cfg->agent.env[AGENT_ENV_ANY]) || config_has_libc_env(cfg);
+}
+
+bool config_has_libc_env(const struct goinject_config *cfg)
+{
+    return json_array_size(cfg->agent.env[AGENT_ENV_GLIBC]) ||
+           json_array_size(cfg->agent.env[AGENT_ENV_MUSL]);
+}
+
 bool config_namespace_excluded(const struct goinject_config *cfg, const char *ns)
 {
     return ns && string_list_contains(&cfg->excluded_namespaces, ns);
@@ -678,18 +786,25 @@ static json_t *string_list_to_json(const struct string_list *list)
     return array;
 }
 
+/* agent.env in its object form, with every set: {"any": [...], "glibc": [...], "musl": [...]}. */
+static json_t *agent_env_to_json(const struct agent_config *a)
+{
+    return json_pack("{s:O,s:O,s:O}", "any", a->env[AGENT_ENV_ANY], "glibc",
+                     a->env[AGENT_ENV_GLIBC], "musl", a->env[AGENT_ENV_MUSL]);
+}
+
 json_t *config_to_json(const struct goinject_config *cfg)
 {
     static const char *const unknown_shell_names[] = {"tini", "shell", "none"};
     json_t *doc = json_pack(
-        "{s:s,s:s,s:b,s:o,s:o,s:{s:s,s:s,s:O,s:s,s:s,s:O,s:O,s:s,s:s,s:I},s:{s:s,s:s},s:s,s:s}",
+        "{s:s,s:s,s:b,s:o,s:o,s:{s:s,s:s,s:O,s:s,s:s,s:O,s:o,s:s,s:s,s:I},s:{s:s,s:s},s:s,s:s}",
         "mode", config_mode_name(cfg->mode), "annotationPrefix", cfg->annotation_prefix,
         "injectByDefault", cfg->inject_by_default, "excludedNamespaces",
         string_list_to_json(&cfg->excluded_namespaces), "podSecurityEnforcedNamespaces",
         string_list_to_json(&cfg->pod_security_namespaces), "agent", "image", cfg->agent.image,
         "imagePullPolicy", cfg->agent.pull_policy, "command", cfg->agent.command, "sourcePath",
         cfg->agent.source_path, "mountPath", cfg->agent.mount_path, "resources",
-        cfg->agent.resources, "env", cfg->agent.env, "initContainerName",
+        cfg->agent.resources, "env", agent_env_to_json(&cfg->agent), "initContainerName",
         cfg->agent.init_container_name, "volumeName", cfg->agent.volume_name, "runAsUser",
         (json_int_t)cfg->agent.run_as_user, "tini", "glibc", cfg->tini_glibc, "musl",
         cfg->tini_musl, "shellUnknownWrapper", unknown_shell_names[cfg->unknown_shell],

@@ -40,6 +40,13 @@ struct string_list {
     size_t count;
 };
 
+/*
+ * The sets of agent.env. A handled container gets AGENT_ENV_ANY, and the set of
+ * its libc when that is known to be glibc or musl: an LD_PRELOAD agent built
+ * for one C library must never reach a program of the other.
+ */
+enum agent_env_set { AGENT_ENV_ANY, AGENT_ENV_GLIBC, AGENT_ENV_MUSL, AGENT_ENV_SETS };
+
 struct agent_config {
     char *image;
     char *pull_policy;
@@ -47,7 +54,8 @@ struct agent_config {
     char *source_path; /* the agent bundle inside the agent image */
     char *mount_path;  /* where the bundle appears in app containers */
     json_t *resources; /* the init container's resources object */
-    json_t *env;       /* array of EnvVar objects added to handled containers */
+    /* Arrays of EnvVar objects added to handled containers, by enum agent_env_set. */
+    json_t *env[AGENT_ENV_SETS];
     char *init_container_name;
     char *volume_name;
     long long run_as_user;
@@ -91,6 +99,13 @@ struct goinject_config *config_load(const char *path, char *err, size_t errlen);
 /* Same, from JSON text already in memory. */
 struct goinject_config *config_parse(const char *text, size_t len, char *err, size_t errlen);
 void config_free(struct goinject_config *cfg);
+
+/* The name of a set, as in the file: "any", "glibc" or "musl". */
+const char *agent_env_set_name(enum agent_env_set set);
+/* True when any set of agent.env holds a variable: handled containers' env is then read. */
+bool config_has_agent_env(const struct goinject_config *cfg);
+/* True when agent.env.glibc or agent.env.musl holds a variable: a container's libc then matters. */
+bool config_has_libc_env(const struct goinject_config *cfg);
 
 int config_parse_mode(const char *name, enum inject_mode *mode);
 const char *config_mode_name(enum inject_mode mode);

@@ -231,8 +231,10 @@ void facts_resolve(const struct goinject_config *cfg, const json_t *annotations,
         fill_layer(facts, &rule->facts, FROM_CATALOG);
 }
 
-bool facts_settled(const struct container_facts *facts, const json_t *container)
+bool facts_settled(const struct container_facts *facts, const json_t *container, bool need_libc)
 {
+    if (need_libc && facts->libc == LIBC_UNKNOWN)
+        return false;
     if (facts->static_go != FACT_TRUE)
         return facts->static_go == FACT_FALSE;
     if (facts->cgo == FACT_UNKNOWN || facts->libc == LIBC_UNKNOWN || facts->shell == SHELL_UNKNOWN)

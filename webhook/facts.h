@@ -54,8 +54,10 @@ void facts_clear(struct container_facts *facts);
  * container: static-go is known false (nothing else matters then), or it
  * is known true with cgo, libc, shell and whatever E needs of the image
  * (ENTRYPOINT unless the pod sets command, CMD unless it also sets args).
+ * With need_libc (the agent env has libc-specific sets), an unknown libc
+ * is never settled, whatever static-go is.
  */
-bool facts_settled(const struct container_facts *facts, const json_t *container);
+bool facts_settled(const struct container_facts *facts, const json_t *container, bool need_libc);
 /*
  * Fills what is still unknown from the registry layer's facts (catalog
  * form), taking found's ENTRYPOINT and CMD where they are used (found keeps

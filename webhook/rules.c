@@ -206,6 +206,21 @@ void rules_plan(const struct goinject_config *cfg, const char *name, const json_
     plan_cloud_native_static(cfg, name, container, facts, plan, w);
 }
 
+enum agent_env_set rules_agent_env(const struct goinject_config *cfg, const char *name,
+                                   const struct container_facts *facts, struct warnings *w)
+{
+    if (facts->libc == LIBC_GLIBC)
+        return AGENT_ENV_GLIBC;
+    if (facts->libc == LIBC_MUSL)
+        return AGENT_ENV_MUSL;
+    if (facts->libc == LIBC_UNKNOWN && config_has_libc_env(cfg))
+        warnings_addf(w,
+                      "container \"%s\": libc unknown, so only agent.env.any was set; annotate "
+                      "libc.%s/%s with glibc or musl",
+                      name, cfg->annotation_prefix, name);
+    return AGENT_ENV_ANY;
+}
+
 void plan_clear(struct container_plan *plan)
 {
     json_decref(plan->command);

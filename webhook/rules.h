@@ -33,6 +33,8 @@ struct container_plan {
     enum container_action action;
     bool add_ptrace; /* SYS_PTRACE in securityContext.capabilities.add */
     bool add_agent;  /* the agent volume mount and the configured agent env */
+    /* With add_agent: agent.env.any, and this set too unless it is AGENT_ENV_ANY. */
+    enum agent_env_set env_set;
     json_t *command; /* owned; the wrapper's command, NULL when not wrapping */
     json_t *args;    /* owned; the wrapper's args, NULL to omit them */
     json_t *argv;    /* owned; E, set when wrapping so the result can be checked */
@@ -62,6 +64,18 @@ struct pod_traits {
 void rules_plan(const struct goinject_config *cfg, const char *name, const json_t *container,
                 const struct container_facts *facts, const struct pod_traits *pod,
                 struct container_plan *plan, struct warnings *w);
+/*
+ * The agent env set for a container whose plan adds the agent, by its libc
+ * fact: the libc of the dynamically linked programs an LD_PRELOAD agent is
+ * loaded into there (the image's shell or entrypoint, or the tini flavor
+ * chosen by the same fact). AGENT_ENV_GLIBC or AGENT_ENV_MUSL, else
+ * AGENT_ENV_ANY: nothing libc-specific for libc none (no loader to load an
+ * agent) or unknown (a wrong guess can keep every program of the other libc
+ * from starting). Warns, naming the container, when the libc is unknown and
+ * the configuration has a libc-specific set.
+ */
+enum agent_env_set rules_agent_env(const struct goinject_config *cfg, const char *name,
+                                   const struct container_facts *facts, struct warnings *w);
 void plan_clear(struct container_plan *plan);
 
 #endif

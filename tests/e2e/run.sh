@@ -1400,6 +1400,92 @@ for mode in $MODES; do
     check "rules ($mode, created for real): every row's stored pod is mutated as in its dry run" rows_created "$mode"
 done
 
+# ---- agent env by libc, through a reload -------------------------------------
+#
+# The chart's agent.env with glibc and musl sets, rendered into config.json and
+# reloaded by the running cloud-native goinject: a glibc container gets any +
+# glibc, a musl one any + musl, one whose libc is unknown only any and a
+# warning; the status says which. A bad agent.env is refused on reload and the
+# configuration in service stays. The chart's own configuration is put back.
+
+LIBC_PROBE=/goinject-agent/probe
+libc_env_values() {
+    cat <<EOF
+agent:
+  env:
+    any: [{name: GOINJECT_PROBE_DIR, value: /tmp}]
+    glibc: [{name: LD_PRELOAD, value: $LIBC_PROBE/glibc/libgoinject-probe.so}]
+    musl: [{name: LD_PRELOAD, value: $LIBC_PROBE/musl/libgoinject-probe.so}]
+EOF
+}
+pod_libc_env() {
+    cat <<'EOF'
+apiVersion: v1
+kind: Pod
+metadata:
+  name: libc-env
+  annotations:
+    libc.goinject.io/deb: glibc
+    libc.goinject.io/alpine: musl
+spec:
+  containers:
+    - name: deb
+      image: registry.invalid/e2e/debian-app:1
+    - name: alpine
+      image: registry.invalid/e2e/alpine-app:1
+    - name: nofacts
+      image: registry.invalid/e2e/app:1
+EOF
+}
+config_reloads_above() { (($(metric "$1" "goinject_config_reloads_total{result=\"$2\"}") > $3)); }
+# swap_config MODE FILE RESULT: FILE replaces goinject MODE's config.json (by
+# rename, a new inode), which counts a reload with RESULT (success, failure).
+swap_config() {
+    local mode="$1" result="$3" before
+    before="$(metric "$mode" "goinject_config_reloads_total{result=\"$result\"}")"
+    cp "$2" "$E2E_WORK/$mode.config.json.new"
+    mv -f "$E2E_WORK/$mode.config.json.new" "$E2E_WORK/$mode.config.json"
+    poll 10 config_reloads_above "$mode" "$result" "$before" ||
+        fail "goinject $mode counted no config reload ($result) within 10 s"
+}
+expect_libc_env() {
+    assert_json "$1" '[.spec.containers[] | {(.name): .env}] | add' "{
+        \"deb\": [{\"name\": \"GOINJECT_PROBE_DIR\", \"value\": \"/tmp\"},
+                  {\"name\": \"LD_PRELOAD\", \"value\": \"$LIBC_PROBE/glibc/libgoinject-probe.so\"}],
+        \"alpine\": [{\"name\": \"GOINJECT_PROBE_DIR\", \"value\": \"/tmp\"},
+                     {\"name\": \"LD_PRELOAD\", \"value\": \"$LIBC_PROBE/musl/libgoinject-probe.so\"}],
+        \"nofacts\": [{\"name\": \"GOINJECT_PROBE_DIR\", \"value\": \"/tmp\"}]}"
+    assert_json "$1" '.metadata.annotations["goinject.io/status"] | fromjson | .agentEnv' \
+        '{"deb": "glibc", "alpine": "musl", "nofacts": "unknown"}'
+}
+agent_env_by_libc() {
+    local mode=cloud-native out="$E2E_WORK/libc-env"
+    cp "$E2E_WORK/$mode.config.json" "$out.chart.json"
+    # The chart's configuration goes back even when an assertion ends the check.
+    # shellcheck disable=SC2064 # expanded now, on purpose
+    trap "cp '$out.chart.json' '$E2E_WORK/$mode.config.json.new' && mv -f '$E2E_WORK/$mode.config.json.new' '$E2E_WORK/$mode.config.json'" EXIT
+    libc_env_values >"$out.values.yaml"
+    helm template "$(release_of "$mode")" "$CHART" --namespace "$(release_ns_of "$mode")" \
+        -f "$E2E_WORK/$mode.values.yaml" -f "$out.values.yaml" --show-only templates/configmap.yaml |
+        kubectl create --dry-run=client -o json -f - | jq -r '.data["config.json"]' >"$out.config.json"
+    swap_config "$mode" "$out.config.json" success
+    pod_libc_env | dry_run "$(ns_of "$mode")" "$out"
+    assert_warnings "$out.err" \
+        'container "nofacts": libc unknown, so only agent.env.any was set; annotate libc.goinject.io/nofacts with glibc or musl'
+    expect_libc_env "$out.json"
+    # A bad agent.env is refused on reload, and the configuration in service stays.
+    jq '.agent.env.musl[0].vaule = "x"' "$out.config.json" >"$out.bad.json"
+    swap_config "$mode" "$out.bad.json" failure
+    assert_grep "goinject $mode log" "$E2E_WORK/$mode.log" \
+        'configuration not reloaded.*agent\.env\.musl\[0\]\.vaule: unknown field'
+    pod_libc_env | dry_run "$(ns_of "$mode")" "$out.kept"
+    expect_libc_env "$out.kept.json"
+    trap - EXIT
+    swap_config "$mode" "$out.chart.json" success
+}
+check "agent env by libc (cloud-native, reloaded from chart values): glibc and musl containers get any + their set, an unknown libc only any and a warning; a bad agent.env is refused on reload" \
+    agent_env_by_libc
+
 # ===========================================================================
 # 4. Image facts from a registry: the rule rows again, without annotations
 # ===========================================================================

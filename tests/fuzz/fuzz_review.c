@@ -27,7 +27,10 @@
 #include "jsonin.h"
 #include "patch_apply.h"
 
-/* classic, cloud-native, and cloud-native with agent env (which reads each container's env) */
+/*
+ * classic, cloud-native, and cloud-native with agent env for any libc and per libc (which
+ * reads each container's env, and chooses by the libc fact)
+ */
 static struct goinject_config *configs[3];
 
 static void check(int ok, const char *what)
@@ -46,7 +49,9 @@ static void setup(void)
     configs[1] = config_new_default();
     configs[0]->mode = MODE_CLASSIC;
     static const char with_env[] =
-        "{\"agent\":{\"env\":[{\"name\":\"LD_PRELOAD\",\"value\":\"/goinject-agent/probe.so\"}]}}";
+        "{\"agent\":{\"env\":{\"any\":[{\"name\":\"APM_TENANT\",\"value\":\"t1\"}],"
+        "\"glibc\":[{\"name\":\"LD_PRELOAD\",\"value\":\"/goinject-agent/glibc/probe.so\"}],"
+        "\"musl\":[{\"name\":\"LD_PRELOAD\",\"value\":\"/goinject-agent/musl/probe.so\"}]}}}";
     char err[256];
     configs[2] = config_parse(with_env, sizeof(with_env) - 1, err, sizeof(err));
     check(configs[2] != NULL, err);

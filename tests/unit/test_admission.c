@@ -1404,6 +1404,234 @@ START_TEST(agent_env_is_not_added_in_classic_mode)
 }
 END_TEST
 
+/* ---- agent env by libc ----------------------------------------------------- */
+
+static const char libc_env_config[] =
+    "{\"agent\": {\"env\": {\"any\": [{\"name\": \"APM_TENANT\", \"value\": \"t1\"}],"
+    " \"glibc\": [{\"name\": \"LD_PRELOAD\", \"value\": \"/goinject-agent/glibc/agent.so\"}],"
+    " \"musl\": [{\"name\": \"LD_PRELOAD\", \"value\": \"/goinject-agent/musl/agent.so\"},"
+    "            {\"name\": \"APM_MUSL\", \"value\": \"1\"}]}}}";
+
+static const char tenant_env[] = "{'name': 'APM_TENANT', 'value': 't1'}";
+static const char glibc_env[] = "{'name': 'LD_PRELOAD', 'value': '/goinject-agent/glibc/agent.so'}";
+static const char musl_env[] = "{'name': 'LD_PRELOAD', 'value': '/goinject-agent/musl/agent.so'},"
+                               " {'name': 'APM_MUSL', 'value': '1'}";
+
+/* The status annotation's agentEnv member, as quoted JSON; NULL: absent. */
+static void expect_agent_env_status(const json_t *pod, const char *members_q)
+{
+    json_t *status = status_of(pod);
+    const json_t *member = json_object_get(status, "agentEnv");
+    if (members_q)
+        ck_assert_json_q(member, members_q);
+    else
+        ck_assert_ptr_null(member);
+    json_decref(status);
+}
+
+static void expect_env(const json_t *pod, size_t container, const char *env_q)
+{
+    ck_assert_json_q(json_object_get(container_of(pod, container), "env"), env_q);
+}
+
+START_TEST(agent_env_glibc_container_gets_any_and_glibc)
+{
+    load_config(libc_env_config);
+    review_pod(make_pod("{'libc.goinject.io/app': 'glibc'}", "[{'name': 'app'}]"), &first);
+    expect_patched(&first);
+    ck_assert_uint_eq(ops_under(first.ops, "/spec/containers/0/env"), 1);
+    expect_env(first.mutated, 0, qf("[%s, %s]", tenant_env, glibc_env));
+    expect_no_warnings(&first);
+    expect_agent_env_status(first.mutated, "{'app': 'glibc'}");
+    expect_idempotent(&first);
+}
+END_TEST
+
+START_TEST(agent_env_musl_container_gets_any_and_musl)
+{
+    load_config(libc_env_config);
+    review_pod(make_pod("{'goinject.io/libc': 'musl'}", "[{'name': 'app'}]"), &first);
+    expect_patched(&first);
+    expect_env(first.mutated, 0, qf("[%s, %s]", tenant_env, musl_env));
+    expect_no_warnings(&first);
+    expect_agent_env_status(first.mutated, "{'app': 'musl'}");
+}
+END_TEST
+
+START_TEST(agent_env_unknown_libc_gets_only_any_and_a_warning)
+{
+    load_config(libc_env_config);
+    review_pod(make_pod(NULL, "[{'name': 'app'}]"), &first);
+    expect_patched(&first);
+    expect_env(first.mutated, 0, qf("[%s]", tenant_env));
+    static const char *const needles[] = {
+        "container \"app\": libc unknown, so only agent.env.any was set; annotate "
+        "libc.goinject.io/app with glibc or musl",
+        NULL};
+    expect_warning(&first, needles);
+    ck_assert_uint_eq(json_array_size(json_object_get(first.response, "warnings")), 1);
+    expect_agent_env_status(first.mutated, "{'app': 'unknown'}");
+}
+END_TEST
+
+START_TEST(agent_env_libc_none_gets_only_any_without_a_warning)
+{
+    load_config(libc_env_config);
+    review_pod(make_pod("{'libc.goinject.io/app': 'none'}", "[{'name': 'app'}]"), &first);
+    expect_patched(&first);
+    expect_env(first.mutated, 0, qf("[%s]", tenant_env));
+    expect_no_warnings(&first);
+    expect_agent_env_status(first.mutated, "{'app': 'none'}");
+}
+END_TEST
+
+/* Nothing a user wrote is lost: their variable stays, whichever set the agent's came from. */
+START_TEST(agent_env_user_variables_win_over_any_and_libc_sets)
+{
+    load_config(libc_env_config);
+    review_pod(make_pod("{'libc.goinject.io/app': 'musl', 'libc.goinject.io/web': 'glibc'}",
+                        "[{'name': 'app', 'env': [{'name': 'LD_PRELOAD', 'value': '/mine.so'}]},"
+                        " {'name': 'web', 'env': [{'name': 'APM_TENANT', 'value': 'mine'}]}]"),
+               &first);
+    expect_patched(&first);
+    expect_env(first.mutated, 0,
+               qf("[{'name': 'LD_PRELOAD', 'value': '/mine.so'}, %s, {'name': 'APM_MUSL',"
+                  " 'value': '1'}]",
+                  tenant_env));
+    expect_env(first.mutated, 1, qf("[{'name': 'APM_TENANT', 'value': 'mine'}, %s]", glibc_env));
+    static const char *const preload[] = {"\"app\"", "env LD_PRELOAD is already set",
+                                          "Merge the values", NULL};
+    static const char *const tenant[] = {"\"web\"", "env APM_TENANT is already set", NULL};
+    expect_warning(&first, preload);
+    expect_warning(&first, tenant);
+    expect_agent_env_status(first.mutated, "{'app': 'musl', 'web': 'glibc'}");
+}
+END_TEST
+
+/* The libc fact comes from its layers: here the catalog, under a per-container annotation. */
+START_TEST(agent_env_follows_the_libc_of_every_fact_layer)
+{
+    load_config(
+        "{\"agent\": {\"env\": {\"glibc\": [{\"name\": \"LD_PRELOAD\", \"value\": \"/g.so\"}],"
+        " \"musl\": [{\"name\": \"LD_PRELOAD\", \"value\": \"/m.so\"}]}},"
+        " \"catalog\": [{\"match\": {\"glob\": \"example/alpine-*\"},"
+        " \"facts\": {\"libc\": \"musl\"}}]}");
+    review_pod(make_pod("{'libc.goinject.io/pinned': 'glibc'}",
+                        "[{'name': 'cat', 'image': 'example/alpine-app:1'},"
+                        " {'name': 'pinned', 'image': 'example/alpine-app:1'}]"),
+               &first);
+    expect_patched(&first);
+    expect_env(first.mutated, 0, "[{'name': 'LD_PRELOAD', 'value': '/m.so'}]");
+    expect_env(first.mutated, 1, "[{'name': 'LD_PRELOAD', 'value': '/g.so'}]");
+    expect_no_warnings(&first);
+    expect_agent_env_status(first.mutated, "{'cat': 'musl', 'pinned': 'glibc'}");
+}
+END_TEST
+
+/*
+ * The tini wrapper's flavor and the env set follow the same fact; with the libc
+ * unknown the wrapper is the glibc tini (the contract's default) and the env is any only.
+ */
+START_TEST(agent_env_and_the_tini_flavor_agree)
+{
+    load_config(libc_env_config);
+    review_pod(make_pod("{'goinject.io/static-go': 'true', 'goinject.io/shell': 'none',"
+                        " 'libc.goinject.io/m': 'musl'}",
+                        "[{'name': 'm', 'command': ['/app']}, {'name': 'u', 'command': ['/app']}]"),
+               &first);
+    expect_patched(&first);
+    ck_assert_str_eq(json_string_value(json_array_get(
+                         json_object_get(container_of(first.mutated, 0), "command"), 0)),
+                     "/goinject-agent/tini/musl/tini");
+    expect_env(first.mutated, 0, qf("[%s, %s]", tenant_env, musl_env));
+    ck_assert_str_eq(json_string_value(json_array_get(
+                         json_object_get(container_of(first.mutated, 1), "command"), 0)),
+                     "/goinject-agent/tini/glibc/tini");
+    expect_env(first.mutated, 1, qf("[%s]", tenant_env));
+    static const char *const needles[] = {"\"u\"", "libc unknown", NULL};
+    expect_warning(&first, needles);
+    expect_agent_env_status(first.mutated, "{'m': 'musl', 'u': 'unknown'}");
+}
+END_TEST
+
+/* A container left alone, or in classic mode, gets no env, no libc warning and no entry. */
+START_TEST(agent_env_only_for_containers_that_get_the_agent)
+{
+    load_config(libc_env_config);
+    review_pod(make_pod("{'static-go.goinject.io/app': 'true', 'shell.goinject.io/app': '/bin/sh'}",
+                        "[{'name': 'app', 'command': ['/app'], 'volumeMounts': [{'name': 'tools',"
+                        " 'mountPath': '/goinject-agent'}]}, {'name': 'web'}]"),
+               &first);
+    expect_patched(&first);
+    ck_assert_ptr_null(json_object_get(container_of(first.mutated, 0), "env"));
+    static const char *const mount[] = {"\"app\"", "mountPath", NULL};
+    expect_warning(&first, mount);
+    static const char *const web[] = {"\"web\"", "libc unknown", NULL};
+    expect_warning(&first, web);
+    ck_assert_uint_eq(json_array_size(json_object_get(first.response, "warnings")), 2);
+    expect_agent_env_status(first.mutated, "{'web': 'unknown'}");
+    answer_free(&first);
+    cfg->mode = MODE_CLASSIC;
+    review_pod(make_pod(NULL, "[{'name': 'app'}]"), &first);
+    ck_assert_ptr_null(json_object_get(container_of(first.mutated, 0), "env"));
+    expect_no_warnings(&first);
+    expect_agent_env_status(first.mutated, NULL);
+}
+END_TEST
+
+/* agent.env as a plain list: every container gets it, and the status is as before. */
+START_TEST(agent_env_list_ignores_the_libc)
+{
+    load_config(agent_env_config);
+    review_pod(make_pod("{'libc.goinject.io/m': 'musl'}", "[{'name': 'm'}, {'name': 'u'}]"),
+               &first);
+    expect_patched(&first);
+    for (size_t i = 0; i < 2; i++)
+        ck_assert_uint_eq(json_array_size(json_object_get(container_of(first.mutated, i), "env")),
+                          2);
+    expect_no_warnings(&first);
+    expect_agent_env_status(first.mutated, NULL);
+}
+END_TEST
+
+/* A later pass that writes the status again keeps the earlier containers' entries. */
+START_TEST(agent_env_entries_survive_a_reinvocation)
+{
+    load_config(libc_env_config);
+    review_pod(make_pod("{'libc.goinject.io/app': 'glibc', 'libc.goinject.io/late': 'musl'}",
+                        "[{'name': 'app'}]"),
+               &first);
+    expect_patched(&first);
+    json_t *pod = json_deep_copy(first.mutated);
+    json_array_append_new(spec_of(pod, "containers"), q("{'name': 'late'}"));
+    review_in(pod, "default", NULL, &second);
+    expect_patched(&second);
+    expect_env(second.mutated, 1, qf("[%s, %s]", tenant_env, musl_env));
+    expect_agent_env_status(second.mutated, "{'app': 'glibc', 'late': 'musl'}");
+    json_decref(pod);
+}
+END_TEST
+
+/* With only libc-specific sets, the fast parse still reads each container's env. */
+START_TEST(agent_env_libc_sets_alone_make_the_fast_parse_read_env)
+{
+    load_config(
+        "{\"agent\": {\"env\": {\"musl\": [{\"name\": \"LD_PRELOAD\", \"value\": \"/m.so\"}]}}}");
+    json_t *pod =
+        make_pod("{'goinject.io/libc': 'musl'}",
+                 "[{'name': 'app', 'env': [{'name': 'LD_PRELOAD', 'value': '/mine.so'}]}]");
+    review_in(pod, "default", NULL, &first);
+    expect_patched(&first);
+    ck_assert_uint_eq(ops_under(first.ops, "/spec/containers/0/env"), 0);
+    static const char *const needles[] = {"env LD_PRELOAD is already set", NULL};
+    expect_warning(&first, needles);
+    struct review_options full = {.full_parse = true};
+    review_in(pod, "default", &full, &second);
+    ck_assert_str_eq(first.out.body.data, second.out.body.data);
+    json_decref(pod);
+}
+END_TEST
+
 START_TEST(mount_path_conflict_leaves_the_container_alone_with_a_warning)
 {
     review_pod(make_pod(static_go_shell,
@@ -2673,6 +2901,17 @@ static Suite *admission_suite(void)
     tcase_add_test(agent, agent_env_is_added_with_one_add);
     tcase_add_test(agent, agent_env_a_user_variable_of_the_same_name_wins_with_a_warning);
     tcase_add_test(agent, agent_env_is_not_added_in_classic_mode);
+    tcase_add_test(agent, agent_env_glibc_container_gets_any_and_glibc);
+    tcase_add_test(agent, agent_env_musl_container_gets_any_and_musl);
+    tcase_add_test(agent, agent_env_unknown_libc_gets_only_any_and_a_warning);
+    tcase_add_test(agent, agent_env_libc_none_gets_only_any_without_a_warning);
+    tcase_add_test(agent, agent_env_user_variables_win_over_any_and_libc_sets);
+    tcase_add_test(agent, agent_env_follows_the_libc_of_every_fact_layer);
+    tcase_add_test(agent, agent_env_and_the_tini_flavor_agree);
+    tcase_add_test(agent, agent_env_only_for_containers_that_get_the_agent);
+    tcase_add_test(agent, agent_env_list_ignores_the_libc);
+    tcase_add_test(agent, agent_env_entries_survive_a_reinvocation);
+    tcase_add_test(agent, agent_env_libc_sets_alone_make_the_fast_parse_read_env);
     tcase_add_test(agent, mount_path_conflict_leaves_the_container_alone_with_a_warning);
     tcase_add_test(agent, mount_path_conflict_in_one_container_does_not_stop_the_others);
     tcase_add_test(agent, agent_volume_mounted_elsewhere_leaves_the_container_alone);

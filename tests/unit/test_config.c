@@ -25,9 +25,11 @@ static const char full_config[] =
     "   \"mountPath\": \"/apm\","
     "   \"resources\": {\"requests\": {\"cpu\": \"20m\", \"memory\": \"32Mi\"},"
     "                 \"limits\": {\"cpu\": \"1\", \"memory\": \"128Mi\"}},"
-    "   \"env\": [{\"name\": \"APM_TENANT\", \"value\": \"t1\"},"
-    "             {\"name\": \"APM_TOKEN\", \"valueFrom\": {\"secretKeyRef\":"
-    "                 {\"name\": \"apm\", \"key\": \"token\"}}}],"
+    "   \"env\": {\"any\": [{\"name\": \"APM_TENANT\", \"value\": \"t1\"},"
+    "                     {\"name\": \"APM_TOKEN\", \"valueFrom\": {\"secretKeyRef\":"
+    "                         {\"name\": \"apm\", \"key\": \"token\"}}}],"
+    "             \"glibc\": [{\"name\": \"LD_PRELOAD\", \"value\": \"/apm/glibc/agent.so\"}],"
+    "             \"musl\": [{\"name\": \"LD_PRELOAD\", \"value\": \"/apm/musl/agent.so\"}]},"
     "   \"initContainerName\": \"apm-agent\","
     "   \"volumeName\": \"apm-volume\","
     "   \"runAsUser\": 1000},"
@@ -141,7 +143,7 @@ START_TEST(no_file_gives_every_default)
                             "\"16Mi\"},"
                             "                 \"limits\": {\"cpu\": \"500m\", \"memory\": "
                             "\"64Mi\"}},"
-                            "   \"env\": [],"
+                            "   \"env\": {\"any\": [], \"glibc\": [], \"musl\": []},"
                             "   \"initContainerName\": \"goinject-agent\","
                             "   \"volumeName\": \"goinject-agent\","
                             "   \"runAsUser\": 65532},"
@@ -260,6 +262,79 @@ START_TEST(full_valid_file_overrides_every_field)
     ck_assert(cfg->ptrace_with_host_pid);
     ck_assert_int_eq(cfg->unknown_shell, UNKNOWN_SHELL_SHELL);
     config_free(cfg);
+}
+END_TEST
+
+/* ---- agent.env by libc ------------------------------------------------- */
+
+/* The names of the variables of one set of agent.env, as a JSON array text. */
+static void expect_env_names(const struct goinject_config *cfg, enum agent_env_set set,
+                             const char *names)
+{
+    json_t *got = json_array();
+    size_t i;
+    json_t *var;
+    json_array_foreach(cfg->agent.env[set], i, var)
+        json_array_append(got, json_object_get(var, "name"));
+    ck_assert_json_eq(got, names);
+    json_decref(got);
+}
+
+START_TEST(agent_env_array_is_the_any_set)
+{
+    struct goinject_config *cfg = parse_ok(
+        "{\"agent\": {\"env\": [{\"name\": \"A\", \"value\": \"1\"}, {\"name\": \"B\"}]}}");
+    expect_env_names(cfg, AGENT_ENV_ANY, "[\"A\", \"B\"]");
+    expect_env_names(cfg, AGENT_ENV_GLIBC, "[]");
+    expect_env_names(cfg, AGENT_ENV_MUSL, "[]");
+    ck_assert(config_has_agent_env(cfg));
+    ck_assert(!config_has_libc_env(cfg));
+    config_free(cfg);
+}
+END_TEST
+
+START_TEST(agent_env_object_gives_each_set)
+{
+    struct goinject_config *cfg =
+        parse_ok("{\"agent\": {\"env\": {\"any\": [{\"name\": \"TENANT\", \"value\": \"t\"}],"
+                 " \"glibc\": [{\"name\": \"LD_PRELOAD\", \"value\": \"/a/glibc.so\"},"
+                 "             {\"name\": \"GLIBC_ONLY\", \"value\": \"1\"}],"
+                 " \"musl\": [{\"name\": \"LD_PRELOAD\", \"value\": \"/a/musl.so\"}]}}}");
+    expect_env_names(cfg, AGENT_ENV_ANY, "[\"TENANT\"]");
+    expect_env_names(cfg, AGENT_ENV_GLIBC, "[\"LD_PRELOAD\", \"GLIBC_ONLY\"]");
+    expect_env_names(cfg, AGENT_ENV_MUSL, "[\"LD_PRELOAD\"]");
+    ck_assert_str_eq(json_string_value(json_object_get(
+                         json_array_get(cfg->agent.env[AGENT_ENV_MUSL], 0), "value")),
+                     "/a/musl.so");
+    ck_assert(config_has_agent_env(cfg));
+    ck_assert(config_has_libc_env(cfg));
+    config_free(cfg);
+}
+END_TEST
+
+START_TEST(agent_env_object_members_are_optional)
+{
+    struct goinject_config *cfg = parse_ok("{\"agent\": {\"env\": {\"musl\": [{\"name\": "
+                                           "\"LD_PRELOAD\", \"value\": \"/a/musl.so\"}]}}}");
+    expect_env_names(cfg, AGENT_ENV_ANY, "[]");
+    expect_env_names(cfg, AGENT_ENV_GLIBC, "[]");
+    expect_env_names(cfg, AGENT_ENV_MUSL, "[\"LD_PRELOAD\"]");
+    ck_assert(config_has_agent_env(cfg));
+    ck_assert(config_has_libc_env(cfg));
+    config_free(cfg);
+    cfg = parse_ok("{\"agent\": {\"env\": {}}}");
+    ck_assert(!config_has_agent_env(cfg));
+    ck_assert(!config_has_libc_env(cfg));
+    config_free(cfg);
+}
+END_TEST
+
+START_TEST(agent_env_set_names)
+{
+    ck_assert_str_eq(agent_env_set_name(AGENT_ENV_ANY), "any");
+    ck_assert_str_eq(agent_env_set_name(AGENT_ENV_GLIBC), "glibc");
+    ck_assert_str_eq(agent_env_set_name(AGENT_ENV_MUSL), "musl");
+    ck_assert_str_eq(agent_env_set_name(AGENT_ENV_SETS), "invalid");
 }
 END_TEST
 
@@ -609,6 +684,70 @@ START_TEST(invalid_agent_env_other_shapes)
 }
 END_TEST
 
+START_TEST(invalid_agent_env_unknown_set_names_it)
+{
+    expect_agent_error("\"env\": {\"glibc\": [], \"mus1\": []}", "agent.env.mus1");
+    expect_error_contains("{\"agent\": {\"env\": {\"Any\": []}}}", "agent.env.Any: unknown field");
+}
+END_TEST
+
+START_TEST(invalid_agent_env_set_of_the_wrong_type_names_it)
+{
+    expect_agent_error("\"env\": {\"glibc\": {\"name\": \"A\"}}", "agent.env.glibc");
+    expect_agent_error("\"env\": {\"musl\": \"LD_PRELOAD=x\"}", "agent.env.musl");
+    expect_agent_error("\"env\": {\"any\": null}", "agent.env.any");
+    expect_agent_error("\"env\": \"LD_PRELOAD=/a.so\"", "agent.env");
+    expect_agent_error("\"env\": null", "agent.env");
+    expect_agent_error("\"env\": 1", "agent.env");
+}
+END_TEST
+
+START_TEST(invalid_agent_env_variable_in_a_set_names_it)
+{
+    expect_agent_error("\"env\": {\"musl\": [{\"value\": \"x\"}]}", "agent.env.musl[0].name");
+    expect_agent_error("\"env\": {\"glibc\": [{\"name\": \"A\"}, {\"name\": \"A=B\"}]}",
+                       "agent.env.glibc[1].name");
+    expect_agent_error("\"env\": {\"glibc\": [{\"name\": \"A\", \"vaule\": \"x\"}]}",
+                       "agent.env.glibc[0].vaule");
+    expect_agent_error("\"env\": {\"any\": [{\"name\": \"A\", \"value\": 1}]}",
+                       "agent.env.any[0].value");
+    expect_agent_error("\"env\": {\"musl\": [\"A=1\"]}", "agent.env.musl[0]");
+}
+END_TEST
+
+START_TEST(invalid_agent_env_name_twice_in_a_set)
+{
+    expect_agent_error("\"env\": {\"glibc\": [{\"name\": \"A\"}, {\"name\": \"A\"}]}",
+                       "agent.env.glibc[1].name");
+    expect_error_contains(
+        "{\"agent\": {\"env\": {\"musl\": [{\"name\": \"B\"}, {\"name\": \"B\"}]}}}",
+        "is set twice");
+}
+END_TEST
+
+/* A glibc or musl container would get the name twice. */
+START_TEST(invalid_agent_env_name_in_any_and_a_libc_set)
+{
+    const char *text = "{\"agent\": {\"env\": {\"any\": [{\"name\": \"LD_PRELOAD\"}],"
+                       " \"musl\": [{\"name\": \"X\"}, {\"name\": \"LD_PRELOAD\"}]}}}";
+    expect_error(text, "agent.env.musl[1].name");
+    expect_error_contains(text, "is in agent.env.any too");
+    expect_agent_error("\"env\": {\"any\": [{\"name\": \"A\"}], \"glibc\": [{\"name\": \"A\"}]}",
+                       "agent.env.glibc[0].name");
+}
+END_TEST
+
+START_TEST(agent_env_same_name_in_glibc_and_musl_is_the_point)
+{
+    struct goinject_config *cfg = parse_ok(
+        "{\"agent\": {\"env\": {\"glibc\": [{\"name\": \"LD_PRELOAD\", \"value\": \"/g.so\"}],"
+        " \"musl\": [{\"name\": \"LD_PRELOAD\", \"value\": \"/m.so\"}]}}}");
+    expect_env_names(cfg, AGENT_ENV_GLIBC, "[\"LD_PRELOAD\"]");
+    expect_env_names(cfg, AGENT_ENV_MUSL, "[\"LD_PRELOAD\"]");
+    config_free(cfg);
+}
+END_TEST
+
 START_TEST(invalid_agent_init_container_name_not_a_dns_label)
 {
     expect_agent_error("\"initContainerName\": \"Agent\"", "agent.initContainerName");
@@ -843,6 +982,8 @@ START_TEST(config_to_json_round_trips_each_unknown_shell_policy)
         "{\"shellUnknownWrapper\": \"none\", \"mode\": \"classic\"}",
         "{\"shellUnknownWrapper\": \"shell\", \"defaultShell\": \"/busybox/sh\"}",
         "{\"agent\": {\"env\": [{\"name\": \"A\"}], \"resources\": {}}}",
+        "{\"agent\": {\"env\": {\"glibc\": [{\"name\": \"LD_PRELOAD\", \"value\": \"/g.so\"}],"
+        " \"musl\": [{\"name\": \"LD_PRELOAD\", \"value\": \"/m.so\"}]}}}",
     };
     for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
         struct goinject_config *cfg = parse_ok(texts[i]);
@@ -895,6 +1036,11 @@ static Suite *config_suite(void)
     tcase_add_test(file, partial_agent_keeps_other_agent_defaults);
     tcase_add_test(file, empty_excluded_namespaces_excludes_nothing);
     tcase_add_test(file, requests_within_limits_compare_in_base_units);
+    tcase_add_test(file, agent_env_array_is_the_any_set);
+    tcase_add_test(file, agent_env_object_gives_each_set);
+    tcase_add_test(file, agent_env_object_members_are_optional);
+    tcase_add_test(file, agent_env_same_name_in_glibc_and_musl_is_the_point);
+    tcase_add_test(file, agent_env_set_names);
     suite_add_tcase(s, file);
 
     TCase *own = tcase_create("POD_NAMESPACE");
@@ -928,6 +1074,11 @@ static Suite *config_suite(void)
     tcase_add_test(invalid, invalid_agent_env_value_and_value_from);
     tcase_add_test(invalid, invalid_agent_env_duplicate_names);
     tcase_add_test(invalid, invalid_agent_env_other_shapes);
+    tcase_add_test(invalid, invalid_agent_env_unknown_set_names_it);
+    tcase_add_test(invalid, invalid_agent_env_set_of_the_wrong_type_names_it);
+    tcase_add_test(invalid, invalid_agent_env_variable_in_a_set_names_it);
+    tcase_add_test(invalid, invalid_agent_env_name_twice_in_a_set);
+    tcase_add_test(invalid, invalid_agent_env_name_in_any_and_a_libc_set);
     tcase_add_test(invalid, invalid_agent_init_container_name_not_a_dns_label);
     tcase_add_test(invalid, invalid_agent_volume_name_not_a_dns_label);
     tcase_add_test(invalid, invalid_agent_run_as_user_zero);

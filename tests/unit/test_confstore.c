@@ -86,6 +86,44 @@ START_TEST(a_changed_file_is_reloaded_and_a_bad_one_rejected)
 }
 END_TEST
 
+/* The value of the first variable of one agent.env set in service, or NULL when it is empty. */
+static const char *env_in_service(struct confstore *store, enum agent_env_set set, char *out,
+                                  size_t len)
+{
+    struct config_ref *ref = confstore_acquire(store);
+    const char *value =
+        json_string_value(json_object_get(json_array_get(ref->cfg->agent.env[set], 0), "value"));
+    snprintf(out, len, "%s", value ? value : "");
+    config_ref_release(ref);
+    return value ? out : NULL;
+}
+
+START_TEST(a_bad_agent_env_is_rejected_and_the_old_sets_stay)
+{
+    char value[64];
+    write_config(path, "{\"agent\": {\"env\": {\"glibc\": [{\"name\": \"LD_PRELOAD\","
+                       " \"value\": \"/g.so\"}]}}}");
+    struct confstore *store = confstore_open(path, NULL, err, sizeof(err));
+    ck_assert_msg(store != NULL, "%s", err);
+    ck_assert_str_eq(env_in_service(store, AGENT_ENV_GLIBC, value, sizeof(value)), "/g.so");
+    write_config(path, "{\"agent\": {\"env\": {\"glibc\": [], \"muls\": [{\"name\": \"X\"}]}}}");
+    ck_assert_int_eq(confstore_check(store, false, err, sizeof(err)), CONFSTORE_REJECTED);
+    ck_assert_ptr_nonnull(strstr(err, "agent.env.muls: unknown field"));
+    write_config(path,
+                 "{\"agent\": {\"env\": {\"musl\": [{\"name\": \"LD_PRELOAD\", \"value\": 1}]}}}");
+    ck_assert_int_eq(confstore_check(store, false, err, sizeof(err)), CONFSTORE_REJECTED);
+    ck_assert_ptr_nonnull(strstr(err, "agent.env.musl[0].value"));
+    ck_assert_str_eq(env_in_service(store, AGENT_ENV_GLIBC, value, sizeof(value)), "/g.so");
+    ck_assert_ptr_null(env_in_service(store, AGENT_ENV_MUSL, value, sizeof(value)));
+    /* The array form replaces every set: any is the list, glibc and musl are empty. */
+    write_config(path, "{\"agent\": {\"env\": [{\"name\": \"TENANT\", \"value\": \"t\"}]}}");
+    ck_assert_int_eq(confstore_check(store, false, err, sizeof(err)), CONFSTORE_RELOADED);
+    ck_assert_str_eq(env_in_service(store, AGENT_ENV_ANY, value, sizeof(value)), "t");
+    ck_assert_ptr_null(env_in_service(store, AGENT_ENV_GLIBC, value, sizeof(value)));
+    confstore_free(store);
+}
+END_TEST
+
 START_TEST(the_mode_flag_wins_on_every_reload)
 {
     write_config(path, "{\"mode\": \"classic\"}");
@@ -200,6 +238,7 @@ static Suite *confstore_suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, defaults_without_a_file_never_reload);
     tcase_add_test(tc, a_changed_file_is_reloaded_and_a_bad_one_rejected);
+    tcase_add_test(tc, a_bad_agent_env_is_rejected_and_the_old_sets_stay);
     tcase_add_test(tc, the_mode_flag_wins_on_every_reload);
     tcase_add_test(tc, configmap_symlink_swap_is_seen);
     tcase_add_test(tc, a_review_keeps_its_configuration_across_a_reload);

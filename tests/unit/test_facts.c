@@ -458,6 +458,45 @@ START_TEST(facts_clear_resets_everything)
 }
 END_TEST
 
+/* ---- settled: nothing the registry could change ------------------------ */
+
+static const char not_static_go[] = "{\"goinject.io/static-go\": \"false\"}";
+
+START_TEST(settled_not_static_go_needs_nothing_else)
+{
+    json_t *container = json_lit("{\"name\": \"app\"}");
+    resolve(not_static_go, "app");
+    ck_assert(facts_settled(&facts, container, false));
+    json_decref(container);
+}
+END_TEST
+
+/* With libc-specific agent env, even a container that is not static Go needs its libc. */
+START_TEST(settled_needs_the_libc_when_the_agent_env_does)
+{
+    json_t *container = json_lit("{\"name\": \"app\", \"command\": [\"/app\"]}");
+    resolve(not_static_go, "app");
+    ck_assert(!facts_settled(&facts, container, true));
+    resolve("{\"goinject.io/static-go\": \"false\", \"goinject.io/libc\": \"musl\"}", "app");
+    ck_assert(facts_settled(&facts, container, true));
+    resolve("{\"goinject.io/static-go\": \"false\", \"goinject.io/libc\": \"none\"}", "app");
+    ck_assert(facts_settled(&facts, container, true));
+    resolve("{\"goinject.io/static-go\": \"true\", \"goinject.io/cgo\": \"false\","
+            " \"goinject.io/shell\": \"/bin/sh\"}",
+            "app");
+    ck_assert(!facts_settled(&facts, container, true));
+    ck_assert(!facts_settled(&facts, container, false));
+    resolve("{\"goinject.io/static-go\": \"true\", \"goinject.io/cgo\": \"false\","
+            " \"goinject.io/shell\": \"/bin/sh\", \"goinject.io/libc\": \"glibc\"}",
+            "app");
+    ck_assert(facts_settled(&facts, container, true));
+    /* Static Go still needs what E needs of the image, whatever the env. */
+    json_object_del(container, "command");
+    ck_assert(!facts_settled(&facts, container, true));
+    json_decref(container);
+}
+END_TEST
+
 static Suite *facts_suite(void)
 {
     Suite *s = suite_create("facts");
@@ -509,6 +548,12 @@ static Suite *facts_suite(void)
     tcase_add_test(bad, every_malformed_value_gives_its_own_warning);
     tcase_add_test(bad, long_malformed_value_is_cut_in_the_warning);
     suite_add_tcase(s, bad);
+
+    TCase *settled = tcase_create("settled");
+    tcase_add_checked_fixture(settled, setup, teardown);
+    tcase_add_test(settled, settled_not_static_go_needs_nothing_else);
+    tcase_add_test(settled, settled_needs_the_libc_when_the_agent_env_does);
+    suite_add_tcase(s, settled);
 
     TCase *prefix = tcase_create("prefix");
     tcase_add_checked_fixture(prefix, setup, teardown);

@@ -867,6 +867,119 @@ START_TEST(every_rules_warning_follows_the_contract)
 }
 END_TEST
 
+/* ---- the agent env set, by libc ----------------------------------------- */
+
+static const char libc_env_config[] =
+    "{\"agent\": {\"env\": {\"any\": [{\"name\": \"TENANT\", \"value\": \"t\"}],"
+    " \"glibc\": [{\"name\": \"LD_PRELOAD\", \"value\": \"/a/glibc.so\"}],"
+    " \"musl\": [{\"name\": \"LD_PRELOAD\", \"value\": \"/a/musl.so\"}]}}}";
+
+static void use_config(const char *text)
+{
+    char err[256];
+    config_free(cfg);
+    cfg = config_parse(text, strlen(text), err, sizeof(err));
+    ck_assert_msg(cfg != NULL, "%s", err);
+}
+
+/* Whatever the container's other facts, its env set follows its libc alone. */
+static void expect_env_set(enum libc_fact libc, enum agent_env_set want)
+{
+    facts.libc = libc;
+    enum agent_env_set got = rules_agent_env(cfg, "app", &facts, &warnings);
+    ck_assert_msg(got == want, "libc %s: env set %s, want %s", libc_fact_name(libc),
+                  agent_env_set_name(got), agent_env_set_name(want));
+}
+
+START_TEST(agent_env_glibc_container_gets_the_glibc_set)
+{
+    use_config(libc_env_config);
+    expect_env_set(LIBC_GLIBC, AGENT_ENV_GLIBC);
+    expect_no_warnings();
+}
+END_TEST
+
+START_TEST(agent_env_musl_container_gets_the_musl_set)
+{
+    use_config(libc_env_config);
+    facts.static_go = FACT_FALSE;
+    expect_env_set(LIBC_MUSL, AGENT_ENV_MUSL);
+    expect_no_warnings();
+}
+END_TEST
+
+START_TEST(agent_env_unknown_libc_gets_only_any_and_a_warning)
+{
+    use_config(libc_env_config);
+    expect_env_set(LIBC_UNKNOWN, AGENT_ENV_ANY);
+    expect_one_warning("libc unknown, so only agent.env.any was set; annotate "
+                       "libc.goinject.io/app with glibc or musl");
+}
+END_TEST
+
+/* One libc-specific set is enough for the warning: it names what was not set. */
+START_TEST(agent_env_unknown_libc_warns_with_one_libc_set)
+{
+    use_config("{\"agent\": {\"env\": {\"musl\": [{\"name\": \"LD_PRELOAD\"}]}}}");
+    expect_env_set(LIBC_UNKNOWN, AGENT_ENV_ANY);
+    expect_one_warning("libc.goinject.io/app");
+}
+END_TEST
+
+/* Nothing was left out: the configuration has no libc-specific set. */
+START_TEST(agent_env_unknown_libc_without_libc_sets_gives_no_warning)
+{
+    expect_env_set(LIBC_UNKNOWN, AGENT_ENV_ANY);
+    use_config("{\"agent\": {\"env\": [{\"name\": \"LD_PRELOAD\", \"value\": \"/a.so\"}]}}");
+    expect_env_set(LIBC_UNKNOWN, AGENT_ENV_ANY);
+    expect_no_warnings();
+}
+END_TEST
+
+/* No C library: no loader would read LD_PRELOAD, so no set applies, and that is known. */
+START_TEST(agent_env_libc_none_gets_only_any_without_a_warning)
+{
+    use_config(libc_env_config);
+    facts.static_go = FACT_FALSE;
+    expect_env_set(LIBC_NONE, AGENT_ENV_ANY);
+    expect_no_warnings();
+}
+END_TEST
+
+/* The annotation key is whole for the longest legal name and any prefix; a hostile name is safe. */
+START_TEST(agent_env_warning_follows_the_contract)
+{
+    use_config("{\"annotationPrefix\": \"apm.example.com\", \"agent\": {\"env\":"
+               " {\"glibc\": [{\"name\": \"LD_PRELOAD\"}]}}}");
+    static const char longest[] = "a23456789-123456789-123456789-123456789-123456789-1234567890123";
+    facts.libc = LIBC_UNKNOWN;
+    rules_agent_env(cfg, longest, &facts, &warnings);
+    ck_assert_uint_eq(warnings.count, 1);
+    expect_good_warning(warnings.items[0], longest);
+    char key[128];
+    snprintf(key, sizeof(key), "libc.apm.example.com/%s with glibc or musl", longest);
+    ck_assert_msg(strstr(warnings.items[0], key) != NULL, "warning lacks \"%s\": %s", key,
+                  warnings.items[0]);
+    rules_agent_env(cfg, "caf\xc3\xa9\n\"x\"", &facts, &warnings);
+    ck_assert_uint_eq(warnings.count, 2);
+    for (const char *p = warnings.items[1]; *p; p++)
+        ck_assert_msg(*p >= 0x20 && *p <= 0x7e, "not printable ASCII: %s", warnings.items[1]);
+}
+END_TEST
+
+/* rules_plan leaves the set to rules_agent_env, which runs once clashes are known. */
+START_TEST(agent_env_set_is_not_chosen_by_the_plan)
+{
+    use_config(libc_env_config);
+    facts.static_go = FACT_FALSE;
+    facts.libc = LIBC_MUSL;
+    plan_as(MODE_CLOUD_NATIVE, false);
+    expect_plan(ACTION_AGENT, false, true);
+    ck_assert_int_eq(plan.env_set, AGENT_ENV_ANY);
+    expect_no_warnings();
+}
+END_TEST
+
 /* ---- actions ----------------------------------------------------------- */
 
 START_TEST(action_names_round_trip)
@@ -1031,6 +1144,18 @@ static Suite *rules_suite(void)
     tcase_add_checked_fixture(warn, setup, teardown);
     tcase_add_loop_test(warn, every_rules_warning_follows_the_contract, 0, WARNING_CASES * 3);
     suite_add_tcase(s, warn);
+
+    TCase *env = tcase_create("agent env by libc");
+    tcase_add_checked_fixture(env, setup, teardown);
+    tcase_add_test(env, agent_env_glibc_container_gets_the_glibc_set);
+    tcase_add_test(env, agent_env_musl_container_gets_the_musl_set);
+    tcase_add_test(env, agent_env_unknown_libc_gets_only_any_and_a_warning);
+    tcase_add_test(env, agent_env_unknown_libc_warns_with_one_libc_set);
+    tcase_add_test(env, agent_env_unknown_libc_without_libc_sets_gives_no_warning);
+    tcase_add_test(env, agent_env_libc_none_gets_only_any_without_a_warning);
+    tcase_add_test(env, agent_env_warning_follows_the_contract);
+    tcase_add_test(env, agent_env_set_is_not_chosen_by_the_plan);
+    suite_add_tcase(s, env);
 
     TCase *actions = tcase_create("actions");
     tcase_add_checked_fixture(actions, setup, teardown);

@@ -76,7 +76,7 @@ does not, because the webhook reloads its ConfigMap by itself.
     "image" (include "goinject.agentImage" $root)
     "imagePullPolicy" $root.Values.agent.pullPolicy
     "resources" $root.Values.agent.resources
-    "env" $root.Values.agent.env) -}}
+    "env" (default (dict "any" (list) "glibc" (list) "musl" (list)) $root.Values.agent.env)) -}}
 {{- $_ := set $config "registry" (include "goinject.registryConfig" $root | fromJson) -}}
 {{- if index . 1 }}
 {{- $_ := set $config "catalog" $root.Values.catalog -}}
@@ -133,6 +133,38 @@ server give up on goinject.
 {{- end -}}
 {{- /* for its check only: what it prints must not reach the manifest */ -}}
 {{- $_ := include "goinject.registryCA" . -}}
+{{- include "goinject.validateAgentEnv" . -}}
+{{- end -}}
+
+{{/*
+agent.env, as goinject checks it at load (the schema checks each variable):
+no name twice in a set, and no name of "any" in "glibc" or "musl" too, since
+a container of that libc would get it twice. A plain list is the "any" set.
+*/}}
+{{- define "goinject.validateAgentEnv" -}}
+{{- $env := .Values.agent.env -}}
+{{- $sets := dict -}}
+{{- if kindIs "slice" $env -}}
+{{- $_ := set $sets "any" $env -}}
+{{- else if kindIs "map" $env -}}
+{{- $sets = $env -}}
+{{- end -}}
+{{- $anyNames := list -}}
+{{- range (get $sets "any" | default list) -}}
+{{- $anyNames = append $anyNames .name -}}
+{{- end -}}
+{{- range $set, $vars := $sets -}}
+{{- $seen := list -}}
+{{- range $vars -}}
+{{- if has .name $seen -}}
+{{- fail (printf "agent.env.%s: %s is set twice" $set .name) -}}
+{{- end -}}
+{{- if and (ne $set "any") (has .name $anyNames) -}}
+{{- fail (printf "agent.env.%s: %s is in agent.env.any too; set it in one place" $set .name) -}}
+{{- end -}}
+{{- $seen = append $seen .name -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 
 {{/* config.json's "registry" object, as JSON. */}}

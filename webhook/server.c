@@ -78,9 +78,10 @@ struct server {
     char *client_ca;                   /* PEM, kept alive for the daemon's lifetime */
     atomic_bool ready;
     atomic_bool draining;
-    atomic_int inflight;
-    atomic_size_t body_bytes;  /* body buffer bytes held, never above body_budget_bytes */
-    unsigned connections_peak; /* the most open since memory was last trimmed */
+    atomic_int inflight;            /* /mutate requests from head to completion */
+    atomic_ullong last_activity_ms; /* the last handler call or accepted connection */
+    atomic_size_t body_bytes;       /* body buffer bytes held, never above body_budget_bytes */
+    unsigned connections_peak;      /* the most open since memory was last trimmed */
 };
 
 /* Per connection, from accept to close. */
@@ -100,8 +101,11 @@ enum pod_security_route {
 struct request {
     enum route route;
     bool counted; /* counted in server.inflight */
+    bool gauged;  /* counted in the in-flight gauge of the metrics, until answered */
     bool too_large;
     bool declared;                        /* the body's length was declared (Content-Length) */
+    bool bad_framing;                     /* refused for framing: its body cannot be read */
+    size_t length;                        /* the declared length, 0 when none */
     enum pod_security_route pod_security; /* what the URL says of the namespace */
     size_t received;                      /* body bytes read so far, kept or not */
     unsigned reject;                      /* a refusal's status, 0 when none */
@@ -116,6 +120,17 @@ static unsigned long long now_ms(void)
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     return (unsigned long long)now.tv_sec * 1000 + (unsigned long long)now.tv_nsec / 1000000;
+}
+
+/*
+ * The metrics' in-flight gauge drops before the answer is queued, so that a
+ * client that has its answer never reads a gauge that still counts it.
+ */
+static void ungauge(struct request *req)
+{
+    if (req->gauged)
+        metrics_inflight_add(-1);
+    req->gauged = false;
 }
 
 /* ---- responses ---------------------------------------------------------- */
@@ -315,7 +330,10 @@ static void check_framing(struct MHD_Connection *conn, struct request *req, bool
     struct framing f = {0};
     MHD_get_connection_values(conn, MHD_HEADER_KIND, note_framing, &f);
     req->declared = f.lengths > 0 && f.encodings == 0;
-    *has_body = f.encodings > 0 || (f.lengths > 0 && strtoull(f.length, NULL, 10) > 0);
+    req->length = req->declared ? (size_t)strtoull(f.length, NULL, 10) : 0;
+    *has_body = f.encodings > 0 || req->length > 0;
+    req->bad_framing =
+        f.bad_name || f.lengths_differ || (f.lengths && f.encodings) || (f.encodings && !f.chunked);
     if (f.bad_name)
         return reject(req, MHD_HTTP_BAD_REQUEST,
                       "bad request: a header field name that is not a token (white space "
@@ -461,11 +479,9 @@ static void check_headers(struct server *srv, struct MHD_Connection *conn, const
     if (!is_json_content_type(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type")))
         return reject(req, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
                       "unsupported media type: send Content-Type: application/json");
-    const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-    size_t declared = req->declared ? (size_t)strtoull(length, NULL, 10) : 0;
-    if (declared > srv->opts->max_body_bytes)
+    if (req->length > srv->opts->max_body_bytes)
         return reject(req, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large");
-    if (declared && body_make_room(srv, req, declared, &oom) != 0)
+    if (req->length && body_make_room(srv, req, req->length, &oom) != 0)
         return reject(req, oom ? MHD_HTTP_INTERNAL_SERVER_ERROR : MHD_HTTP_SERVICE_UNAVAILABLE,
                       oom ? "out of memory"
                           : "service unavailable: too many request bodies in flight; retry");
@@ -580,6 +596,7 @@ static enum MHD_Result serve_review(struct server *srv, struct MHD_Connection *c
     size_t len = outcome.body.len;
     char *body = buf_steal(&outcome.body);
     review_outcome_free(&outcome);
+    ungauge(req);
     return respond(srv, conn, status, "application/json", body, len, (struct header){0});
 }
 
@@ -625,6 +642,7 @@ static enum MHD_Result serve_floor(struct server *srv, struct MHD_Connection *co
         return MHD_NO;
     }
     size_t answer_len = answer.len;
+    ungauge(req);
     return respond(srv, conn, MHD_HTTP_OK, "application/json", buf_steal(&answer), answer_len,
                    (struct header){0});
 }
@@ -666,15 +684,35 @@ static enum MHD_Result refuse(struct server *srv, struct MHD_Connection *conn, c
                               const char *url, struct request *req)
 {
     log_rejection(method, url, req->reject, req->message);
+    ungauge(req);
     return respond_error(srv, conn, req->reject, req->message,
                          req->route == ROUTE_MUTATE ? "POST" : "GET");
 }
 
 /*
+ * Whether a refusal the head decided is answered at once, before the body;
+ * libmicrohttpd then closes the connection, the body unread. So it is when
+ * the body cannot or will not be read: its framing is refused, the deadline
+ * has passed, or it is declared longer than would ever be read and dropped.
+ * And when the client waits for 100 Continue: it gets the refusal instead
+ * and never sends the body. Any other refusal comes after the body has been
+ * read and dropped (nothing kept), on a connection that stays open: a client
+ * still writing its body when the connection closed might see the reset and
+ * never the answer.
+ */
+static bool answer_now(struct server *srv, struct MHD_Connection *conn, const struct request *req)
+{
+    const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Expect");
+    if (req->bad_framing || req->reject == MHD_HTTP_REQUEST_TIMEOUT)
+        return true;
+    if (expect && strcasecmp(expect, "100-continue") == 0)
+        return true;
+    return req->length > srv->opts->max_body_bytes + (size_t)DISCARD_LIMIT_BYTES;
+}
+
+/*
  * The first call for a request: its state, its deadline, and every check the
- * head decides. A refusal is answered now, so a client that sent Expect:
- * 100-continue gets no 100 Continue and never sends the body;
- * libmicrohttpd closes the connection after such an early answer.
+ * head decides (answered now or after the body: answer_now).
  */
 static enum MHD_Result begin_request(const struct listener *listener, struct MHD_Connection *conn,
                                      const char *url, const char *method, void **req_cls)
@@ -687,12 +725,13 @@ static enum MHD_Result begin_request(const struct listener *listener, struct MHD
     req->route = route_for(url, &req->pod_security);
     req->deadline_ms = request_deadline(srv, conn);
     if (req->route == ROUTE_MUTATE) {
-        req->counted = true;
+        req->counted = req->gauged = true;
         atomic_fetch_add(&srv->inflight, 1);
         metrics_inflight_add(1);
     }
     check_headers(srv, conn, method, req, listener->metrics);
-    return req->reject ? refuse(srv, conn, method, url, req) : MHD_YES;
+    return req->reject && answer_now(srv, conn, req) ? refuse(srv, conn, method, url, req)
+                                                     : MHD_YES;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -703,6 +742,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     struct server *srv = listener->srv;
     struct request *req = *req_cls;
     (void)version;
+    if (!listener->metrics)
+        atomic_store(&srv->last_activity_ms, now_ms());
     if (!req)
         return begin_request(listener, conn, url, method, req_cls);
     if (*upload_size) {
@@ -755,22 +796,26 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     (void)code;
     if (!req)
         return;
-    if (req->counted) {
+    if (req->counted)
         atomic_fetch_sub(&srv->inflight, 1);
-        metrics_inflight_add(-1);
-    }
+    ungauge(req);
     body_release(srv, req);
     free(req);
     *req_cls = NULL;
 }
 
-/* Notes when each connection was accepted, for its first request's deadline. */
+/*
+ * Notes when each connection was accepted, for its first request's deadline,
+ * and (cls: the server, for the webhook port) as activity for drain().
+ */
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
                           enum MHD_ConnectionNotificationCode code)
 {
-    (void)cls;
+    struct server *srv = cls;
     (void)conn;
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        if (srv)
+            atomic_store(&srv->last_activity_ms, now_ms());
         struct connection_state *state = calloc(1, sizeof(*state));
         if (state)
             state->accepted_ms = now_ms();
@@ -896,7 +941,7 @@ static struct MHD_Daemon *start_daemon(struct server *srv, const struct sockaddr
         options[9].option = MHD_OPTION_END;
     return MHD_start_daemon(flags, 0, NULL, NULL, on_request, &srv->webhook_listener,
                             MHD_OPTION_SOCK_ADDR, addr, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-                            srv, MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
+                            srv, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
                             MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_ARRAY, options,
                             MHD_OPTION_END);
 }
@@ -1007,11 +1052,19 @@ static void sleep_ms(unsigned ms)
 
 /*
  * A request a client has already sent on a kept-alive connection can still sit
- * unread in its socket, not yet counted in flight. Open connections get this
- * long after the listener closes to be read and answered (with Connection:
- * close) before the daemon stops and closes whatever is left.
+ * unread in its socket, not yet counted in flight. While connections are
+ * open, the daemon stops only once the webhook port has been quiet this long
+ * (no request read, no connection accepted): a thread the machine keeps
+ * waiting still gets to read and answer (with Connection: close) what it was
+ * sent. A client that closed its idle connections leaves none open.
  */
-#define DRAIN_SETTLE_MS 500
+#define DRAIN_SETTLE_MS 1000
+
+/* Whether no request began on the webhook port for DRAIN_SETTLE_MS. */
+static bool quiet(struct server *srv)
+{
+    return now_ms() - atomic_load(&srv->last_activity_ms) >= DRAIN_SETTLE_MS;
+}
 
 /* Unready first, then stop accepting, then let in-flight reviews finish. */
 static void drain(struct server *srv)
@@ -1025,9 +1078,10 @@ static void drain(struct server *srv)
     if (listener != MHD_INVALID_SOCKET)
         close(listener);
     unsigned waited_ms = 0;
-    while ((atomic_load(&srv->inflight) > 0 ||
-            (waited_ms < DRAIN_SETTLE_MS && open_connections(srv->daemon) > 0)) &&
-           waited_ms < o->shutdown_grace_s * 1000) {
+    atomic_store(&srv->last_activity_ms, now_ms());
+    while (
+        (atomic_load(&srv->inflight) > 0 || (!quiet(srv) && open_connections(srv->daemon) > 0)) &&
+        waited_ms < o->shutdown_grace_s * 1000) {
         sleep_ms(10);
         waited_ms += 10;
     }

@@ -15,8 +15,9 @@
  * docs/hardening.md): connections in total and per address, each one's
  * libmicrohttpd memory pool, the request bodies held together, the time a
  * whole request may take to arrive. A refusal that the request line and
- * headers decide is answered at once (no 100 Continue, the body unread, the
- * connection closed after the answer).
+ * headers decide is answered before the body when the client waits for 100
+ * Continue or the body cannot be read (see answer_now in server.c), else
+ * after the body has been read and dropped.
  */
 #ifndef GOINJECT_SERVER_H
 #define GOINJECT_SERVER_H

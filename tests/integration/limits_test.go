@@ -151,16 +151,28 @@ func TestBodiesHeldTogetherStayWithinTheBudget(t *testing.T) {
 	if got := s.waitMetric(t, "goinject_request_body_bytes", 3*(large+1), scaled(3*time.Second)); got != 3*(large+1) {
 		t.Fatalf("goinject_request_body_bytes = %v with three bodies held, want %d", got, 3*(large+1))
 	}
-	head := fmt.Sprintf("POST /mutate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", large)
-	answer, closed := rawExchange(t, s, s.tlsConfig(), head+strings.Repeat(" ", 1000), scaled(5*time.Second))
+	head := fmt.Sprintf("POST /mutate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n", large)
+	answer, closed := rawExchange(t, s, s.tlsConfig(), head+"Expect: 100-continue\r\n\r\n", scaled(5*time.Second))
 	if err := oneAnswer(answer, http.StatusServiceUnavailable); err != nil {
-		t.Errorf("a fourth large body: %v", err)
+		t.Errorf("a fourth large body, waiting for 100 Continue: %v", err)
 	}
 	if !bytes.Contains(answer, []byte("Retry-After: 1\r\n")) {
 		t.Errorf("the 503 has no Retry-After: 1: %.300q", answer)
 	}
 	if !closed {
 		t.Errorf("the connection stayed open after the 503")
+	}
+	// Sent whole, the body is read and dropped, and the 503 comes after it.
+	c := handshaken(t, s)
+	defer c.Close()
+	go func() { c.Write([]byte(head + "\r\n" + strings.Repeat(" ", large))) }()
+	_ = c.SetReadDeadline(time.Now().Add(scaled(5 * time.Second)))
+	r, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("a fourth large body sent whole: %v", err)
+	}
+	if r.StatusCode != http.StatusServiceUnavailable || r.Header.Get("Retry-After") != "1" {
+		t.Errorf("a fourth large body sent whole: %d, Retry-After %q; want 503, 1", r.StatusCode, r.Header.Get("Retry-After"))
 	}
 	if err := s.review(s.freshClient(), "small-while-full"); err != nil {
 		t.Errorf("a review of the usual size while large bodies hold the budget: %v", err)

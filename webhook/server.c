@@ -436,25 +436,16 @@ static bool keep_deadline(struct MHD_Connection *conn, struct request *req)
 }
 
 /*
- * Everything that can be decided from the request line and the header
- * fields, in the order a client can act on: framing, deadline, route,
- * method, body allowed, client certificate, content type, body size, body
- * budget. A body of declared length gets its buffer here. The webhook port
- * asks /mutate and /metrics for the client certificate (with --client-ca),
- * never the probes; the metrics listener serves no /mutate.
+ * Which listener serves the route, with which method, with a body or not,
+ * and (for /mutate and /metrics on the webhook port, with --client-ca) for
+ * which client. The probes never ask for a certificate: the kubelet has none.
  */
-static void check_headers(struct server *srv, struct MHD_Connection *conn, const char *method,
-                          struct request *req, bool metrics_listener)
+static void check_route(struct server *srv, struct MHD_Connection *conn, const char *method,
+                        struct request *req, bool metrics_listener, bool has_body)
 {
     bool is_post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
     bool is_get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
-    bool has_body = false, oom = false;
-    check_framing(conn, req, &has_body);
-    if (req->reject)
-        return;
-    if (!keep_deadline(conn, req))
-        return reject(req, MHD_HTTP_REQUEST_TIMEOUT,
-                      "request timeout: the request head did not arrive in time");
+    bool needs_client = req->route == ROUTE_MUTATE || req->route == ROUTE_METRICS;
     if (metrics_listener && (req->route == ROUTE_MUTATE || req->route == ROUTE_NOT_FOUND))
         return reject(req, MHD_HTTP_NOT_FOUND,
                       "not found: the metrics listener serves GET /metrics, /healthz and /readyz");
@@ -470,12 +461,18 @@ static void check_headers(struct server *srv, struct MHD_Connection *conn, const
     if (req->route != ROUTE_MUTATE && has_body)
         return reject(req, MHD_HTTP_CONTENT_TOO_LARGE,
                       "content too large: this endpoint takes no request body");
-    bool needs_client = req->route == ROUTE_MUTATE || req->route == ROUTE_METRICS;
     if (needs_client && !metrics_listener && srv->client_ca && !client_verified(conn))
         return reject(req, MHD_HTTP_UNAUTHORIZED,
                       "unauthorized: a client certificate signed by the client CA is required");
-    if (req->route != ROUTE_MUTATE)
-        return;
+}
+
+/*
+ * A review's body: JSON, within the body limit, and (when its length is
+ * declared) its whole buffer taken from the budget now.
+ */
+static void check_review_body(struct server *srv, struct MHD_Connection *conn, struct request *req)
+{
+    bool oom = false;
     if (!is_json_content_type(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type")))
         return reject(req, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
                       "unsupported media type: send Content-Type: application/json");
@@ -485,6 +482,26 @@ static void check_headers(struct server *srv, struct MHD_Connection *conn, const
         return reject(req, oom ? MHD_HTTP_INTERNAL_SERVER_ERROR : MHD_HTTP_SERVICE_UNAVAILABLE,
                       oom ? "out of memory"
                           : "service unavailable: too many request bodies in flight; retry");
+}
+
+/*
+ * Everything that can be decided from the request line and the header
+ * fields, in the order a client can act on: framing, deadline, route,
+ * method, body allowed, client certificate, then a review's content type,
+ * body size and body budget.
+ */
+static void check_headers(struct server *srv, struct MHD_Connection *conn, const char *method,
+                          struct request *req, bool metrics_listener)
+{
+    bool has_body = false;
+    check_framing(conn, req, &has_body);
+    if (!req->reject && !keep_deadline(conn, req))
+        reject(req, MHD_HTTP_REQUEST_TIMEOUT,
+               "request timeout: the request head did not arrive in time");
+    if (!req->reject)
+        check_route(srv, conn, method, req, metrics_listener, has_body);
+    if (!req->reject && req->route == ROUTE_MUTATE)
+        check_review_body(srv, conn, req);
 }
 
 static unsigned open_connections(struct MHD_Daemon *daemon)

@@ -42,9 +42,10 @@ static const char usage_text[] =
     "\n"
     "commands:\n"
     "  serve --tls-cert FILE --tls-key FILE [--listen ADDR:PORT] [--client-ca FILE]\n"
-    "        [--mode classic|cloud-native] [--config FILE] [--max-body-bytes N]\n"
-    "        [--threads N] [--shutdown-delay MS] [--log-level debug|info|warn|error]\n"
-    "        [--no-registry]\n"
+    "        [--metrics-listen ADDR:PORT] [--mode classic|cloud-native] [--config FILE]\n"
+    "        [--max-body-bytes N] [--body-budget-bytes N] [--max-connections N]\n"
+    "        [--max-connections-per-ip N] [--request-timeout S] [--threads N]\n"
+    "        [--shutdown-delay MS] [--log-level debug|info|warn|error] [--no-registry]\n"
     "  review [--mode M] [--config FILE] [--pod-security-enforced | --pod-security-privileged]\n"
     "         [--no-registry] [FILE|-]\n"
     "  mutate [--mode M] [--config FILE] [--no-registry] [FILE|-]\n"
@@ -264,6 +265,44 @@ static int cmd_mutate(int argc, char **argv)
 
 /* ---- serve -------------------------------------------------------------- */
 
+/*
+ * The serve flags that bound what clients can make the server hold (see
+ * docs/hardening.md). Returns 0, or the usage error's exit status for an
+ * unknown flag or a value out of range.
+ */
+static int parse_serve_limit(int opt, const char *arg, struct server_options *server)
+{
+    unsigned long n;
+    switch (opt) {
+    case 'M':
+        server->metrics_listen = arg;
+        return 0;
+    case 'B':
+        if (parse_unsigned(arg, 1024ul * 1024 * 1024, &n) != 0 || n < 64 * 1024)
+            return usage_error("--body-budget-bytes: \"%s\" is not 64 KiB to 1 GiB", arg);
+        server->body_budget_bytes = n;
+        return 0;
+    case 'N':
+        if (parse_unsigned(arg, 65536, &n) != 0 || n < 4)
+            return usage_error("--max-connections: \"%s\" is not 4 to 65536", arg);
+        server->max_connections = (unsigned)n;
+        return 0;
+    case 'I':
+        if (parse_unsigned(arg, 65536, &n) != 0)
+            return usage_error("--max-connections-per-ip: \"%s\" is not 0 (no limit) to 65536",
+                               arg);
+        server->max_connections_per_ip = (unsigned)n;
+        return 0;
+    case 'T':
+        if (parse_unsigned(arg, 300, &n) != 0 || n < 1)
+            return usage_error("--request-timeout: \"%s\" is not 1 to 300 seconds", arg);
+        server->request_timeout_s = (unsigned)n;
+        return 0;
+    default:
+        return usage_error("serve: unknown flag");
+    }
+}
+
 static int cmd_serve(int argc, char **argv)
 {
     static const struct option options[] = {
@@ -278,6 +317,11 @@ static int cmd_serve(int argc, char **argv)
         {"shutdown-delay", required_argument, NULL, 'd'},
         {"log-level", required_argument, NULL, 'v'},
         {"no-registry", no_argument, NULL, 'n'},
+        {"metrics-listen", required_argument, NULL, 'M'},
+        {"body-budget-bytes", required_argument, NULL, 'B'},
+        {"max-connections", required_argument, NULL, 'N'},
+        {"max-connections-per-ip", required_argument, NULL, 'I'},
+        {"request-timeout", required_argument, NULL, 'T'},
         /* Benchmark aid, deliberately not in the usage text: see server.h. */
         {"bench-floor", no_argument, NULL, 'F'},
         {NULL, 0, NULL, 0},
@@ -287,7 +331,7 @@ static int cmd_serve(int argc, char **argv)
     server_default_options(&server);
     unsigned long number;
     enum log_level level;
-    int opt;
+    int opt, rc;
     while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
         switch (opt) {
         case 'l':
@@ -335,11 +379,15 @@ static int cmd_serve(int argc, char **argv)
             server.no_registry = true;
             break;
         default:
-            return usage_error("serve: unknown flag");
+            if ((rc = parse_serve_limit(opt, optarg, &server)) != 0)
+                return rc;
         }
     }
     if (optind < argc)
         return usage_error("serve: unexpected argument \"%s\"", argv[optind]);
+    if (server.body_budget_bytes < 2 * server.max_body_bytes)
+        return usage_error("--body-budget-bytes: %zu is less than twice --max-body-bytes (%zu)",
+                           server.body_budget_bytes, server.max_body_bytes);
     if (!server.cert_file || !server.key_file)
         return usage_error("serve: --tls-cert and --tls-key are required");
     char err[512];

@@ -16,7 +16,7 @@ static const double latency_bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 
 #define LATENCY_BUCKETS (sizeof(latency_bounds) / sizeof(latency_bounds[0]))
 
 /* HTTP status codes the server sends, as counters in this order. */
-static const unsigned response_codes[] = {200, 400, 401, 404, 405, 413, 415, 500, 503};
+static const unsigned response_codes[] = {200, 400, 401, 404, 405, 408, 413, 415, 500, 501, 503};
 #define RESPONSE_CODES (sizeof(response_codes) / sizeof(response_codes[0]))
 
 static struct {
@@ -29,6 +29,8 @@ static struct {
     atomic_ullong cert_reloads_ok, cert_reloads_failed;
     atomic_llong cert_not_after;
     atomic_int inflight;
+    atomic_uint connections;
+    atomic_ullong body_bytes;
     atomic_ullong config_reloads_ok, config_reloads_failed;
     atomic_llong config_loaded_at;
     atomic_bool config_last_ok;
@@ -87,6 +89,12 @@ void metrics_set_cert_expiry(time_t not_after)
     atomic_store(&m.cert_not_after, (long long)not_after);
 }
 
+void metrics_set_server_load(unsigned connections, size_t body_bytes)
+{
+    atomic_store(&m.connections, connections);
+    atomic_store(&m.body_bytes, body_bytes);
+}
+
 void metrics_inflight_add(int delta)
 {
     atomic_fetch_add(&m.inflight, delta);
@@ -140,6 +148,11 @@ static void render_http(struct buf *out)
                atomic_load(&m.responses[RESPONSE_CODES]));
     header(out, "goinject_inflight_reviews", "gauge", "Reviews being processed right now.");
     buf_printf(out, "goinject_inflight_reviews %d\n", atomic_load(&m.inflight));
+    header(out, "goinject_open_connections", "gauge", "Connections open on the webhook port.");
+    buf_printf(out, "goinject_open_connections %u\n", atomic_load(&m.connections));
+    header(out, "goinject_request_body_bytes", "gauge",
+           "Buffer bytes of request bodies held, within --body-budget-bytes.");
+    buf_printf(out, "goinject_request_body_bytes %llu\n", atomic_load(&m.body_bytes));
 }
 
 static void render_tls(struct buf *out)

@@ -11,6 +11,7 @@
 #define GOINJECT_METRICS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <time.h>
 
 #include "admission.h"
@@ -23,6 +24,8 @@ void metrics_record_response(unsigned status);
 void metrics_record_cert_reload(bool ok);
 void metrics_set_cert_expiry(time_t not_after);
 void metrics_inflight_add(int delta);
+/* What the server holds when /metrics is rendered: open connections, request body bytes. */
+void metrics_set_server_load(unsigned connections, size_t body_bytes);
 /* A configuration was put in service at when (the first load, or a reload). */
 void metrics_set_config_loaded(time_t when, size_t catalog_rules);
 /* A reload of the configuration file succeeded or was rejected. */

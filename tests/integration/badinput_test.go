@@ -178,9 +178,8 @@ func TestMalformedHTTPIsRefusedAndTheServerKeepsServing(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer conn.Close()
-			if _, err := conn.Write([]byte(tc.raw)); err != nil {
-				t.Fatal(err)
-			}
+			// The server may refuse (and close) before the client has written it all.
+			go func() { _, _ = conn.Write([]byte(tc.raw)) }()
 			_ = conn.SetReadDeadline(time.Now().Add(scaled(5 * time.Second)))
 			answer, err := io.ReadAll(conn)
 			if err != nil && !isClosedErr(err) {
@@ -199,8 +198,9 @@ func TestMalformedHTTPIsRefusedAndTheServerKeepsServing(t *testing.T) {
 		})
 	}
 	t.Run("answers are JSON", func(t *testing.T) {
-		t.Skip("libmicrohttpd 0.9.75 answers broken framing and oversized headers itself (HTML body, no " +
-			"Content-Type, not logged or counted by goinject) and has no hook to change that; the 400 for a bad " +
-			"Content-Length even repeats its status line and headers")
+		t.Skip("libmicrohttpd 0.9.75 answers a garbage request line, a bad Content-Length or chunk size and " +
+			"oversized heads itself, before any callback (HTML body, no Content-Type, not logged or counted by " +
+			"goinject), and has no hook to change that; the 400 for a bad Content-Length even repeats its status " +
+			"line and headers (docs/hardening.md). Framing goinject can see is refused by goinject: framing_test.go")
 	})
 }

@@ -144,15 +144,25 @@ func TestClientCertificatesAreRequiredForMutateWhenClientCAIsSet(t *testing.T) {
 			}
 		}
 	})
-	t.Run("probes and metrics without a certificate", func(t *testing.T) {
+	t.Run("probes without a certificate, metrics only with one", func(t *testing.T) {
 		c := s.clientWithCert(nil)
-		for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
+		for _, path := range []string{"/healthz", "/readyz"} {
 			if r := s.mustGet(t, c, path); r.status != http.StatusOK {
 				t.Errorf("GET %s: status %d, want 200", path, r.status)
 			}
 		}
+		if r := s.mustGet(t, c, "/metrics"); r.status != http.StatusUnauthorized {
+			t.Errorf("GET /metrics without a certificate: status %d, want 401", r.status)
+		}
+		if r := s.mustGet(t, s.clientWithCert(&good), "/metrics"); r.status != http.StatusOK {
+			t.Errorf("GET /metrics with the client certificate: status %d, want 200", r.status)
+		}
 	})
-	if n := s.metrics(t)[`goinject_http_responses_total{code="401"}`]; n < 1 {
+	r := s.mustGet(t, s.clientWithCert(&good), "/metrics")
+	if r.status != http.StatusOK {
+		t.Fatalf("GET /metrics: status %d", r.status)
+	}
+	if n := parseMetrics(t, r.body)[`goinject_http_responses_total{code="401"}`]; n < 1 {
 		t.Errorf(`goinject_http_responses_total{code="401"} = %v, want at least 1`, n)
 	}
 }

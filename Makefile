@@ -47,6 +47,10 @@ LDLIBS   += $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 SRCS     := $(wildcard webhook/*.c)
 OBJS     := $(patsubst webhook/%.c,$(BUILD)/obj/%.o,$(SRCS))
 LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
+# Code only the tests and fuzzers use (tests/support): linked into them, never into goinject.
+SUPPORT_OBJS := $(patsubst tests/support/%.c,$(BUILD)/support/%.o,$(wildcard tests/support/*.c))
+TEST_OBJS := $(LIB_OBJS) $(SUPPORT_OBJS)
+.SECONDARY: $(SUPPORT_OBJS)
 TESTS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_REGRESS := $(patsubst %,$(BUILD)/fuzz-regress/%,$(FUZZ_TARGETS))
@@ -76,21 +80,25 @@ $(DEPS_BUILD) $(DEPS_TEST): .ci/install-deps
 $(BUILD)/obj/%.o: webhook/%.c $(wildcard webhook/*.h) | $(BUILD)/obj $(DEPS_BUILD)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
+$(BUILD)/support/%.o: tests/support/%.c $(wildcard tests/support/*.h) $(wildcard webhook/*.h) | $(BUILD)/support $(DEPS_TEST)
+	$(CC) $(CFLAGS) -Iwebhook -c -o $@ $<
+
 $(BUILD)/goinject: $(OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIB_OBJS) | $(BUILD)/tests $(DEPS_TEST)
-	$(CC) $(CFLAGS) -Iwebhook -DTEST_DATA_DIR='"$(CURDIR)/tests"' $(LDFLAGS) -o $@ $< $(LIB_OBJS) \
-	    $(shell pkg-config --libs check) $(LDLIBS)
+$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(TEST_OBJS) | $(BUILD)/tests $(DEPS_TEST)
+	$(CC) $(CFLAGS) -Iwebhook -Itests/support -DTEST_DATA_DIR='"$(CURDIR)/tests"' $(LDFLAGS) -o $@ $< \
+	    $(TEST_OBJS) $(shell pkg-config --libs check) $(LDLIBS)
 
 # The fuzz targets replayed over their seeds and saved crashes, with the normal compiler.
-$(BUILD)/fuzz-regress/%: tests/fuzz/%.c tests/fuzz/regress.c $(LIB_OBJS) | $(BUILD)/fuzz-regress $(DEPS_TEST)
-	$(CC) $(CFLAGS) -Iwebhook $(LDFLAGS) -o $@ $< tests/fuzz/regress.c $(LIB_OBJS) $(LDLIBS)
+$(BUILD)/fuzz-regress/%: tests/fuzz/%.c tests/fuzz/regress.c $(TEST_OBJS) | $(BUILD)/fuzz-regress $(DEPS_TEST)
+	$(CC) $(CFLAGS) -Iwebhook -Itests/support $(LDFLAGS) -o $@ $< tests/fuzz/regress.c $(TEST_OBJS) \
+	    $(LDLIBS)
 
 $(BUILD)/fuzz-regress/seeds: tests/fuzz/seeds.c $(wildcard tests/unit/*.h) webhook/buf.c | $(BUILD)/fuzz-regress $(DEPS_TEST)
 	$(CC) $(CFLAGS) -Iwebhook -Itests/unit $(LDFLAGS) -o $@ $< webhook/buf.c $(LDLIBS)
 
-$(BUILD)/obj $(BUILD)/tests $(BUILD)/fuzz-regress:
+$(BUILD)/obj $(BUILD)/support $(BUILD)/tests $(BUILD)/fuzz-regress:
 	mkdir -p $@
 
 # The probe agent (agent/probe.c, see README "Proof at runtime"): an LD_PRELOAD library that
@@ -260,7 +268,8 @@ quickstart:
 	@tests/quickstart/run.sh $(BASE_IMAGE)
 
 format:
-	clang-format -i webhook/*.c webhook/*.h agent/*.c tests/unit/*.c tests/unit/*.h tests/fuzz/*.c
+	clang-format -i webhook/*.c webhook/*.h agent/*.c tests/unit/*.c tests/unit/*.h tests/fuzz/*.c \
+	    tests/support/*.c tests/support/*.h
 
 clean:
 	rm -rf $(BUILD)

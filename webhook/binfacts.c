@@ -10,6 +10,8 @@
 
 /* ---- the problems table ---------------------------------------------------- */
 
+enum problem_severity { SEVERITY_PARTIAL, SEVERITY_UNSUPPORTED };
+
 struct problem_info {
     const char *code;
     enum problem_severity severity;
@@ -55,21 +57,6 @@ static const struct problem_info problem_table[PROBLEM_COUNT] = {
                          "the image has no C library (FROM scratch), which the agent needs. Use a "
                          "base image with glibc or musl (distroless/base, alpine, debian)."},
 };
-
-const char *problem_code_name(enum problem_code code)
-{
-    return problem_table[code].code;
-}
-
-enum problem_severity problem_severity(enum problem_code code)
-{
-    return problem_table[code].severity;
-}
-
-const char *problem_message(enum problem_code code)
-{
-    return problem_table[code].message;
-}
 
 bool problems_unsupported(uint32_t problems)
 {

@@ -51,8 +51,6 @@ enum problem_code {
     PROBLEM_COUNT
 };
 
-enum problem_severity { SEVERITY_PARTIAL, SEVERITY_UNSUPPORTED };
-
 /* Why a fact holds, for the evidence object; NULL when it does not hold. */
 enum bin_evidence {
     EVIDENCE_GO,
@@ -92,13 +90,12 @@ int binfacts_inspect(const uint8_t *data, size_t size, struct bin_facts *facts, 
                      size_t errlen);
 void binfacts_free(struct bin_facts *facts);
 
-const char *problem_code_name(enum problem_code code);
-enum problem_severity problem_severity(enum problem_code code);
-/* What the problem means and what to do, in one or two sentences. */
-const char *problem_message(enum problem_code code);
 /* True when one of the problems in the mask is unsupported. */
 bool problems_unsupported(uint32_t problems);
-/* The problems in mask as a JSON array of {code, severity, message}. */
+/*
+ * The problems in mask as a JSON array of {code, severity ("partial" or
+ * "unsupported"), message: what it means and what to do, in a sentence or two}.
+ */
 json_t *problems_to_json(uint32_t problems);
 
 const char *bin_libc_name(enum bin_libc libc);

@@ -511,16 +511,6 @@ static int open_format(struct image *img, const char *want, char *err, size_t er
     return 0;
 }
 
-int image_open_memory(struct image *img, const uint8_t *data, size_t len, const char *want,
-                      char *err, size_t errlen)
-{
-    image_init(img);
-    source_from_memory(&img->src, data, len);
-    if (index_archive(img, err, errlen) != 0)
-        return -1;
-    return open_format(img, want, err, errlen);
-}
-
 int image_open(struct image *img, const char *path, const char *want, char *err, size_t errlen)
 {
     struct stat st;

@@ -1,9 +1,9 @@
 /*
  * image.h - container images on disk: `docker save` archives and OCI layouts.
  *
- * Owns an opened image: the archive it came from (a tar file, a tar in
- * memory, or an OCI layout directory), its config JSON, its layers and the
- * flattened tree of their files (tree.h). Formats:
+ * Owns an opened image: the archive it came from (a tar file or an OCI
+ * layout directory), its config JSON, its layers and the flattened tree of
+ * their files (tree.h). Formats:
  *   docker save      manifest.json -> Config and Layers paths inside the archive
  *   OCI image layout index.json -> manifest (through nested indexes, choosing
  *                    linux/amd64) -> config and layer blobs (blobs/<alg>/<hex>)
@@ -55,9 +55,6 @@ struct image {
  * with a one-line reason in err; close the image either way.
  */
 int image_open(struct image *img, const char *path, const char *want, char *err, size_t errlen);
-/* The same for an archive held in memory (data must outlive the image). */
-int image_open_memory(struct image *img, const uint8_t *data, size_t len, const char *want,
-                      char *err, size_t errlen);
 /*
  * Reads up to max bytes of a regular file's data into a fresh buffer (owned
  * by the caller); *truncated says the file is longer. Returns 0 or -1.

@@ -269,8 +269,3 @@ int image_ref_format(const struct image_ref *ref, char *out, size_t len)
     out[n] = '\0';
     return 0;
 }
-
-bool image_ref_is_digest(const struct image_ref *ref)
-{
-    return ref->digest[0] != '\0';
-}

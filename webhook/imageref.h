@@ -62,8 +62,6 @@ const char *image_ref_api_host(const struct image_ref *ref);
  * or -1 when it does not fit.
  */
 int image_ref_format(const struct image_ref *ref, char *out, size_t len);
-/* True when the reference pins a digest (a tag may come with it). */
-bool image_ref_is_digest(const struct image_ref *ref);
 /* True when s is a digest of the grammar above: a known algorithm, its length of lowercase hex. */
 bool image_ref_valid_digest(const char *s);
 

@@ -482,11 +482,6 @@ json_t *json_parse_shaped(const char *data, size_t len, const struct json_shape 
     return doc;
 }
 
-json_t *json_parse_fast(const char *data, size_t len)
-{
-    return json_parse_shaped(data, len, NULL);
-}
-
 json_t *json_parse_body(const char *data, size_t len, const struct json_shape *shape,
                         json_error_t *error)
 {

@@ -30,10 +30,10 @@ struct json_shape {
     const struct json_shape *members;
 };
 
-/* The object or array in data, or NULL when jansson must decide. */
-json_t *json_parse_fast(const char *data, size_t len);
-
-/* json_parse_fast, building only what shape keeps (NULL: everything). */
+/*
+ * The object or array in data, building only what shape keeps (NULL:
+ * everything), or NULL when jansson must decide.
+ */
 json_t *json_parse_shaped(const char *data, size_t len, const struct json_shape *shape);
 
 /*

@@ -68,23 +68,6 @@ int patch_remove(struct patch *p, const char *path)
     return push_op(p, path, NULL, true);
 }
 
-json_t *patch_to_json(const struct patch *p)
-{
-    json_t *ops = json_array();
-    for (size_t i = 0; ops && i < p->count; i++) {
-        const struct patch_op *op = &p->ops[i];
-        json_t *object =
-            op->value ? json_pack("{s:s,s:s%,s:O}", "op", "add", "path", op->path, op->path_len,
-                                  "value", op->value)
-                      : json_pack("{s:s,s:s%}", "op", "remove", "path", op->path, op->path_len);
-        if (json_array_append_new(ops, object) != 0) {
-            json_decref(ops);
-            ops = NULL;
-        }
-    }
-    return ops;
-}
-
 int patch_write(struct buf *out, const struct patch *p, const struct json_known *known,
                 size_t known_count)
 {

@@ -37,12 +37,10 @@ int patch_init(struct patch *p);
 void patch_free(struct patch *p);
 size_t patch_count(const struct patch *p);
 
-/* The RFC 6902 document: [{"op","path"[,"value"]}...] (a new reference), or NULL. */
-json_t *patch_to_json(const struct patch *p);
-
 /*
- * Appends the document compact, byte for byte what json_dumps(patch_to_json(p),
- * JSON_COMPACT) writes, copying the known values' text (jsonout.h).
+ * Appends the RFC 6902 document, [{"op","path"[,"value"]}...], compact: byte for
+ * byte what json_dumps writes of it (JSON_COMPACT), copying the known values' text
+ * (jsonout.h).
  */
 int patch_write(struct buf *out, const struct patch *p, const struct json_known *known,
                 size_t known_count);

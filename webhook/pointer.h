@@ -1,12 +1,12 @@
 /*
  * pointer.h - RFC 6901 JSON Pointers over jansson documents.
  *
- * Owns the escaping of reference tokens ("~" -> "~0", "/" -> "~1") and the
- * resolution of a pointer string to a value inside a document. Tokens, and so
- * pointers, may contain NUL bytes (a JSON key can be "a\u0000b"); the *n
- * variants take an explicit length for that reason, the plain ones use strlen.
- * Allocation is limited to buffer appends, the token handed out by
- * pointer_parent, and a scratch copy of tokens that contain "~" escapes.
+ * Owns the escaping of reference tokens ("~" -> "~0", "/" -> "~1"), their
+ * unescaping, and one step of a walk from a container to the child a token
+ * names. Tokens, and so pointers, may contain NUL bytes (a JSON key can be
+ * "a\u0000b"), so every function takes an explicit length. Allocation is
+ * limited to buffer appends and a scratch copy of tokens that contain "~"
+ * escapes. Resolving a whole pointer is for the tests (tests/support/pointer_get.h).
  */
 #ifndef GOINJECT_POINTER_H
 #define GOINJECT_POINTER_H
@@ -30,24 +30,6 @@ int pointer_append_index(struct buf *b, size_t index);
  * "1". Says nothing about whether the pointer names anything.
  */
 bool pointer_is_wellformed(const char *ptr, size_t len);
-
-/*
- * Resolves ptr ("" is the whole document) against doc. Returns a borrowed
- * reference, or NULL when the pointer is malformed or names nothing.
- */
-json_t *pointer_get(json_t *doc, const char *ptr);
-json_t *pointer_getn(json_t *doc, const char *ptr, size_t len);
-
-/*
- * Splits ptr into its parent pointer's target and its last token, unescaped.
- * On success *parent is borrowed, *token is malloc'd (caller frees; it is
- * NUL-terminated after token_len bytes) and *token_len its length; returns 0.
- * Returns -1 when ptr is "" (no parent), malformed, or the parent does not
- * exist. The parent may be any JSON type; the caller decides what to do.
- */
-int pointer_parent(json_t *doc, const char *ptr, json_t **parent, char **token, size_t *token_len);
-int pointer_parentn(json_t *doc, const char *ptr, size_t len, json_t **parent, char **token,
-                    size_t *token_len);
 
 /*
  * Parses an array index token per RFC 6901: decimal digits, no leading zero

@@ -75,13 +75,6 @@ int reg_global_init(void)
     return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
 }
 
-const char *reg_result_name(enum reg_result r)
-{
-    static const char *const names[REG_RESULT_COUNT] = {
-        "ok", "auth", "not-found", "rate-limited", "timeout", "unavailable", "invalid"};
-    return r < REG_RESULT_COUNT ? names[r] : "invalid";
-}
-
 static int fail(struct reg_error *e, enum reg_result r, long status, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static int fail(struct reg_error *e, enum reg_result r, long status, const char *fmt, ...)

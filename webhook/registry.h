@@ -116,8 +116,6 @@ int reg_get_manifest(struct reg_conn *c, const struct reg_target *t, const char 
 int reg_get_blob(struct reg_conn *c, const struct reg_target *t, const char *kind,
                  const char *digest, int fd, uint64_t max, struct reg_error *e);
 
-const char *reg_result_name(enum reg_result r);
-
 /* True for "sha256:" and 64 lowercase hex digits, the only digests fetched. */
 bool reg_valid_sha256(const char *digest);
 /* The digest ("sha256:<hex>") of data into out. -1 when it cannot be computed. */

@@ -55,7 +55,5 @@ void tar_init(struct tar_reader *t, struct reader *in);
  * archive, -1 on a corrupt archive with the reason in err.
  */
 int tar_next(struct tar_reader *t, char *err, size_t errlen);
-/* Reads up to len bytes of the current entry's data; 0 at its end, -1 on error. */
-ssize_t tar_read(struct tar_reader *t, void *buf, size_t len);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "image.h"
+#include "image_memory.h"
 #include "imagefacts.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -15,7 +15,7 @@
 
 #include "buf.h"
 #include "jsonout.h"
-#include "patch_apply.h"
+#include "patch_json.h"
 
 static void check(int ok, const char *what)
 {

@@ -8,6 +8,7 @@
 
 #include "source.h"
 #include "tar.h"
+#include "tar_read.h"
 #include "tree.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -39,6 +39,15 @@ for src in "$root"/webhook/*.c; do
     fi
     objs="$objs $obj"
 done
+# The tests' own code (tests/support), which goinject does not ship.
+for src in "$root"/tests/support/*.c; do
+    obj=$out/obj/support-$(basename "$src" .c).o
+    if [ ! -f "$obj" ] || [ -n "$(find "$src" "$root/tests/support" "$root/webhook" -name '*.[ch]' -newer "$obj" | head -n 1)" ]; then
+        # shellcheck disable=SC2086,SC2046 # flag lists are meant to split
+        clang $flags -fsanitize=fuzzer-no-link -I"$root/webhook" $(pkg-config --cflags $pkgs) -c -o "$obj" "$src"
+    fi
+    objs="$objs $obj"
+done
 # shellcheck disable=SC2086
 cc -std=c11 -D_GNU_SOURCE -O1 -I"$root/webhook" -I"$root/tests/unit" -o "$out/seeds" "$root/tests/fuzz/seeds.c" "$root/webhook/buf.c" -lz -lzstd
 rm -rf "$out/seeds-corpus"
@@ -62,7 +71,7 @@ for t in $targets; do
     variant=""
     case $t in *_json) src=${t%_json} variant=-DJSON_MUTATOR ;; esac
     # shellcheck disable=SC2086,SC2046
-    clang $flags $variant -fsanitize=fuzzer -I"$root/webhook" $(pkg-config --cflags $pkgs) -o "$out/$t" \
+    clang $flags $variant -fsanitize=fuzzer -I"$root/webhook" -I"$root/tests/support" $(pkg-config --cflags $pkgs) -o "$out/$t" \
         "$root/tests/fuzz/$src.c" $objs $(pkg-config --libs $pkgs) -lpthread -lm
     mkdir -p "$out/corpus/$t" "$out/artifacts/$t"
     seeds=""

@@ -4,7 +4,7 @@
 #include <stdio.h>
 
 #include "admission.h"
-#include "patch_apply.h"
+#include "patch_json.h"
 #include "testutil.h"
 
 /* ---- JSON with single quotes ------------------------------------------- */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "image.h"
+#include "image_memory.h"
 #include "imagefacts.h"
 #include "testelf.h"
 #include "testtar.h"

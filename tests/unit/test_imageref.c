@@ -88,14 +88,14 @@ START_TEST(tags_and_digests)
     ck_assert_str_eq(ref.repository, "x");
     ck_assert_str_eq(ref.tag, ""); /* a digest alone: no "latest" */
     ck_assert_str_eq(ref.digest, SHA256);
-    ck_assert(image_ref_is_digest(&ref));
+    ck_assert_str_ne(ref.digest, "");
     ck_assert_str_eq(norm("host.example.com/ns/img:tag@" SHA256),
                      "host.example.com/ns/img:tag@" SHA256);
     ck_assert_str_eq(ref.tag, "tag");
-    ck_assert(image_ref_is_digest(&ref));
+    ck_assert_str_ne(ref.digest, "");
     ck_assert_str_eq(norm("app@" SHA512), "docker.io/library/app@" SHA512);
     ck_assert_str_eq(norm("app:1"), "docker.io/library/app:1");
-    ck_assert(!image_ref_is_digest(&ref));
+    ck_assert_str_eq(ref.digest, "");
 }
 END_TEST
 

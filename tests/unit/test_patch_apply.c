@@ -1,7 +1,7 @@
 /* test_patch_apply.c - RFC 6902 JSON Patch application. */
 #include "buf.h"
-#include "patch_apply.h"
-#include "pointer.h"
+#include "patch_json.h"
+#include "pointer_get.h"
 #include "testutil.h"
 
 /* ---- helpers ----------------------------------------------------------- */

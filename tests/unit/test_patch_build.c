@@ -2,6 +2,7 @@
 #include "buf.h"
 #include "patch_apply.h"
 #include "patch_build.h"
+#include "patch_json.h"
 #include "testutil.h"
 
 /* The patch as its RFC 6902 JSON, kept until the next call (the tests compare it). */

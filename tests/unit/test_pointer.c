@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "pointer.h"
+#include "pointer_get.h"
 #include "testutil.h"
 
 /* ---- helpers ----------------------------------------------------------- */

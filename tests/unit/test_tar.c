@@ -1,6 +1,7 @@
 /* test_tar.c - the tar reader and the plain and gzip byte readers, on crafted and hostile input. */
 #include "source.h"
 #include "tar.h"
+#include "tar_read.h"
 #include "testtar.h"
 #include "testutil.h"
 

@@ -86,6 +86,20 @@ $(BUILD)/support/%.o: tests/support/%.c $(wildcard tests/support/*.h) $(wildcard
 $(BUILD)/goinject: $(OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# The bench build: goinject with the benchmark aids (-DGOINJECT_BENCH: `serve --bench-floor`),
+# which only the files that hold them are compiled again for. `make bench` runs it for the floor
+# rows and the shipped build/goinject for every other.
+BENCH_SRCS := server main
+BENCH_OBJS := $(patsubst %,$(BUILD)/bench/obj/%.o,$(BENCH_SRCS)) \
+              $(filter-out $(patsubst %,$(BUILD)/obj/%.o,$(BENCH_SRCS)),$(OBJS))
+
+$(BUILD)/bench/obj/%.o: webhook/%.c $(wildcard webhook/*.h) | $(DEPS_BUILD)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -DGOINJECT_BENCH -c -o $@ $<
+
+$(BUILD)/bench/goinject: $(BENCH_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(TEST_OBJS) | $(BUILD)/tests $(DEPS_TEST)
 	$(CC) $(CFLAGS) -Iwebhook -Itests/support -DTEST_DATA_DIR='"$(CURDIR)/tests"' $(LDFLAGS) -o $@ $< \
 	    $(TEST_OBJS) $(shell pkg-config --libs check) $(LDLIBS)
@@ -226,8 +240,10 @@ bench-images:
 	@tests/inspect/build-binaries.sh $(BUILD)/inspect/bin
 	@tests/inspect/build-images.sh $(BUILD)/inspect/bin $(BUILD)/inspect/images || [ $$? = 3 ]
 
-bench: $(BUILD)/goinject $(BUILD)/bench/peer $(BUILD)/bench/bench $(BUILD)/registry/testregistry bench-images
+bench: $(BUILD)/goinject $(BUILD)/bench/goinject $(BUILD)/bench/peer $(BUILD)/bench/bench \
+       $(BUILD)/registry/testregistry bench-images
 	nice -n $(BENCH_NICE) taskset -c $(BENCH_CLIENT_CPUS) $(BUILD)/bench/bench -goinject $(BUILD)/goinject \
+	    -floor $(BUILD)/bench/goinject \
 	    -peer $(BUILD)/bench/peer -server-cpus "$(BENCH_SERVER_CPUS)" -out $(BUILD)/bench.json \
 	    -testregistry $(BUILD)/registry/testregistry -images $(BUILD)/inspect/images $(BENCH_FLAGS)
 

@@ -322,8 +322,10 @@ static int cmd_serve(int argc, char **argv)
         {"max-connections", required_argument, NULL, 'N'},
         {"max-connections-per-ip", required_argument, NULL, 'I'},
         {"request-timeout", required_argument, NULL, 'T'},
-        /* Benchmark aid, deliberately not in the usage text: see server.h. */
+#ifdef GOINJECT_BENCH
+        /* Benchmark aid of the bench build, not in the usage text: see server.h. */
         {"bench-floor", no_argument, NULL, 'F'},
+#endif
         {NULL, 0, NULL, 0},
     };
     struct server_options server;
@@ -372,9 +374,11 @@ static int cmd_serve(int argc, char **argv)
                 return usage_error("--log-level: \"%s\" is not debug, info, warn or error", optarg);
             log_set_level(level);
             break;
+#ifdef GOINJECT_BENCH
         case 'F':
             server.bench_floor = true;
             break;
+#endif
         case 'n':
             server.no_registry = true;
             break;

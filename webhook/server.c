@@ -617,6 +617,7 @@ static enum MHD_Result serve_review(struct server *srv, struct MHD_Connection *c
     return respond(srv, conn, status, "application/json", body, len, (struct header){0});
 }
 
+#ifdef GOINJECT_BENCH
 /*
  * Benchmark aid (--bench-floor): the cheapest answer a webhook could give. The
  * uid is the first "uid" member after "request" (the API server writes
@@ -663,6 +664,7 @@ static enum MHD_Result serve_floor(struct server *srv, struct MHD_Connection *co
     return respond(srv, conn, MHD_HTTP_OK, "application/json", buf_steal(&answer), answer_len,
                    (struct header){0});
 }
+#endif
 
 /*
  * Keeps a piece of the body, within the body limit and the budget. Past
@@ -791,7 +793,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return refuse(srv, conn, method, url, req);
     switch (req->route) {
     case ROUTE_MUTATE:
-        return srv->opts->bench_floor ? serve_floor(srv, conn, req) : serve_review(srv, conn, req);
+#ifdef GOINJECT_BENCH
+        if (srv->opts->bench_floor)
+            return serve_floor(srv, conn, req);
+#endif
+        return serve_review(srv, conn, req);
     case ROUTE_HEALTHZ:
         return serve_health(srv, conn, false);
     case ROUTE_READYZ:
@@ -1225,9 +1231,11 @@ int server_run(const struct server_options *opts)
                                 json_integer(bound_port(srv.metrics_daemon)));
         log_event(LOG_LEVEL_INFO, "listening", fields);
         config_ref_release(config);
+#ifdef GOINJECT_BENCH
         if (opts->bench_floor)
             log_msgf(LOG_LEVEL_WARN,
                      "--bench-floor: a benchmark aid; /mutate does not review pods");
+#endif
         int sig = wait_for_signal(&srv, &signals);
         log_event(LOG_LEVEL_INFO, "signal received",
                   json_pack("{s:s}", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"));

@@ -51,12 +51,15 @@ struct server_options {
     unsigned shutdown_delay_ms;  /* SIGTERM: unready and still serving for this long */
     unsigned shutdown_grace_s;   /* then at most this long for in-flight reviews */
     unsigned reload_interval_ms; /* how often the certificate and config files are checked */
+#ifdef GOINJECT_BENCH
     /*
-     * Benchmark aid only (`serve --bench-floor`): /mutate answers "allowed"
+     * Benchmark aid, in the bench build only (build/bench/goinject, compiled
+     * with -DGOINJECT_BENCH; `serve --bench-floor`): /mutate answers "allowed"
      * without parsing the pod, echoing the request's uid found by a byte
-     * search. It measures what TLS and HTTP cost alone; never deploy it.
+     * search. It measures what TLS and HTTP cost alone.
      */
     bool bench_floor;
+#endif
     /* Facts from annotations and the catalog only (`serve --no-registry`). */
     bool no_registry;
 };

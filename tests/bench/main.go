@@ -1,7 +1,8 @@
 // Command bench is `make bench`: goinject serve against a controller-runtime
 // webhook doing the same mutation (tests/bench/peer) and against goinject's
-// own floor (serve --bench-floor: TLS and HTTP without reading the pod), for
-// four pod sizes, over TLS 1.3 keep-alive connections on loopback.
+// own floor (serve --bench-floor of the bench build, build/bench/goinject:
+// TLS and HTTP without reading the pod), for four pod sizes, over TLS 1.3
+// keep-alive connections on loopback.
 //
 // The load generator (this process) and the server under test are pinned to
 // different CPUs; the three servers are loaded one after the other, never at
@@ -35,6 +36,7 @@ import (
 
 var (
 	goinjectBin = flag.String("goinject", "build/goinject", "the goinject binary")
+	floorBin    = flag.String("floor", "build/bench/goinject", "the bench build of goinject (-DGOINJECT_BENCH), for the floor")
 	peerBin     = flag.String("peer", "build/bench/peer", "the controller-runtime peer binary")
 	outFile     = flag.String("out", "build/bench.json", "where the results go")
 	rounds      = flag.Int("rounds", 5, "rounds; every figure is the median over them")
@@ -106,7 +108,11 @@ func startServerWith(k kind, certDir string, pool *x509.CertPool, config string,
 	case kindPeer:
 		argv = append(argv, *peerBin, "--port", strconv.Itoa(port), "--cert-dir", certDir)
 	default:
-		argv = append(append(argv, serverWrapper...), *goinjectBin, "serve", "--listen", "127.0.0.1:"+strconv.Itoa(port),
+		bin := *goinjectBin
+		if k == kindFloor {
+			bin = *floorBin
+		}
+		argv = append(append(argv, serverWrapper...), bin, "serve", "--listen", "127.0.0.1:"+strconv.Itoa(port),
 			"--tls-cert", filepath.Join(certDir, "tls.crt"), "--tls-key", filepath.Join(certDir, "tls.key"))
 		if !k.registryOn() {
 			argv = append(argv, "--no-registry")

@@ -1236,7 +1236,7 @@ static void write_answer(struct review_outcome *out, const struct goinject_confi
 {
     struct buf *b = &out->body;
     struct buf patch = BUF_INIT;
-    int rc = ops ? patch_write(&patch, ops, cfg->agent.texts, AGENT_TEXTS) : 0;
+    int rc = ops ? patch_write(&patch, ops, cfg->agent.texts) : 0;
     buf_truncate(b, 0);
     rc = rc || buf_append_str(b, "{\"apiVersion\":") ||
          json_write_string(b, api_version, strlen(api_version)) ||

@@ -20,9 +20,10 @@
 
 #include "buf.h"
 #include "config.h"
-#include "jsonin.h"
 #include "rules.h"
 #include "warn.h"
+
+struct json_shape;
 
 enum review_result {
     REVIEW_PATCHED,     /* answered with a non-empty patch */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "jsonout.h"
 #include "validate.h"
 #include "version.h"
 
@@ -101,10 +102,8 @@ static void free_agent_values(struct agent_config *a)
     json_decref(a->mount);
     json_decref(a->volume);
     a->init_container = a->mount = a->volume = NULL;
-    for (size_t i = 0; i < AGENT_TEXTS; i++) {
-        free(a->texts[i].text);
-        a->texts[i] = (struct json_known){NULL, NULL, 0};
-    }
+    json_known_free(a->texts);
+    a->texts = NULL;
 }
 
 static int build_agent_values(struct agent_config *a)
@@ -122,18 +121,9 @@ static int build_agent_values(struct agent_config *a)
     a->mount = json_pack("{s:s,s:s,s:b}", "name", a->volume_name, "mountPath", a->mount_path,
                          "readOnly", 1);
     a->volume = json_pack("{s:s,s:{}}", "name", a->volume_name, "emptyDir");
-    const json_t *values[AGENT_TEXTS] = {a->init_container, a->mount, a->volume};
-    for (size_t i = 0; i < AGENT_TEXTS; i++) {
-        struct buf text = BUF_INIT;
-        if (!values[i] || json_write_compact(&text, values[i]) != 0) {
-            buf_free(&text);
-            return -1;
-        }
-        a->texts[i].len = text.len;
-        a->texts[i].text = buf_steal(&text);
-        a->texts[i].value = values[i];
-    }
-    return 0;
+    const json_t *values[] = {a->init_container, a->mount, a->volume};
+    a->texts = json_known_new(values, sizeof(values) / sizeof(values[0]));
+    return a->texts ? 0 : -1;
 }
 
 struct goinject_config *config_new_default(void)

@@ -14,8 +14,9 @@
 #include <stddef.h>
 
 #include "catalog.h"
-#include "jsonout.h"
 #include "regconfig.h"
+
+struct json_known;
 
 /* A config file larger than this is refused (a catalog of thousands of images fits). */
 #define CONFIG_MAX_BYTES (4 * 1024 * 1024)
@@ -66,9 +67,8 @@ struct agent_config {
     json_t *init_container; /* copies the bundle into the volume */
     json_t *mount;          /* the volume, read-only at mount_path */
     json_t *volume;         /* the emptyDir */
-    /* The three as compact JSON, which an answer copies instead of writing them again. */
-#define AGENT_TEXTS 3
-    struct json_known texts[AGENT_TEXTS];
+    /* The three as compact JSON (jsonout.h), which an answer copies instead of writing them. */
+    struct json_known *texts; /* owned */
 };
 
 struct goinject_config {

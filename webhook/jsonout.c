@@ -174,19 +174,27 @@ static int write_integer(struct buf *out, json_int_t value)
     return buf_append(out, digits + n, sizeof(digits) - n);
 }
 
+struct json_known {
+    size_t count;
+    struct {
+        const json_t *value; /* borrowed */
+        char *text;          /* owned */
+        size_t len;
+    } items[];
+};
+
 struct writer {
     size_t flags; /* 0, or JSON_ENSURE_ASCII | JSON_REAL_PRECISION(9) for the log */
-    const struct json_known *known;
-    size_t known_count;
+    const struct json_known *known; /* NULL: none */
 };
 
 static int write_value(struct buf *out, const json_t *v, int depth, const struct writer *w)
 {
     size_t flags = w->flags;
     bool ascii = flags & JSON_ENSURE_ASCII;
-    for (size_t i = 0; i < w->known_count; i++)
-        if (w->known[i].value == v)
-            return buf_append(out, w->known[i].text, w->known[i].len);
+    for (size_t i = 0; w->known && i < w->known->count; i++)
+        if (w->known->items[i].value == v)
+            return buf_append(out, w->known->items[i].text, w->known->items[i].len);
     if (depth > MAX_DEPTH)
         return -1;
     switch (json_typeof(v)) {
@@ -246,19 +254,44 @@ static int write_top(struct buf *out, const json_t *v, const struct writer *w)
 
 int json_write_compact(struct buf *out, const json_t *v)
 {
-    const struct writer w = {0, NULL, 0};
+    const struct writer w = {0, NULL};
     return write_top(out, v, &w);
 }
 
-int json_write_compact_known(struct buf *out, const json_t *v, const struct json_known *known,
-                             size_t count)
+struct json_known *json_known_new(const json_t *const *values, size_t count)
 {
-    const struct writer w = {0, known, count};
+    struct json_known *known = calloc(1, sizeof(*known) + count * sizeof(known->items[0]));
+    if (!known)
+        return NULL;
+    for (; known->count < count; known->count++) {
+        struct buf text = BUF_INIT;
+        if (!values[known->count] || json_write_compact(&text, values[known->count]) != 0) {
+            buf_free(&text);
+            json_known_free(known);
+            return NULL;
+        }
+        known->items[known->count].value = values[known->count];
+        known->items[known->count].len = text.len;
+        known->items[known->count].text = buf_steal(&text);
+    }
+    return known;
+}
+
+void json_known_free(struct json_known *known)
+{
+    for (size_t i = 0; known && i < known->count; i++)
+        free(known->items[i].text);
+    free(known);
+}
+
+int json_write_compact_known(struct buf *out, const json_t *v, const struct json_known *known)
+{
+    const struct writer w = {0, known};
     return write_top(out, v, &w);
 }
 
 int json_write_log(struct buf *out, const json_t *v)
 {
-    const struct writer w = {JSON_ENSURE_ASCII | JSON_REAL_PRECISION(9), NULL, 0};
+    const struct writer w = {JSON_ENSURE_ASCII | JSON_REAL_PRECISION(9), NULL};
     return write_top(out, v, &w);
 }

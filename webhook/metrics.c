@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "admission.h"
 #include "regfacts.h"
 
 #include "version.h"

@@ -14,8 +14,9 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "admission.h"
 #include "buf.h"
+
+struct review_outcome;
 
 /* mode must be a string with static storage (config_mode_name's). */
 void metrics_set_info(const char *mode);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "jsonout.h"
 #include "pointer.h"
 
 static int grow(struct patch *p)
@@ -68,8 +69,7 @@ int patch_remove(struct patch *p, const char *path)
     return push_op(p, path, NULL, true);
 }
 
-int patch_write(struct buf *out, const struct patch *p, const struct json_known *known,
-                size_t known_count)
+int patch_write(struct buf *out, const struct patch *p, const struct json_known *known)
 {
     size_t start = out->len;
     int rc = buf_append_char(out, '[');
@@ -80,7 +80,7 @@ int patch_write(struct buf *out, const struct patch *p, const struct json_known 
              json_write_string(out, op->path, op->path_len);
         if (rc == 0 && op->value)
             rc = buf_append_str(out, ",\"value\":") ||
-                 json_write_compact_known(out, op->value, known, known_count);
+                 json_write_compact_known(out, op->value, known);
         rc = rc || buf_append_char(out, '}');
     }
     rc = rc || buf_append_char(out, ']');

@@ -15,7 +15,8 @@
 #include <stddef.h>
 
 #include "buf.h"
-#include "jsonout.h"
+
+struct json_known;
 
 /* One operation: "add" of value at path, or, with no value, "remove" of path. */
 struct patch_op {
@@ -42,8 +43,7 @@ size_t patch_count(const struct patch *p);
  * byte what json_dumps writes of it (JSON_COMPACT), copying the known values' text
  * (jsonout.h).
  */
-int patch_write(struct buf *out, const struct patch *p, const struct json_known *known,
-                size_t known_count);
+int patch_write(struct buf *out, const struct patch *p, const struct json_known *known);
 
 /* {"op":"add","path":path,"value":value}; value stolen. */
 int patch_add(struct patch *p, const char *path, json_t *value);

@@ -1615,11 +1615,9 @@ static void review_body(const struct goinject_config *cfg, const char *body, siz
         body, len, opts && opts->full_parse ? NULL : admission_review_shape(cfg), &error);
     if (!doc) {
         /* jansson quotes the input near the error: keep the message on one line. */
-        struct buf text = BUF_INIT;
-        buf_append_one_line(&text, error.text);
+        char text[4 * JSON_ERROR_TEXT_LENGTH];
         set_error_body(out, "malformed JSON at line %d column %d: %s", error.line, error.column,
-                       text.data ? text.data : "");
-        buf_free(&text);
+                       str_safe(text, sizeof(text), error.text, strlen(error.text)));
         return;
     }
     const char *problem = review_problem(doc);

@@ -1,22 +1,39 @@
 /* buf.c - growable byte buffer; see buf.h. */
 #include "buf.h"
 
+#include <errno.h>
+#include <stdbool.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* What a read of a file asks for at a time, when its size is not known. */
+#define READ_CHUNK (64 * 1024)
 
 int buf_reserve(struct buf *b, size_t extra)
 {
     if (b->len + extra + 1 <= b->cap)
         return 0;
-    if (extra > ((size_t)-1) / 4 - b->len)
+    if (b->max && extra > b->max - b->len) {
+        errno = EFBIG;
         return -1;
+    }
+    if (extra > SIZE_MAX / 4 - b->len) {
+        errno = ENOMEM;
+        return -1;
+    }
     size_t cap = b->cap ? b->cap : 64;
     while (cap < b->len + extra + 1)
         cap *= 2;
+    if (b->max && cap > b->max + 1)
+        cap = b->max + 1; /* so the inline appends, which look only at cap, stop there too */
     char *data = realloc(b->data, cap);
     if (!data)
-        return -1;
+        return -1; /* errno is ENOMEM */
     b->data = data;
     b->cap = cap;
     return 0;
@@ -65,18 +82,6 @@ int buf_printf(struct buf *b, const char *fmt, ...)
     return rc;
 }
 
-int buf_append_one_line(struct buf *b, const char *s)
-{
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        int rc =
-            (c < 0x20 || c == 0x7f) ? buf_printf(b, "\\x%02x", c) : buf_append_char(b, (char)c);
-        if (rc != 0)
-            return -1;
-    }
-    return 0;
-}
-
 void buf_truncate(struct buf *b, size_t len)
 {
     if (len < b->len) {
@@ -100,6 +105,100 @@ void buf_free(struct buf *b)
     free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;
+}
+
+/* Reads fd to its end into b, within b's ceiling; name is the file's for the errors. */
+static int read_all(struct buf *b, int fd, const char *name, char *err, size_t errlen)
+{
+    for (;;) {
+        size_t room = b->cap > b->len + 1 ? b->cap - b->len - 1 : 0;
+        if (room == 0) {
+            size_t want = READ_CHUNK;
+            if (b->max && b->max - b->len < want)
+                want = b->max - b->len;
+            if (want == 0) {
+                /* At the ceiling: the file must end here. */
+                char probe;
+                ssize_t n = read(fd, &probe, 1);
+                if (n < 0 && errno == EINTR)
+                    continue;
+                if (n == 0)
+                    return 0;
+                if (n > 0)
+                    return errorf(err, errlen, "%.200s is larger than %zu bytes", name, b->max);
+                return errorf(err, errlen, "cannot read %.200s: %s", name, strerror(errno));
+            }
+            if (buf_reserve(b, want) != 0)
+                return errorf(err, errlen, "cannot read %.200s: out of memory", name);
+            room = b->cap - b->len - 1;
+        }
+        ssize_t n = read(fd, b->data + b->len, room);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return errorf(err, errlen, "cannot read %.200s: %s", name, strerror(errno));
+        if (n == 0)
+            return 0;
+        b->len += (size_t)n;
+        b->data[b->len] = '\0';
+    }
+}
+
+int buf_read_file(struct buf *b, const char *path, char *err, size_t errlen)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errorf(err, errlen, "cannot open %.200s: %s", path, strerror(errno));
+    size_t start = b->len;
+    struct stat st;
+    int rc = 0;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        uint64_t size = (uint64_t)st.st_size;
+        if (b->max && size > b->max - b->len)
+            rc = errorf(err, errlen, "%.200s is larger than %zu bytes", path, b->max);
+        else if (size + 1 < SIZE_MAX / 4 && (!b->max || size < b->max - b->len))
+            buf_reserve(b, (size_t)size + 1); /* + 1: the read that finds the end needs room */
+        else if (size > 0)
+            buf_reserve(b, (size_t)size);
+    }
+    if (rc == 0)
+        rc = read_all(b, fd, path, err, errlen);
+    close(fd);
+    if (rc != 0 && b->data)
+        buf_truncate(b, start);
+    return rc;
+}
+
+const char *str_safe(char *out, size_t outlen, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (outlen < 4) {
+        if (outlen > 0)
+            out[0] = '\0';
+        return out;
+    }
+    /* One pass; cut is the end of the last whole piece that leaves room for "...". */
+    size_t o = 0, cut = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        bool plain = c >= 0x20 && c < 0x7f;
+        if (o + (plain ? 1 : 4) > outlen - 1) {
+            memcpy(out + cut, "...", 4); /* the whole text does not fit */
+            return out;
+        }
+        if (plain) {
+            out[o++] = (char)c;
+        } else {
+            out[o++] = '\\';
+            out[o++] = 'x';
+            out[o++] = hex[c >> 4];
+            out[o++] = hex[c & 15];
+        }
+        if (o <= outlen - 4)
+            cut = o;
+    }
+    out[o] = '\0';
+    return out;
 }
 
 void str_join(char *dst, size_t cap, ...)

@@ -114,16 +114,6 @@ static const char *dns_name_problem(const char *name)
     }
 }
 
-/* Copies s for an error message, bounded and with control bytes as '?', so it stays one line. */
-static const char *printable(const char *s, char *out, size_t outlen)
-{
-    size_t i = 0;
-    for (; s[i] && i + 4 < outlen; i++)
-        out[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-    strcpy(out + i, s[i] ? "..." : "");
-    return out;
-}
-
 static int check_host(const char *host, char *err, size_t errlen)
 {
     unsigned char addr[16];
@@ -135,8 +125,8 @@ static int check_host(const char *host, char *err, size_t errlen)
     const char *problem = dns_name_problem(host);
     if (!problem)
         return 0;
-    return errorf(err, errlen, "invalid host \"%s\": %s", printable(host, shown, sizeof shown),
-                  problem);
+    return errorf(err, errlen, "invalid host \"%s\": %s",
+                  str_safe(shown, sizeof shown, host, strlen(host)), problem);
 }
 
 static int check_options(const struct certgen_options *opts, char *err, size_t errlen)

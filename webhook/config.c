@@ -24,26 +24,17 @@ static const char *const default_excluded_namespaces[] = {
 /* ---- small helpers ------------------------------------------------------ */
 
 /*
- * Text from the file, fit to quote in a one-line error: at most 80 bytes, with
- * control characters (a newline in a key, say) written as \xNN, in storage
- * the caller provides (a compound literal lives until the end of its block).
+ * Text from the file, fit to quote in a one-line error: at most 80 characters,
+ * made safe by str_safe (buf.h), in storage the caller provides (a compound
+ * literal lives until the end of its block).
  */
 struct shown {
-    char text[80 * 4 + 4];
+    char text[80 + 1];
 };
 
 static const char *shown(struct shown *out, const char *s)
 {
-    size_t o = 0;
-    for (size_t i = 0; s[i] && i < 80 && o + 5 < sizeof(out->text); i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c == 0x7f)
-            o += (size_t)snprintf(out->text + o, sizeof(out->text) - o, "\\x%02x", c);
-        else
-            out->text[o++] = (char)c;
-    }
-    out->text[o] = '\0';
-    return out->text;
+    return str_safe(out->text, sizeof(out->text), s, strlen(s));
 }
 
 static void string_list_free(struct string_list *list)
@@ -692,37 +683,14 @@ struct goinject_config *config_load(const char *path, char *err, size_t errlen)
 {
     if (!path)
         return config_parse(NULL, 0, err, errlen);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        errorf(err, errlen, "config: cannot open %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    char *text = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&text, &len);
-    char chunk[8192];
-    size_t n;
-    int too_big = 0;
-    while (mem && (n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        if (len + n > CONFIG_MAX_BYTES) {
-            too_big = 1;
-            break;
-        }
-        fwrite(chunk, 1, n, mem);
-        fflush(mem);
-    }
-    int read_error = ferror(f);
-    fclose(f);
-    if (mem)
-        fclose(mem);
+    struct buf text = BUF_INIT_MAX(CONFIG_MAX_BYTES);
+    char why[512];
     struct goinject_config *cfg = NULL;
-    if (!mem || read_error)
-        errorf(err, errlen, "config: cannot read %s", path);
-    else if (too_big)
-        errorf(err, errlen, "config: %s is larger than %d bytes", path, CONFIG_MAX_BYTES);
+    if (buf_read_file(&text, path, why, sizeof(why)) != 0)
+        errorf(err, errlen, "config: %s", why);
     else
-        cfg = config_parse(text, len, err, errlen);
-    free(text);
+        cfg = config_parse(text.data ? text.data : "", text.len, err, errlen);
+    buf_free(&text);
     return cfg;
 }
 

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "binfacts.h"
+#include "buf.h"
 #include "config.h"
 #include "image.h"
 #include "imagefacts.h"
@@ -121,41 +122,20 @@ static int exit_status(uint32_t problems)
 
 /* ---- an ELF executable -------------------------------------------------------- */
 
-/* Reads the whole file (at most BINARY_MAX_BYTES) into a fresh buffer. */
-static uint8_t *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    struct stat st;
-    if (!f)
-        return NULL;
-    uint8_t *data = NULL;
-    if (fstat(fileno(f), &st) == 0 && st.st_size >= 0 && (uint64_t)st.st_size <= BINARY_MAX_BYTES)
-        data = malloc(st.st_size ? (size_t)st.st_size : 1);
-    *len = data ? fread(data, 1, (size_t)st.st_size, f) : 0;
-    if (data && (*len != (size_t)st.st_size || ferror(f))) {
-        free(data);
-        data = NULL;
-    }
-    if (!data && errno == 0)
-        errno = EFBIG;
-    fclose(f);
-    return data;
-}
-
 static int inspect_binary(const struct inspect_options *o)
 {
-    size_t len;
-    char err[256];
+    char err[512];
     struct bin_facts facts;
     if (o->container || o->catalog)
         return usage_error("--annotations and --catalog need an image, not an executable");
-    errno = 0;
-    uint8_t *data = read_file(o->path, &len);
-    if (!data) {
-        fprintf(stderr, "goinject: inspect: cannot read %s: %s\n", o->path,
-                errno == EFBIG ? "larger than 512 MiB" : strerror(errno));
+    struct buf file = BUF_INIT_MAX(BINARY_MAX_BYTES);
+    if (buf_read_file(&file, o->path, err, sizeof(err)) != 0) {
+        fprintf(stderr, "goinject: inspect: %s\n", err);
+        buf_free(&file);
         return EXIT_UNREADABLE;
     }
+    size_t len = file.len;
+    uint8_t *data = (uint8_t *)buf_steal(&file);
     if (binfacts_inspect(data, len, &facts, err, sizeof(err)) != 0) {
         fprintf(stderr, "goinject: inspect: %s: %s\n", o->path, err);
         free(data);

@@ -56,25 +56,30 @@ static int read_token(char *token, size_t len, char *why, size_t whylen)
 {
     const char *path =
         getenv("GOINJECT_KUBE_TOKEN_FILE") ? getenv("GOINJECT_KUBE_TOKEN_FILE") : SA_DIR "/token";
-    FILE *f = fopen(path, "re");
-    size_t n = f ? fread(token, 1, len - 1, f) : 0;
-    if (f)
-        fclose(f);
-    while (n && (token[n - 1] == '\n' || token[n - 1] == '\r' || token[n - 1] == ' '))
+    struct buf text = BUF_INIT_MAX(len - 1);
+    char err[512];
+    int rc = buf_read_file(&text, path, err, sizeof(err));
+    size_t n = text.len;
+    while (n && (text.data[n - 1] == '\n' || text.data[n - 1] == '\r' || text.data[n - 1] == ' '))
         n--;
+    if (n)
+        memcpy(token, text.data, n);
     token[n] = '\0';
-    if (n == 0 || n == len - 1 || strpbrk(token, "\r\n"))
+    if (text.data)
+        OPENSSL_cleanse(text.data, text.cap);
+    buf_free(&text);
+    if (rc != 0)
+        return errorf(why, whylen, "no usable ServiceAccount token: %s", err);
+    if (n == 0 || strlen(token) != n || strpbrk(token, "\r\n"))
         return errorf(why, whylen, "no usable ServiceAccount token at %s", path);
     return 0;
 }
 
 static size_t on_body(char *data, size_t size, size_t n, void *arg)
 {
-    struct buf *b = arg;
+    struct buf *b = arg; /* its ceiling refuses a Secret past KUBESECRETS_MAX_BYTES */
     size_t len = size * n;
-    if (b->len + len > KUBESECRETS_MAX_BYTES || buf_append(b, data, len) != 0)
-        return 0;
-    return len;
+    return buf_append(b, data, len) == 0 ? len : 0;
 }
 
 /* GET of one Secret; its JSON into body. Returns the HTTP status, or -1 with why. */
@@ -155,7 +160,7 @@ static int secret_credentials(const struct buf *body, struct reg_credentials *ou
 /* Reads ns/name from the API server into slot (lock not held). */
 static void fetch(struct cached *slot, const char *ns, const char *name, uint64_t deadline_ms)
 {
-    struct buf body = BUF_INIT;
+    struct buf body = BUF_INIT_MAX(KUBESECRETS_MAX_BYTES);
     char why[REASON_MAX] = "";
     long status = get_secret(ns, name, deadline_ms, &body, why, sizeof(why));
     memset(&slot->creds, 0, sizeof(slot->creds));

@@ -148,14 +148,8 @@ void log_msgf(enum log_level level, const char *fmt, ...)
 
 json_t *log_safe_string(const char *s, size_t max)
 {
-    size_t len = strnlen(s, max);
-    char *copy = malloc(len + 1);
-    if (!copy)
-        return NULL;
-    for (size_t i = 0; i < len; i++)
-        copy[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-    copy[len] = '\0';
-    json_t *value = json_string(copy);
-    free(copy);
+    char *shown = malloc(max + 1);
+    json_t *value = shown ? json_string(str_safe(shown, max + 1, s, strlen(s))) : NULL;
+    free(shown);
     return value;
 }

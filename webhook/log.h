@@ -19,7 +19,7 @@ int log_enabled(enum log_level level);
 
 /* Logs msg with the members of fields (stolen; may be NULL). */
 void log_event(enum log_level level, const char *msg, json_t *fields);
-/* A JSON string of at most max bytes of untrusted s, non-printable bytes as '?'. */
+/* Untrusted s as a JSON string of at most max bytes (max >= 3), made safe by str_safe (buf.h). */
 json_t *log_safe_string(const char *s, size_t max);
 /* Logs a formatted message without extra fields. */
 void log_msgf(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

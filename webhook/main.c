@@ -102,32 +102,15 @@ static struct goinject_config *load_config(const struct common_flags *flags)
     return cfg;
 }
 
+/* path: a file, or "-" (NULL too) for standard input; out: a buffer with a ceiling. */
 static int read_input(const char *path, struct buf *out)
 {
-    FILE *f = (!path || strcmp(path, "-") == 0) ? stdin : fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "goinject: cannot open %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    char chunk[65536];
-    size_t n;
-    int rc = 0;
-    while (rc == 0 && (n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        if (out->len + n > MAX_INPUT_BYTES) {
-            fprintf(stderr, "goinject: input larger than %u bytes\n", MAX_INPUT_BYTES);
-            rc = -1;
-        } else if (buf_append(out, chunk, n) != 0) {
-            fprintf(stderr, "goinject: out of memory\n");
-            rc = -1;
-        }
-    }
-    if (rc == 0 && ferror(f)) {
-        fprintf(stderr, "goinject: cannot read %s\n", path ? path : "standard input");
-        rc = -1;
-    }
-    if (f != stdin)
-        fclose(f);
-    return rc;
+    char err[512];
+    bool in = !path || strcmp(path, "-") == 0;
+    if (buf_read_file(out, in ? "/dev/stdin" : path, err, sizeof(err)) == 0)
+        return 0;
+    fprintf(stderr, "goinject: %s\n", err);
+    return -1;
 }
 
 /*
@@ -200,7 +183,7 @@ static int cmd_review(int argc, char **argv)
     if (!cfg)
         return EXIT_USAGE;
     start_registry(cfg, &review);
-    struct buf input = BUF_INIT;
+    struct buf input = BUF_INIT_MAX(MAX_INPUT_BYTES);
     int status = EXIT_USAGE;
     if (read_input(argv[optind], &input) == 0) {
         struct review_outcome outcome;
@@ -233,7 +216,7 @@ static int cmd_mutate(int argc, char **argv)
     if (!cfg)
         return EXIT_USAGE;
     start_registry(cfg, &review);
-    struct buf input = BUF_INIT;
+    struct buf input = BUF_INIT_MAX(MAX_INPUT_BYTES);
     int status = EXIT_USAGE;
     if (read_input(argv[optind], &input) == 0) {
         json_error_t jerr;
@@ -242,13 +225,12 @@ static int cmd_mutate(int argc, char **argv)
         char err[256];
         json_t *result =
             doc ? admission_mutate(cfg, doc, &review, &warnings, err, sizeof(err)) : NULL;
-        struct buf near = BUF_INIT; /* jansson quotes the input: keep the error on one line */
-        if (!doc && buf_append_one_line(&near, jerr.text) == 0)
+        char near[4 * JSON_ERROR_TEXT_LENGTH]; /* jansson quotes the input: keep it one line */
+        if (!doc)
             fprintf(stderr, "goinject: malformed JSON at line %d column %d: %s\n", jerr.line,
-                    jerr.column, near.data ? near.data : "");
+                    jerr.column, str_safe(near, sizeof(near), jerr.text, strlen(jerr.text)));
         else if (!result)
             fprintf(stderr, "goinject: %s\n", err);
-        buf_free(&near);
         for (size_t i = 0; i < warnings.count; i++)
             fprintf(stderr, "Warning: %s\n", warnings.items[i]);
         if (result && json_dumpf(result, stdout, JSON_INDENT(2)) == 0 && fputc('\n', stdout) != EOF)

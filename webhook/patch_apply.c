@@ -27,30 +27,16 @@
 #include "patch_build.h"
 #include "pointer.h"
 
-/* Longest user-supplied string (op name, pointer) quoted in an error. */
+/* Longest text of a user-supplied string (op name, pointer) quoted in an error. */
 #define QUOTE_MAX 80
 
 /* ---- error messages ---------------------------------------------------- */
 
-/*
- * Appends s in double quotes with every byte outside printable ASCII (and the
- * quote and backslash) written as \xNN, so the message stays one line even
- * when the patch holds newlines or NULs. Long strings are cut short.
- */
+/* Appends s in double quotes, made safe for the one-line message (str_safe, buf.h). */
 static void append_quoted(struct buf *b, const char *s, size_t len)
 {
-    size_t shown = len < QUOTE_MAX ? len : QUOTE_MAX;
-    buf_append_char(b, '"');
-    for (size_t i = 0; i < shown; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
-            buf_append_char(b, (char)c);
-        else
-            buf_printf(b, "\\x%02x", c);
-    }
-    buf_append_char(b, '"');
-    if (shown < len)
-        buf_append_str(b, "...");
+    char shown[QUOTE_MAX + 1];
+    buf_printf(b, "\"%s\"", str_safe(shown, sizeof(shown), s, len));
 }
 
 int patch_fail_at(struct buf *reason, const char *label, const char *ptr, size_t len,

@@ -277,27 +277,14 @@ int reg_credentials_parse(const char *text, size_t len, struct reg_credentials *
 int reg_credentials_load(const char *path, struct reg_credentials *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof(*out));
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        int e = errno;
-        if (fd >= 0)
-            close(fd);
-        return errorf(err, errlen, "credentials %.200s: %s", path, strerror(e));
-    }
-    if (!S_ISREG(st.st_mode) || st.st_size > REGAUTH_FILE_MAX) {
-        close(fd);
-        return errorf(err, errlen, "credentials %.200s: not a regular file of at most %d bytes",
-                      path, REGAUTH_FILE_MAX);
-    }
-    char *text = malloc((size_t)st.st_size + 1);
-    ssize_t got = text ? read(fd, text, (size_t)st.st_size) : -1;
-    close(fd);
-    int rc = got == st.st_size ? reg_credentials_parse(text, (size_t)got, out, err, errlen)
-                               : errorf(err, errlen, "credentials %.200s: cannot read", path);
-    if (text)
-        OPENSSL_cleanse(text, (size_t)st.st_size);
-    free(text);
+    struct buf text = BUF_INIT_MAX(REGAUTH_FILE_MAX);
+    char why[512];
+    int rc = buf_read_file(&text, path, why, sizeof(why)) == 0
+                 ? reg_credentials_parse(text.data ? text.data : "", text.len, out, err, errlen)
+                 : errorf(err, errlen, "credentials: %s", why);
+    if (text.data)
+        OPENSSL_cleanse(text.data, text.cap);
+    buf_free(&text);
     return rc;
 }
 

@@ -33,7 +33,9 @@
 #define URL_MAX      4096
 #define DEFAULT_CA   "/etc/ssl/certs/ca-certificates.crt"
 #define CA_MAX_BYTES (4 * 1024 * 1024)
-#define AUTH_MAX     (REGAUTH_FIELD_MAX * 2 + 64)
+/* A token endpoint's answer larger than this is not a token. */
+#define TOKEN_BODY_MAX (64 * 1024)
+#define AUTH_MAX       (REGAUTH_FIELD_MAX * 2 + 64)
 
 struct reg_conn {
     CURL *easy;
@@ -50,9 +52,8 @@ struct exchange {
     char media[REG_MEDIA_MAX];   /* Content-Type */
     char challenge[HEADER_MAX];  /* WWW-Authenticate */
     char retry_after[64];
-    /* The body goes to exactly one sink: a buffer, a file, or nowhere. */
+    /* The body goes to exactly one sink: a buffer (its ceiling bounds it), a file, or nowhere. */
     struct buf *body;
-    size_t body_max;
     int fd;
     uint64_t fd_max;
     uint64_t received;
@@ -92,23 +93,10 @@ static int fail(struct reg_error *e, enum reg_result r, long status, const char 
 
 static int append_file(struct buf *b, const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return errorf(err, errlen, "registry.caFile %.200s: %s", path, strerror(errno));
-    char chunk[8192];
-    size_t n;
-    int rc = 0;
-    while (rc == 0 && (n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        if (b->len + n > CA_MAX_BYTES)
-            rc = errorf(err, errlen, "registry.caFile %.200s: larger than %d bytes", path,
-                        CA_MAX_BYTES);
-        else if (buf_append(b, chunk, n) != 0)
-            rc = errorf(err, errlen, "out of memory");
-    }
-    if (rc == 0 && ferror(f))
-        rc = errorf(err, errlen, "registry.caFile %.200s: read error", path);
-    fclose(f);
-    return rc;
+    char why[512];
+    if (buf_read_file(b, path, why, sizeof(why)) != 0)
+        return errorf(err, errlen, "registry.caFile: %s", why);
+    return 0;
 }
 
 static char **copy_strings(char *const *from, size_t n)
@@ -160,7 +148,7 @@ static int count_certificates(const char *from, size_t len)
 
 static int load_ca(struct reg_settings *s, const char *ca_file, char *err, size_t errlen)
 {
-    struct buf pem = BUF_INIT;
+    struct buf pem = BUF_INIT_MAX(CA_MAX_BYTES); /* the system's certificates and ca_file */
     const char *system = getenv("SSL_CERT_FILE") ? getenv("SSL_CERT_FILE") : DEFAULT_CA;
     size_t own = 0;
     if ((access(system, R_OK) == 0 && append_file(&pem, system, err, errlen) != 0) ||
@@ -395,15 +383,16 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
         x->err_body[x->err_len] = '\0';
         return len;
     }
-    if ((x->body && x->body->len + len > x->body_max) || (x->fd >= 0 && x->received > x->fd_max)) {
+    if (x->fd >= 0 && x->received > x->fd_max) {
         x->too_large = true;
         return 0;
     }
-    if (x->sha && EVP_DigestUpdate(x->sha, data, len) != 1) {
-        x->write_failed = true;
+    if (x->body && buf_append(x->body, data, len) != 0) {
+        x->too_large = errno == EFBIG;
+        x->write_failed = !x->too_large;
         return 0;
     }
-    if (x->body && buf_append(x->body, data, len) != 0) {
+    if (x->sha && EVP_DigestUpdate(x->sha, data, len) != 1) {
         x->write_failed = true;
         return 0;
     }
@@ -627,7 +616,7 @@ static int fetch_token(struct reg_conn *c, const struct reg_target *t,
     if (plain && !host_insecure(c->settings, hostport))
         return fail(e, REG_AUTH, 401, "token realm %.100s is plain http and not an insecure host",
                     hostport);
-    struct buf url = BUF_INIT, body = BUF_INIT;
+    struct buf url = BUF_INIT, body = BUF_INIT_MAX(TOKEN_BODY_MAX);
     buf_append_str(&url, ch->realm);
     buf_append_char(&url, strchr(ch->realm, '?') ? '&' : '?');
     if (ch->service[0]) {
@@ -644,7 +633,7 @@ static int fetch_token(struct reg_conn *c, const struct reg_target *t,
     const struct reg_credential *cred = reg_credentials_find(c->creds, t->host);
     if (cred)
         basic_header(cred, auth, sizeof(auth));
-    struct exchange x = {.fd = -1, .body = &body, .body_max = 64 * 1024};
+    struct exchange x = {.fd = -1, .body = &body};
     char location[8];
     uint64_t start = reg_now_ms();
     CURLcode rc = url.data ? send_once(c, "GET", url.data, "Accept: application/json", auth, &x,
@@ -843,8 +832,8 @@ int reg_resolve_tag(struct reg_conn *c, const struct reg_target *t, const char *
         return 0;
     }
     /* No Docker-Content-Digest: the digest is that of the bytes a GET returns. */
-    struct buf body = BUF_INIT;
-    struct exchange g = {.fd = -1, .body = &body, .body_max = REG_MAX_MANIFEST};
+    struct buf body = BUF_INIT_MAX(REG_MAX_MANIFEST);
+    struct exchange g = {.fd = -1, .body = &body};
     if (!(g.sha = EVP_MD_CTX_new()))
         return fail(e, REG_INVALID, 0, "out of memory");
     int rc = request(c, t, "manifest", "GET", path, MANIFEST_ACCEPT, &g, e);
@@ -858,9 +847,12 @@ int reg_resolve_tag(struct reg_conn *c, const struct reg_target *t, const char *
 int reg_get_manifest(struct reg_conn *c, const struct reg_target *t, const char *digest,
                      struct buf *body, char media[REG_MEDIA_MAX], struct reg_error *e)
 {
-    struct exchange x = {.fd = -1, .body = body, .body_max = REG_MAX_MANIFEST};
+    struct buf manifest = BUF_INIT_MAX(REG_MAX_MANIFEST);
+    struct exchange x = {.fd = -1, .body = &manifest};
     int rc = get_verified(c, t, "manifest", digest, true, &x, e);
     snprintf(media, REG_MEDIA_MAX, "%s", x.media);
+    buf_free(body);
+    *body = manifest;
     return rc;
 }
 

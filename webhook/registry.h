@@ -105,7 +105,11 @@ uint64_t reg_now_ms(void);
  */
 int reg_resolve_tag(struct reg_conn *c, const struct reg_target *t, const char *tag,
                     char digest[REG_DIGEST_MAX], struct reg_error *e);
-/* The manifest or index with that digest, verified, into body; its media type into media. */
+/*
+ * The manifest or index with that digest, verified, into body (replacing what
+ * it held; at most REG_MAX_MANIFEST bytes, its ceiling from then on); its
+ * media type into media.
+ */
 int reg_get_manifest(struct reg_conn *c, const struct reg_target *t, const char *digest,
                      struct buf *body, char media[REG_MEDIA_MAX], struct reg_error *e);
 /*

@@ -888,18 +888,16 @@ static int resolve_listen(const char *listen, struct sockaddr_storage *addr, boo
     return 0;
 }
 
-static char *read_text_file(const char *path)
+/* A PEM file larger than this is not a list of client CA certificates. */
+#define CLIENT_CA_MAX_BYTES (1024 * 1024)
+
+static char *read_text_file(const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    struct buf text = BUF_INIT;
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && text.len < 1024 * 1024)
-        buf_append(&text, chunk, n);
-    fclose(f);
-    return buf_steal(&text);
+    struct buf text = BUF_INIT_MAX(CLIENT_CA_MAX_BYTES);
+    if (buf_read_file(&text, path, err, errlen) == 0)
+        return buf_steal(&text);
+    buf_free(&text);
+    return NULL;
 }
 
 /*
@@ -1159,8 +1157,9 @@ static int prepare(struct server *srv, struct sockaddr_storage *addr, bool *ipv6
                   json_pack("{s:s}", "error", err));
         return -1;
     }
-    if (o->client_ca_file && !(srv->client_ca = read_text_file(o->client_ca_file))) {
-        log_msgf(LOG_LEVEL_ERROR, "--client-ca %s: %s", o->client_ca_file, strerror(errno));
+    if (o->client_ca_file &&
+        !(srv->client_ca = read_text_file(o->client_ca_file, err, sizeof(err)))) {
+        log_msgf(LOG_LEVEL_ERROR, "--client-ca: %s", err);
         return -1;
     }
     if (srv->client_ca && count_pem_certificates(srv->client_ca) == 0) {

@@ -20,7 +20,7 @@
 struct tls_pair {
     gnutls_datum_t chain[MAX_CHAIN]; /* DER certificates, leaf first */
     unsigned chain_len;
-    gnutls_datum_t key_pem;
+    gnutls_datum_t key_pem; /* malloc'd (buf_read_file) */
     time_t not_after;
 };
 
@@ -40,20 +40,20 @@ static void pair_free(struct tls_pair *pair)
         return;
     for (unsigned i = 0; i < pair->chain_len; i++)
         gnutls_free(pair->chain[i].data);
-    gnutls_free(pair->key_pem.data);
+    free(pair->key_pem.data);
     free(pair);
 }
 
+/* The file at path into out->data (malloc'd: free() it). */
 static int read_file(const char *path, gnutls_datum_t *out, char *err, size_t errlen)
 {
-    int rc = gnutls_load_file(path, out);
-    if (rc < 0)
-        return errorf(err, errlen, "cannot read %s: %s", path, gnutls_strerror(rc));
-    if (out->size > MAX_PEM_BYTES) {
-        gnutls_free(out->data);
-        out->data = NULL;
-        return errorf(err, errlen, "%s is larger than 1 MiB", path);
+    struct buf text = BUF_INIT_MAX(MAX_PEM_BYTES);
+    if (buf_read_file(&text, path, err, errlen) != 0) {
+        buf_free(&text);
+        return -1;
     }
+    out->size = (unsigned)text.len;
+    out->data = (unsigned char *)buf_steal(&text);
     return 0;
 }
 
@@ -122,7 +122,7 @@ static struct tls_pair *load_pair(const char *cert_file, const char *key_file, c
         rc = read_file(key_file, &pair->key_pem, err, errlen);
     if (rc == 0)
         rc = check_pair(pair, key_file, err, errlen);
-    gnutls_free(cert_pem.data);
+    free(cert_pem.data);
     if (rc != 0) {
         pair_free(pair);
         return NULL;

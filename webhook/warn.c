@@ -6,15 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char prefix[] = "goinject: ";
+#include "buf.h"
 
-/* kubectl prints warnings verbatim: keep them on one line of plain ASCII. */
-static void sanitise(char *s)
-{
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
-            *s = '?';
-}
+static const char prefix[] = "goinject: ";
 
 static int already_listed(const struct warnings *w, const char *text)
 {
@@ -26,17 +20,18 @@ static int already_listed(const struct warnings *w, const char *text)
 
 void warnings_addf(struct warnings *w, const char *fmt, ...)
 {
-    char text[WARNING_MAX_LEN + 1];
-    memcpy(text, prefix, sizeof(prefix));
+    /* Formatted with room to spare, then made safe and cut to WARNING_MAX_LEN (buf.h). */
+    char raw[4 * WARNING_MAX_LEN], text[WARNING_MAX_LEN + 1];
+    size_t start = sizeof(prefix) - 1, room = sizeof(raw) - start;
+    memcpy(raw, prefix, start);
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(text + sizeof(prefix) - 1, sizeof(text) - (sizeof(prefix) - 1), fmt, ap);
+    int n = vsnprintf(raw + start, room, fmt, ap);
     va_end(ap);
     if (n < 0)
         return;
-    if ((size_t)n >= sizeof(text) - (sizeof(prefix) - 1))
-        memcpy(text + WARNING_MAX_LEN - 3, "...", 4);
-    sanitise(text);
+    /* kubectl prints warnings verbatim: keep them on one line of plain ASCII. */
+    str_safe(text, sizeof(text), raw, start + ((size_t)n < room ? (size_t)n : room - 1));
     if (already_listed(w, text))
         return;
     if (w->count >= WARNINGS_MAX_COUNT)

@@ -2,10 +2,10 @@
  * warn.h - the warnings an admission answer carries back to the user.
  *
  * Owns the list and every string in it. Each warning starts with "goinject: ",
- * is at most 256 printable ASCII characters (anything else becomes '?'), and
- * duplicates are dropped. The list keeps every warning (up to WARNINGS_MAX_COUNT)
- * for the log; the answer gets only what fits the API server's 4 KiB budget
- * for warnings, and then one last line that says how many were left out.
+ * is at most 256 printable ASCII characters (any other byte is written \xNN,
+ * see str_safe in buf.h), and duplicates are dropped. The list keeps every warning (up to
+ * WARNINGS_MAX_COUNT) for the log; the answer gets only what fits the API server's 4 KiB budget for
+ * warnings, and then one last line that says how many were left out.
  */
 #ifndef GOINJECT_WARN_H
 #define GOINJECT_WARN_H

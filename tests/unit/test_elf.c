@@ -83,10 +83,10 @@ START_TEST(program_headers_outside_the_file_are_an_error)
     size_t len;
     uint8_t *data = build_elf(&spec, &len);
     struct elf_file elf;
-    tb_put64(&(struct buf){(char *)data, len, len}, 32, (uint64_t)len - 10);
+    tb_put64(&(struct buf){(char *)data, len, len, 0}, 32, (uint64_t)len - 10);
     ck_assert_int_eq(elf_parse(&elf, data, len, err, sizeof(err)), -1);
     ck_assert_ptr_nonnull(strstr(err, "program headers"));
-    tb_put64(&(struct buf){(char *)data, len, len}, 32, UINT64_MAX - 8);
+    tb_put64(&(struct buf){(char *)data, len, len, 0}, 32, UINT64_MAX - 8);
     ck_assert_int_eq(elf_parse(&elf, data, len, err, sizeof(err)), -1);
     free(data);
 }
@@ -97,7 +97,7 @@ START_TEST(hostile_section_table_means_no_sections)
     struct elf_spec spec = {.symbols = {"x"}};
     size_t len;
     uint8_t *data = build_elf(&spec, &len);
-    struct buf view = {(char *)data, len, len};
+    struct buf view = {(char *)data, len, len, 0};
     struct elf_file elf;
     struct elf_section sec;
     tb_put64(&view, 40, UINT64_MAX - 4); /* e_shoff far past the end */

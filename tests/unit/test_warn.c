@@ -95,14 +95,15 @@ START_TEST(a_long_warning_is_truncated_to_256_with_dots)
 }
 END_TEST
 
-START_TEST(non_printable_characters_are_replaced)
+START_TEST(non_printable_characters_are_escaped)
 {
     struct warnings w = {NULL, 0};
     warnings_addf(&w, "a\nb\tc\rd\x7f"
                       "e\x01"
                       "f caf\xc3\xa9 \x1b[31mred");
     ck_assert_uint_eq(w.count, 1);
-    ck_assert_str_eq(w.items[0], "goinject: a?b?c?d?e?f caf?? ?[31mred");
+    ck_assert_str_eq(w.items[0],
+                     "goinject: a\\x0ab\\x09c\\x0dd\\x7fe\\x01f caf\\xc3\\xa9 \\x1b[31mred");
     expect_printable(w.items[0]);
     warnings_free(&w);
 }
@@ -116,7 +117,9 @@ START_TEST(truncation_and_replacement_together_stay_printable)
         text[i] = (char)(0x80 + i % 0x40);
     text[sizeof(text) - 1] = '\0';
     warnings_addf(&w, "%s", text);
-    ck_assert_uint_eq(strlen(w.items[0]), WARNING_MAX_LEN);
+    /* Each byte is four characters, \xNN, and is cut whole: 10 + 60 * 4 + 3 = 253. */
+    ck_assert_uint_eq(strlen(w.items[0]), 253);
+    ck_assert_str_eq(w.items[0] + 250, "...");
     expect_printable(w.items[0]);
     warnings_free(&w);
 }
@@ -140,8 +143,9 @@ START_TEST(duplicates_after_sanitising_are_dropped)
 {
     struct warnings w = {NULL, 0};
     warnings_addf(&w, "a\nb");
-    warnings_addf(&w, "a\tb");
-    ck_assert_uint_eq(w.count, 1);
+    warnings_addf(&w, "a%cb", '\n');
+    warnings_addf(&w, "a\tb"); /* \x09 is not \x0a: another warning */
+    ck_assert_uint_eq(w.count, 2);
     /* Two long texts that differ only after the cut are the same warning. */
     char a[400], b[400];
     memset(a, 'y', sizeof(a) - 1);
@@ -150,7 +154,7 @@ START_TEST(duplicates_after_sanitising_are_dropped)
     b[350] = 'z';
     warnings_addf(&w, "%s", a);
     warnings_addf(&w, "%s", b);
-    ck_assert_uint_eq(w.count, 2);
+    ck_assert_uint_eq(w.count, 3);
     warnings_free(&w);
 }
 END_TEST
@@ -230,7 +234,7 @@ static Suite *warn_suite(void)
     tcase_add_test(text, warnings_keep_their_order);
     tcase_add_test(text, a_warning_that_fits_is_not_truncated);
     tcase_add_test(text, a_long_warning_is_truncated_to_256_with_dots);
-    tcase_add_test(text, non_printable_characters_are_replaced);
+    tcase_add_test(text, non_printable_characters_are_escaped);
     tcase_add_test(text, truncation_and_replacement_together_stay_printable);
     tcase_add_test(text, duplicates_are_dropped);
     tcase_add_test(text, duplicates_after_sanitising_are_dropped);

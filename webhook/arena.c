@@ -41,6 +41,7 @@ struct arena {
 static _Thread_local struct arena thread_arena;
 static pthread_once_t install_once = PTHREAD_ONCE_INIT;
 static pthread_key_t thread_exit_key;
+static bool installed; /* written once by json_arena_install, before any thread starts */
 
 static bool arena_owns(const struct arena *a, const void *p)
 {
@@ -122,13 +123,18 @@ static void install(void)
     if (pthread_key_create(&thread_exit_key, thread_exit) != 0)
         abort(); /* only on exhausted keys at startup */
     json_set_alloc_funcs(arena_malloc, arena_free);
+    installed = true;
+}
+
+void json_arena_install(void)
+{
+    pthread_once(&install_once, install);
 }
 
 void json_arena_begin(void)
 {
     struct arena *a = &thread_arena;
-    pthread_once(&install_once, install);
-    if (!a->registered)
+    if (installed && !a->registered)
         a->registered = pthread_setspecific(thread_exit_key, a) == 0;
     a->depth++;
 }

@@ -13,6 +13,16 @@
  * untouched. The rule for callers: no JSON value made inside a scope may be
  * used after its json_arena_end(). Text from json_dumps() inside a scope is
  * arena memory too: release it with json_text_free(), never free().
+ *
+ * Installing: jansson's allocator hooks are process globals that every
+ * thread reads without a lock, and jansson asks that they be set before any
+ * other call. main() calls json_arena_install() first, before it parses the
+ * configuration and before any thread starts. Mixing is safe all the same:
+ * the free hook gives back to the heap every block that is not the calling
+ * thread's arena memory (whenever it was allocated, and by whichever
+ * allocator), and arena memory is only handed out inside a scope, which
+ * never begins before the install. Without the install, scopes change
+ * nothing: every value comes from malloc.
  * Under AddressSanitizer released chunks are poisoned, so a value used after
  * its scope is reported as a use after free.
  */
@@ -24,7 +34,10 @@
 /* What an idle thread keeps for its next review. */
 #define ARENA_KEEP (256 * 1024)
 
-/* Starts a scope on this thread (installs the allocator on first use). Scopes nest. */
+/* Makes the arena jansson's allocator; first thing in main(), before any thread. Idempotent. */
+void json_arena_install(void);
+
+/* Starts a scope on this thread. Scopes nest. */
 void json_arena_begin(void);
 
 /* Ends the innermost scope; the outermost one releases every value made in it. */

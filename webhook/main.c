@@ -23,6 +23,7 @@
 
 #include "admission.h"
 #include "agentcopy.h"
+#include "arena.h"
 #include "buf.h"
 #include "certgen.h"
 #include "config.h"
@@ -469,6 +470,7 @@ static int cmd_config(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    json_arena_install(); /* before any other jansson call (arena.h) */
     if (argc < 2)
         return usage_error("missing command");
     const char *command = argv[1];

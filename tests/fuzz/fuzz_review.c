@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "admission.h"
+#include "arena.h"
 #include "config.h"
 #include "jsonin.h"
 #include "patch_json.h"
@@ -45,6 +46,7 @@ static void setup(void)
 {
     if (configs[0])
         return;
+    json_arena_install(); /* as goinject's main() does, before any other jansson call */
     configs[0] = config_new_default();
     configs[1] = config_new_default();
     configs[0]->mode = MODE_CLASSIC;

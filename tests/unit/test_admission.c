@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "admission.h"
+#include "arena.h"
 #include "patch_json.h"
 #include "testutil.h"
 
@@ -3017,5 +3018,6 @@ static Suite *admission_suite(void)
 
 int main(void)
 {
+    json_arena_install(); /* as goinject's main() does: reviews use the arena */
     return run_suite(admission_suite());
 }

@@ -1,8 +1,34 @@
 /* test_arena.c - a review's JSON values live in its thread's arena, and nothing else does. */
+#include <malloc.h>
 #include <pthread.h>
 
 #include "arena.h"
 #include "testutil.h"
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(TEST_ASAN)
+/* The sanitizer runtime's count (sanitizer/allocator_interface.h, which gcc does not ship). */
+size_t __sanitizer_get_current_allocated_bytes(void);
+#endif
+
+/* Made in main() before the arena is installed, as the configuration once was. */
+static json_t *made_before_install;
+#define BEFORE_BYTES (4 * 1024 * 1024)
+
+/* Bytes the process's heap holds now (0 where the allocator cannot tell). */
+static size_t heap_in_use(void)
+{
+#if defined(__SANITIZE_ADDRESS__) || defined(TEST_ASAN)
+    return __sanitizer_get_current_allocated_bytes();
+#else
+    struct mallinfo2 m = mallinfo2();
+    return m.uordblks + m.hblkhd;
+#endif
+}
 
 /*
  * json_equal against a literal; inside a scope the testutil macros cannot be used, since
@@ -42,6 +68,36 @@ START_TEST(heap_values_cross_a_scope_in_both_directions)
     json_arena_begin();
     json_decref(before); /* the last reference to a heap value, dropped inside a scope */
     json_arena_end();
+}
+END_TEST
+
+/*
+ * Values made before the install came from malloc, and go back to the heap
+ * when they are freed, inside a scope or out of one; values made in a scope
+ * are the arena's, and freeing them gives nothing back to the heap (nor
+ * passes arena memory to free()).
+ */
+START_TEST(each_value_goes_back_to_the_allocator_it_came_from)
+{
+    ck_assert_ptr_nonnull(made_before_install);
+    size_t heap = heap_in_use();
+    json_arena_begin();
+    json_t *inside = json_stringn_nocheck(json_string_value(made_before_install), BEFORE_BYTES);
+    ck_assert_ptr_nonnull(inside);
+    size_t heap_inside = heap_in_use();
+    json_decref(inside); /* arena memory: stays until the scope ends */
+    ck_assert_uint_eq(heap_in_use(), heap_inside);
+    json_decref(made_before_install); /* heap memory, freed inside a scope: back to the heap */
+    made_before_install = NULL;
+    size_t heap_after = heap_in_use();
+    json_arena_end();
+    if (heap) {
+        ck_assert_msg(heap_after + BEFORE_BYTES <= heap_inside, "heap %zu -> %zu: not freed",
+                      heap_inside, heap_after);
+        /* The value is gone, and the arena kept at most one chunk of ARENA_KEEP. */
+        ck_assert_msg(heap_in_use() + BEFORE_BYTES <= heap + ARENA_KEEP,
+                      "heap %zu at the start, %zu at the end", heap, heap_in_use());
+    }
 }
 END_TEST
 
@@ -146,8 +202,16 @@ END_TEST
 
 int main(void)
 {
+    /* A large heap value made before the install, as goinject's main() no longer allows. */
+    char *text = malloc(BEFORE_BYTES + 1);
+    memset(text, 'x', BEFORE_BYTES);
+    text[BEFORE_BYTES] = '\0';
+    made_before_install = json_string(text);
+    free(text);
+    json_arena_install();
     Suite *s = suite_create("arena");
     TCase *tc = tcase_create("scopes");
+    tcase_add_test(tc, each_value_goes_back_to_the_allocator_it_came_from);
     tcase_add_test(tc, values_made_in_a_scope_work_like_any_other);
     tcase_add_test(tc, heap_values_cross_a_scope_in_both_directions);
     tcase_add_test(tc, export_copies_a_value_out_of_the_scope);

@@ -39,10 +39,10 @@ CFLAGS   += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fstack-protector-strong \
             -D_FORTIFY_SOURCE=2 -fPIE \
             -DGOINJECT_VERSION='"$(VERSION)"' -DGOINJECT_REVISION='"$(REVISION)"' \
             $(shell pkg-config --cflags $(PKGS)) $(EXTRA_CFLAGS)
-# --as-needed: only the libraries goinject calls are loaded (libm, for one, is not), which
-# keeps the server's resident memory down.
+# --as-needed: only the libraries goinject calls are loaded, which keeps the server's resident
+# memory down.
 LDFLAGS  += -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(EXTRA_LDFLAGS)
-LDLIBS   += $(shell pkg-config --libs $(PKGS)) -lpthread -lm
+LDLIBS   += $(shell pkg-config --libs $(PKGS)) -lpthread
 
 SRCS     := $(wildcard webhook/*.c)
 OBJS     := $(patsubst webhook/%.c,$(BUILD)/obj/%.o,$(SRCS))

@@ -2,11 +2,12 @@
  * arena.h - one review's JSON values, allocated from a per-thread arena.
  *
  * jansson allocates every value, object table and key with malloc and frees
- * each one when the review is done: a third of a review's instructions. Between
- * json_arena_begin() and json_arena_end() on a thread, jansson's allocations on
- * that thread are carved from a bump arena instead, their frees cost nothing,
- * and json_arena_end() releases them all at once (keeping one chunk for the
- * next review, so an idle thread holds at most ARENA_KEEP bytes).
+ * each one on its own, yet all of a review's values are made for that review
+ * and die together when it ends. Between json_arena_begin() and
+ * json_arena_end() on a thread, jansson's allocations on that thread are
+ * carved from a bump arena instead, their frees do nothing, and
+ * json_arena_end() releases them all at once (keeping one chunk for the next
+ * review, so an idle thread holds at most ARENA_KEEP bytes).
  *
  * Outside a scope, and on other threads, the allocator is plain malloc/free,
  * so values that outlive a review (the configuration, the catalog) are

@@ -9,8 +9,8 @@
  * error, invalid UTF-8, a number that is not a small integer, nesting deeper
  * than jansson allows) makes it return NULL, and the caller asks jansson,
  * which then builds the value or writes the error message. So a malformed
- * body costs two parses and gets jansson's message, and a valid one costs a
- * fraction of one. The review fuzzer checks that both parsers agree.
+ * body is parsed twice and gets jansson's message, and a valid one is parsed
+ * once, here. The review fuzzer checks that both parsers agree.
  */
 #ifndef GOINJECT_JSONIN_H
 #define GOINJECT_JSONIN_H

@@ -94,8 +94,8 @@ static bool is_line_key(const char *key)
 
 /*
  * {"time","level","msg", then the fields in their order}: written straight into the
- * buffer, one line per review, so the log costs a tenth of what building it as a jansson
- * object and dumping that did. The fields never override the first three.
+ * buffer, one line per review, with no jansson object built for the line. The fields
+ * never override the first three.
  */
 static int write_event(struct buf *text, const char *when, enum log_level level, const char *msg,
                        const json_t *fields)

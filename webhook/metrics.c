@@ -11,7 +11,11 @@
 
 #include "version.h"
 
-/* Seconds; a review is normally well under a millisecond. */
+/*
+ * Seconds. The low bounds tell apart reviews that need no registry lookup (no
+ * I/O at all); the high ones, up to a second, those that wait for one within
+ * the registry budget.
+ */
 static const double latency_bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
                                         0.01,   0.025,   0.05,   0.1,   0.5,    1.0};
 #define LATENCY_BUCKETS (sizeof(latency_bounds) / sizeof(latency_bounds[0]))

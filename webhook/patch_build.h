@@ -26,8 +26,8 @@ struct patch_op {
 };
 
 /*
- * The list is kept as C structs, not JSON objects: a review builds, applies
- * and writes it once, and JSON objects for it cost more than the rest.
+ * The list is kept as C structs, not JSON objects: a review builds it, applies
+ * it and writes it once, and none of that needs it as a JSON value.
  */
 struct patch {
     struct patch_op *ops; /* owned */

@@ -5,7 +5,6 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <malloc.h>
-#include <math.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <pthread.h>

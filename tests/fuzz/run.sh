@@ -72,7 +72,7 @@ for t in $targets; do
     case $t in *_json) src=${t%_json} variant=-DJSON_MUTATOR ;; esac
     # shellcheck disable=SC2086,SC2046
     clang $flags $variant -fsanitize=fuzzer -I"$root/webhook" -I"$root/tests/support" $(pkg-config --cflags $pkgs) -o "$out/$t" \
-        "$root/tests/fuzz/$src.c" $objs $(pkg-config --libs $pkgs) -lpthread -lm
+        "$root/tests/fuzz/$src.c" $objs $(pkg-config --libs $pkgs) -lpthread
     mkdir -p "$out/corpus/$t" "$out/artifacts/$t"
     seeds=""
     for d in "$out/seeds-corpus/$src" "$root/tests/fuzz/corpus/$src" "$root/tests/fuzz/regressions/$src"; do

@@ -1,4 +1,4 @@
-/* admission.c - one admission review, fail open; see admission.h. */
+/* admission.c - one pod's admission, fail open; see admission.h and admission_int.h. */
 #include "admission.h"
 
 #include <stdarg.h>
@@ -7,14 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arena.h"
+#include "admission_int.h"
 #include "argv.h"
 #include "facts.h"
 #include "jsonin.h"
 #include "jsonout.h"
+#include "kubesecrets.h"
 #include "patch_apply.h"
 #include "patch_build.h"
-#include "kubesecrets.h"
 #include "pointer.h"
 #include "regfacts.h"
 #include "tree.h"
@@ -40,46 +40,6 @@ const char *skip_reason_name(enum skip_reason reason)
 
 /* ---- one pod ------------------------------------------------------------ */
 
-struct pod_input {
-    const struct goinject_config *cfg;
-    const json_t *pod; /* borrowed */
-    const char *namespace;
-    bool pod_security_enforced;
-    uint64_t deadline_ms; /* when the registry stage must be done (reg_now_ms); 0: no registry */
-};
-
-/* A wrapped container, remembered so the patched pod can be checked against E. */
-struct wrapped {
-    size_t index;
-    size_t prefix_len; /* 3 for the shell wrapper, 2 for tini */
-    json_t *argv;      /* owned: E */
-};
-
-struct mutation {
-    enum review_result result;
-    enum skip_reason skip;
-    struct patch patch;
-    struct warnings warnings;
-    json_t *done; /* owned: the status map, container name -> action */
-    size_t done_before;
-    json_t *actions; /* owned: this review's decisions, for the log */
-    unsigned containers[ACTION_COUNT];
-    struct wrapped *wrapped;
-    size_t nwrapped;
-    bool need_agent;
-    json_t *patched; /* owned: the pod after the patch, NULL when unchanged */
-    /* What the registry stage did: the members of the status annotation's "facts" object. */
-    struct buf registry;
-    bool facts_pending;
-    bool registry_broken; /* out of memory while writing registry: the status is not written */
-    json_t *ptrace_ineffective; /* owned: container name -> why SYS_PTRACE cannot take effect */
-    json_t *agent_env;          /* owned: container name -> the libc that chose its agent env set */
-    /* Set when the pod already has something by one of the agent's names (agent_clash). */
-    char clash[160];
-    const char *clash_fix; /* the setting that renames goinject's object */
-    char error[256];
-};
-
 static void mutation_fail(struct mutation *m, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static void mutation_fail(struct mutation *m, const char *fmt, ...)
@@ -91,7 +51,7 @@ static void mutation_fail(struct mutation *m, const char *fmt, ...)
     m->result = REVIEW_FAILED_OPEN;
 }
 
-static void mutation_free(struct mutation *m)
+void mutation_free(struct mutation *m)
 {
     patch_free(&m->patch);
     warnings_free(&m->warnings);
@@ -1119,7 +1079,7 @@ static int plan_containers(const struct pod_input *in, const json_t *containers,
     return rc;
 }
 
-static void mutate_pod(const struct pod_input *in, struct mutation *m)
+void mutate_pod(const struct pod_input *in, struct mutation *m)
 {
     memset(m, 0, sizeof(*m));
     m->actions = json_object();
@@ -1160,117 +1120,9 @@ static void mutate_pod(const struct pod_input *in, struct mutation *m)
     apply_and_check(in, m);
 }
 
-/* ---- the AdmissionReview ------------------------------------------------ */
+/* ---- the pod a review is about, and a workload's template ---------------- */
 
-static void set_error_body(struct review_outcome *out, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void set_error_body(struct review_outcome *out, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    json_t *body = json_pack("{s:s}", "error", msg);
-    char *text = json_dumps(body, JSON_COMPACT);
-    buf_truncate(&out->body, 0);
-    buf_append_str(&out->body, text ? text : "{\"error\":\"out of memory\"}");
-    json_text_free(text);
-    json_decref(body);
-    out->result = REVIEW_INVALID;
-    out->http_status = 400;
-    json_object_set_new(out->log, "error", json_string(msg));
-}
-
-/*
- * Base64 (RFC 4648): every 12 bits of input as its two output characters, a table
- * computed by the compiler, so a patch costs half the lookups of a 6-bit alphabet.
- */
-/* clang-format off */
-#define B64_CHAR(x)                                                                                \
-    ((x) < 26 ? 'A' + (x) : (x) < 52 ? 'a' + (x)-26 : (x) < 62 ? '0' + (x)-52 : (x) == 62 ? '+' : '/')
-#define B64_PAIR(v) {(char)B64_CHAR((v) >> 6), (char)B64_CHAR((v)&63)}
-#define B64_4(v) B64_PAIR(v), B64_PAIR((v) + 1), B64_PAIR((v) + 2), B64_PAIR((v) + 3)
-#define B64_16(v) B64_4(v), B64_4((v) + 4), B64_4((v) + 8), B64_4((v) + 12)
-#define B64_64(v) B64_16(v), B64_16((v) + 16), B64_16((v) + 32), B64_16((v) + 48)
-#define B64_256(v) B64_64(v), B64_64((v) + 64), B64_64((v) + 128), B64_64((v) + 192)
-#define B64_1024(v) B64_256(v), B64_256((v) + 256), B64_256((v) + 512), B64_256((v) + 768)
-static const char base64_pairs[4096][2] = {B64_1024(0), B64_1024(1024), B64_1024(2048),
-                                           B64_1024(3072)};
-/* clang-format on */
-
-/* Appends the base64 (padded) of data to out. */
-static int append_base64(struct buf *out, const char *data, size_t len)
-{
-    const unsigned char *in = (const unsigned char *)data;
-    size_t encoded = 4 * ((len + 2) / 3);
-    if (buf_reserve(out, encoded) != 0)
-        return -1;
-    char *o = out->data + out->len;
-    size_t i = 0;
-    for (; len - i >= 3; i += 3, o += 4) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-        memcpy(o, base64_pairs[v >> 12], 2);
-        memcpy(o + 2, base64_pairs[v & 4095], 2);
-    }
-    if (len - i > 0) {
-        uint32_t v = (uint32_t)in[i] << 16 | (len - i > 1 ? (uint32_t)in[i + 1] << 8 : 0);
-        o[0] = (char)B64_CHAR(v >> 18);
-        o[1] = (char)B64_CHAR((v >> 12) & 63);
-        o[2] = len - i > 1 ? (char)B64_CHAR((v >> 6) & 63) : '=';
-        o[3] = '=';
-    }
-    out->len += encoded;
-    out->data[out->len] = '\0';
-    return 0;
-}
-
-/*
- * The answer: uid echoed, always allowed, the patch and the warnings when there are any.
- * Written straight into the body, with the members in the order they always had:
- * {"apiVersion","kind","response":{"uid","allowed","patchType","patch","warnings"}}.
- */
-static void write_answer(struct review_outcome *out, const struct goinject_config *cfg,
-                         const char *api_version, const char *uid, const struct patch *ops,
-                         const struct warnings *w)
-{
-    struct buf *b = &out->body;
-    struct buf patch = BUF_INIT;
-    int rc = ops ? patch_write(&patch, ops, cfg->agent.texts) : 0;
-    buf_truncate(b, 0);
-    rc = rc || buf_append_str(b, "{\"apiVersion\":") ||
-         json_write_string(b, api_version, strlen(api_version)) ||
-         buf_append_str(b, ",\"kind\":\"AdmissionReview\",\"response\":{\"uid\":") ||
-         json_write_string(b, uid, strlen(uid)) || buf_append_str(b, ",\"allowed\":true");
-    if (!rc && ops)
-        rc = buf_append_str(b, ",\"patchType\":\"JSONPatch\",\"patch\":\"") ||
-             append_base64(b, patch.data ? patch.data : "", patch.len) || buf_append_char(b, '"');
-    if (!rc && w->count) {
-        json_t *warnings = warnings_to_json(w); /* within the API server's budget */
-        rc = buf_append_str(b, ",\"warnings\":") || json_write_compact(b, warnings);
-        json_decref(warnings);
-    }
-    rc = rc || buf_append_str(b, "}}");
-    buf_free(&patch);
-    if (rc) {
-        buf_truncate(b, 0);
-        buf_append_str(b, "{\"error\":\"out of memory\"}");
-    }
-    out->http_status = 200;
-}
-
-static bool is_pod_create(const json_t *request)
-{
-    const json_t *resource = json_object_get(request, "resource");
-    const char *group = json_string_value(json_object_get(resource, "group"));
-    const char *plural = json_string_value(json_object_get(resource, "resource"));
-    const char *sub = json_string_value(json_object_get(request, "subResource"));
-    const char *operation = json_string_value(json_object_get(request, "operation"));
-    return group && !*group && plural && strcmp(plural, "pods") == 0 && (!sub || !*sub) &&
-           operation && strcmp(operation, "CREATE") == 0;
-}
-
-static const char *pod_display_name(const json_t *pod)
+const char *pod_display_name(const json_t *pod)
 {
     const json_t *metadata = json_object_get(pod, "metadata");
     const char *name = json_string_value(json_object_get(metadata, "name"));
@@ -1278,49 +1130,6 @@ static const char *pod_display_name(const json_t *pod)
         return name;
     name = json_string_value(json_object_get(metadata, "generateName"));
     return name ? name : "";
-}
-
-static void log_mutation(struct review_outcome *out, const struct mutation *m)
-{
-    json_object_set(out->log, "actions", m->actions);
-    if (m->warnings.count) {
-        json_t *all = json_array();
-        for (size_t i = 0; i < m->warnings.count; i++)
-            json_array_append_new(all, json_string(m->warnings.items[i]));
-        json_object_set_new(out->log, "warnings", all);
-    }
-    if (m->skip != SKIP_NONE)
-        json_object_set_new(out->log, "skip", json_string(skip_reason_name(m->skip)));
-    if (m->result == REVIEW_FAILED_OPEN)
-        json_object_set_new(out->log, "error", json_string(m->error));
-    if (m->result == REVIEW_PATCHED)
-        json_object_set_new(out->log, "patchOps", json_integer((json_int_t)patch_count(&m->patch)));
-}
-
-static void answer_mutation(struct review_outcome *out, const struct goinject_config *cfg,
-                            const char *api_version, const char *uid, struct mutation *m)
-{
-    out->result = m->result;
-    out->skip = m->skip;
-    memcpy(out->containers, m->containers, sizeof(out->containers));
-    log_mutation(out, m);
-    if (m->result == REVIEW_FAILED_OPEN) {
-        struct warnings only = {NULL, 0};
-        warnings_addf(&only, "pod admitted unchanged: %s", m->error);
-        write_answer(out, cfg, api_version, uid, NULL, &only);
-        warnings_free(&only);
-        return;
-    }
-    write_answer(out, cfg, api_version, uid, m->result == REVIEW_PATCHED ? &m->patch : NULL,
-                 &m->warnings);
-}
-
-static const char *request_namespace(const json_t *request, const json_t *pod)
-{
-    const char *ns = json_string_value(json_object_get(request, "namespace"));
-    if (!ns || !*ns)
-        ns = json_string_value(json_object_get(json_object_get(pod, "metadata"), "namespace"));
-    return ns;
 }
 
 /*
@@ -1339,51 +1148,26 @@ static uint64_t registry_deadline(const struct goinject_config *cfg,
     return reg_now_ms() + budget;
 }
 
-/* The workload kinds whose pod template is checked, and where each keeps it. */
-static const struct workload_kind {
-    const char *group, *resource, *kind;
-    bool in_job_template; /* spec.jobTemplate.spec.template rather than spec.template */
-} workload_kinds[] = {
-    {"apps", "deployments", "Deployment", false},
-    {"apps", "statefulsets", "StatefulSet", false},
-    {"apps", "daemonsets", "DaemonSet", false},
-    {"apps", "replicasets", "ReplicaSet", false},
-    {"batch", "jobs", "Job", false},
-    {"batch", "cronjobs", "CronJob", true},
-};
-#define WORKLOAD_KINDS (sizeof(workload_kinds) / sizeof(workload_kinds[0]))
-
-/* The kind of workload a CREATE or UPDATE of request is about, or NULL for anything else. */
-static const struct workload_kind *request_workload(const json_t *request)
+/*
+ * True when Pod Security baseline or restricted is known to be enforced in ns:
+ * the request URL says so, or (unless it says the namespace is labelled
+ * privileged) the configuration does.
+ */
+static bool namespace_enforces(const struct goinject_config *cfg, const char *ns,
+                               const struct review_options *opts)
 {
-    const json_t *resource = json_object_get(request, "resource");
-    const char *group = json_string_value(json_object_get(resource, "group"));
-    const char *plural = json_string_value(json_object_get(resource, "resource"));
-    const char *sub = json_string_value(json_object_get(request, "subResource"));
-    const char *operation = json_string_value(json_object_get(request, "operation"));
-    if (!group || !plural || (sub && *sub) || !operation ||
-        (strcmp(operation, "CREATE") != 0 && strcmp(operation, "UPDATE") != 0))
-        return NULL;
-    for (size_t i = 0; i < WORKLOAD_KINDS; i++)
-        if (strcmp(group, workload_kinds[i].group) == 0 &&
-            strcmp(plural, workload_kinds[i].resource) == 0)
-            return &workload_kinds[i];
-    return NULL;
+    if (opts && opts->pod_security_enforced)
+        return true;
+    if (opts && opts->pod_security_privileged)
+        return false;
+    return config_namespace_enforces_pod_security(cfg, ns);
 }
 
-/* The same, for a bare object: its apiVersion's group and its kind. */
-static const struct workload_kind *object_workload(const json_t *object)
+struct pod_input pod_input_for(const struct goinject_config *cfg, const json_t *pod, const char *ns,
+                               const struct review_options *opts)
 {
-    const char *version = json_string_value(json_object_get(object, "apiVersion"));
-    const char *kind = json_string_value(json_object_get(object, "kind"));
-    const char *slash = version ? strchr(version, '/') : NULL;
-    size_t group_len = slash ? (size_t)(slash - version) : 0;
-    for (size_t i = 0; slash && kind && i < WORKLOAD_KINDS; i++)
-        if (strcmp(kind, workload_kinds[i].kind) == 0 &&
-            strlen(workload_kinds[i].group) == group_len &&
-            memcmp(version, workload_kinds[i].group, group_len) == 0)
-            return &workload_kinds[i];
-    return NULL;
+    return (struct pod_input){cfg, pod, ns, namespace_enforces(cfg, ns, opts),
+                              registry_deadline(cfg, opts)};
 }
 
 /*
@@ -1408,38 +1192,17 @@ static json_t *template_pod(const struct workload_kind *kind, const json_t *work
     return pod;
 }
 
-/*
- * True when Pod Security baseline or restricted is known to be enforced in ns:
- * the request URL says so, or (unless it says the namespace is labelled
- * privileged) the configuration does.
- */
-static bool namespace_enforces(const struct goinject_config *cfg, const char *ns,
-                               const struct review_options *opts)
-{
-    if (opts && opts->pod_security_enforced)
-        return true;
-    if (opts && opts->pod_security_privileged)
-        return false;
-    return config_namespace_enforces_pod_security(cfg, ns);
-}
-
-/*
- * Plans the pod workload's template describes, in namespace ns, and adds to w
- * what its pods would be told: nothing for a template that is not selected
- * (or has no containers), only the reason for one that would fail open. The
- * plan goes to log; nothing else of it is kept.
- */
-static void check_template(const struct goinject_config *cfg, const struct workload_kind *kind,
-                           const json_t *workload, const char *ns,
-                           const struct review_options *opts, struct warnings *w, json_t *log)
+/* See admission_int.h. */
+void check_template(const struct goinject_config *cfg, const struct workload_kind *kind,
+                    const json_t *workload, const char *ns, const struct review_options *opts,
+                    struct warnings *w, json_t *log)
 {
     json_t *pod = template_pod(kind, workload);
     if (!pod) {
         json_object_set_new(log, "skip", json_string("no-pod-template"));
         return;
     }
-    struct pod_input in = {cfg, pod, ns, namespace_enforces(cfg, ns, opts),
-                           registry_deadline(cfg, opts)};
+    struct pod_input in = pod_input_for(cfg, pod, ns, opts);
     struct mutation m;
     mutate_pod(&in, &m);
     if (m.actions)
@@ -1457,89 +1220,18 @@ static void check_template(const struct goinject_config *cfg, const struct workl
     json_decref(pod);
 }
 
-static void review_request(const struct goinject_config *cfg, const char *api_version,
-                           const json_t *request, const struct review_options *opts,
-                           struct review_outcome *out)
-{
-    const char *uid = json_string_value(json_object_get(request, "uid"));
-    const json_t *pod = json_object_get(request, "object");
-    const char *ns = request_namespace(request, pod);
-    json_object_set_new(out->log, "uid", json_string(uid));
-    json_object_set_new(out->log, "namespace", json_string(ns ? ns : ""));
-    json_object_set_new(out->log, "pod", json_string(pod_display_name(pod)));
-    const char *operation = json_string_value(json_object_get(request, "operation"));
-    json_object_set_new(out->log, "operation", json_string(operation ? operation : ""));
-    const struct workload_kind *kind = request_workload(request);
-    if (kind) {
-        struct warnings w = {NULL, 0};
-        json_object_set_new(out->log, "workload", json_string(kind->resource));
-        check_template(cfg, kind, pod, ns, opts, &w, out->log);
-        if (w.count) {
-            json_t *all = json_array();
-            for (size_t i = 0; i < w.count; i++)
-                json_array_append_new(all, json_string(w.items[i]));
-            json_object_set_new(out->log, "warnings", all);
-        }
-        out->result = REVIEW_WORKLOAD;
-        write_answer(out, cfg, api_version, uid, NULL, &w);
-        warnings_free(&w);
-        return;
-    }
-    if (!is_pod_create(request)) {
-        struct warnings none = {NULL, 0};
-        out->result = REVIEW_SKIPPED;
-        out->skip = SKIP_NOT_POD_CREATE;
-        json_object_set_new(out->log, "skip", json_string(skip_reason_name(out->skip)));
-        write_answer(out, cfg, api_version, uid, NULL, &none);
-        return;
-    }
-    struct pod_input in = {cfg, pod, ns, namespace_enforces(cfg, ns, opts),
-                           registry_deadline(cfg, opts)};
-    struct mutation m;
-    mutate_pod(&in, &m);
-    answer_mutation(out, cfg, api_version, uid, &m);
-    mutation_free(&m);
-}
-
-static const char *review_api_version(const json_t *review)
-{
-    const char *version = json_string_value(json_object_get(review, "apiVersion"));
-    if (version && (strcmp(version, "admission.k8s.io/v1") == 0 ||
-                    strcmp(version, "admission.k8s.io/v1beta1") == 0))
-        return version;
-    return NULL;
-}
-
-/* Why doc is not an AdmissionReview with a request, or NULL when it is one. */
-static const char *review_problem(const json_t *doc)
-{
-    if (!json_is_object(doc))
-        return "not an AdmissionReview: the body is not a JSON object";
-    const char *kind = json_string_value(json_object_get(doc, "kind"));
-    if (!kind || strcmp(kind, "AdmissionReview") != 0)
-        return "not an AdmissionReview: kind must be AdmissionReview";
-    if (!review_api_version(doc))
-        return "not an AdmissionReview: apiVersion must be admission.k8s.io/v1 or v1beta1";
-    const json_t *request = json_object_get(doc, "request");
-    if (!json_is_object(request))
-        return "not an AdmissionReview: request is missing";
-    const json_t *uid = json_object_get(request, "uid");
-    if (!json_string_value(uid) || !*json_string_value(uid))
-        return "not an AdmissionReview: request.uid is missing";
-    /* The answer must echo the uid exactly; one with NUL cannot pass through C strings. */
-    if (strlen(json_string_value(uid)) != json_string_length(uid))
-        return "not an AdmissionReview: request.uid contains NUL";
-    return NULL;
-}
+/* ---- what a review reads of the object ------------------------------------ */
 
 /*
- * What a review reads of the request, and so all that is built of it: every member any
- * function above looks at, and every member a patch operation may create or extend
- * (which must be seen to exist). The rest of the pod (env values, probes, resources,
- * volume sources, managedFields) is checked as JSON and skipped. The check of the
- * patched pod still covers everything the patch can touch. A full parse (jansson's
+ * What a review reads of the object, and so all that is built of it: every member any
+ * function above looks at (and metadata.namespace, which request_namespace reads in
+ * admission_review.c), and every member a patch operation may create or extend (which
+ * must be seen to exist). A member read here and missing from the table reads as absent
+ * on the fast path: add both together. The rest of the pod (env values, probes,
+ * resources, volume sources, managedFields) is checked as JSON and skipped. The check of
+ * the patched pod still covers everything the patch can touch. A full parse (jansson's
  * fallback, or review_options.full_parse) gives the same answer; the review fuzzer
- * compares the two.
+ * compares the two, and checks that the shaped parse builds exactly what the shape keeps.
  */
 /* The shapes read best as tables. */
 /* clang-format off */
@@ -1565,7 +1257,6 @@ static const struct json_shape INIT_CONTAINER[] = {
     {NULL, NULL}};
 static const struct json_shape METADATA[] = {LEAF("annotations"), LEAF("name"),
                                              LEAF("generateName"), LEAF("namespace"), {NULL, NULL}};
-static const struct json_shape RESOURCE[] = {LEAF("group"), LEAF("resource"), {NULL, NULL}};
 /*
  * The review's shape, from the containers' down. Volumes are kept whole: one by the
  * agent's name is goinject's only when it is exactly the emptyDir goinject writes.
@@ -1578,7 +1269,7 @@ static const struct json_shape RESOURCE[] = {LEAF("group"), LEAF("resource"), {N
  * A workload's object keeps its pod template where the pod keeps its spec: at spec.template,
  * or spec.jobTemplate.spec.template for a CronJob.
  */
-#define REVIEW_SHAPE(name, container)                                                              \
+#define OBJECT_SHAPE(name, container)                                                              \
     static const struct json_shape name##_SPEC[] = {POD_SPEC_MEMBERS(container), {NULL, NULL}};    \
     static const struct json_shape name##_POD[] = {                                                \
         {"metadata", METADATA}, {"spec", name##_SPEC}, {NULL, NULL}};                              \
@@ -1587,178 +1278,17 @@ static const struct json_shape RESOURCE[] = {LEAF("group"), LEAF("resource"), {N
     static const struct json_shape name##_OBJECT_SPEC[] = {                                        \
         POD_SPEC_MEMBERS(container), {"template", name##_POD}, {"jobTemplate", name##_JOB},        \
         {NULL, NULL}};                                                                             \
-    static const struct json_shape name##_OBJECT[] = {                                             \
-        {"metadata", METADATA}, {"spec", name##_OBJECT_SPEC}, {NULL, NULL}};                       \
-    static const struct json_shape name##_REQUEST[] = {                                            \
-        LEAF("uid"),         {"object", name##_OBJECT}, LEAF("namespace"), {"resource", RESOURCE}, \
-        LEAF("subResource"), LEAF("operation"),      {NULL, NULL}};                                \
-    static const struct json_shape name[] = {                                                      \
-        LEAF("apiVersion"), LEAF("kind"), {"request", name##_REQUEST}, {NULL, NULL}}
-REVIEW_SHAPE(REVIEW_WITH_ENV, CONTAINER_WITH_ENV);
-REVIEW_SHAPE(REVIEW_WITHOUT_ENV, CONTAINER_WITHOUT_ENV);
-#undef REVIEW_SHAPE
+    const struct json_shape name[] = {                                                             \
+        {"metadata", METADATA}, {"spec", name##_OBJECT_SPEC}, {NULL, NULL}}
+OBJECT_SHAPE(admission_object_with_env, CONTAINER_WITH_ENV);
+OBJECT_SHAPE(admission_object_without_env, CONTAINER_WITHOUT_ENV);
+#undef OBJECT_SHAPE
 #undef POD_SPEC_MEMBERS
 #undef CONTAINER_MEMBERS
 #undef LEAF
 /* clang-format on */
 
-const struct json_shape *admission_review_shape(const struct goinject_config *cfg)
+bool admission_reads_env(const struct goinject_config *cfg)
 {
-    return config_has_agent_env(cfg) ? REVIEW_WITH_ENV : REVIEW_WITHOUT_ENV;
-}
-
-static void review_body(const struct goinject_config *cfg, const char *body, size_t len,
-                        const struct review_options *opts, struct review_outcome *out)
-{
-    json_error_t error;
-    json_t *doc = json_parse_body(
-        body, len, opts && opts->full_parse ? NULL : admission_review_shape(cfg), &error);
-    if (!doc) {
-        /* jansson quotes the input near the error: keep the message on one line. */
-        char text[4 * JSON_ERROR_TEXT_LENGTH];
-        set_error_body(out, "malformed JSON at line %d column %d: %s", error.line, error.column,
-                       str_safe(text, sizeof(text), error.text, strlen(error.text)));
-        return;
-    }
-    const char *problem = review_problem(doc);
-    if (problem)
-        set_error_body(out, "%s", problem);
-    else
-        review_request(cfg, review_api_version(doc), json_object_get(doc, "request"), opts, out);
-    /*
-     * No json_decref(doc): the request's values are arena memory and refer only to each
-     * other, so ending the scope releases them without walking the tree.
-     */
-}
-
-void admission_review(const struct goinject_config *cfg, const char *body, size_t len,
-                      const struct review_options *opts, struct review_outcome *out)
-{
-    memset(out, 0, sizeof(*out));
-    json_arena_begin();
-    out->log = json_object();
-    review_body(cfg, body, len, opts, out);
-    /* The log fields outlive the review: the one value copied out of the arena. */
-    json_t *log = out->log;
-    out->log = json_arena_export(log);
-    json_arena_end();
-}
-
-void review_outcome_free(struct review_outcome *out)
-{
-    buf_free(&out->body);
-    json_decref(out->log);
-    out->log = NULL;
-}
-
-/* ---- dry run without a cluster ------------------------------------------ */
-
-static const char *skip_explanation(enum skip_reason reason)
-{
-    switch (reason) {
-    case SKIP_NOT_POD_CREATE:
-        return "only the CREATE of a pod is mutated";
-    case SKIP_NAMESPACE:
-        return "its namespace is excluded by the configuration";
-    case SKIP_WINDOWS:
-        return "it is a Windows pod";
-    case SKIP_POD_OPT_OUT:
-        return "it opted out (inject annotation, or injectByDefault false)";
-    default:
-        return "not selected";
-    }
-}
-
-static void note_skip(struct warnings *w, const json_t *pod, const struct mutation *m)
-{
-    if (m->result == REVIEW_SKIPPED)
-        warnings_addf(w, "pod \"%s\" not mutated: %s", pod_display_name(pod),
-                      skip_explanation(m->skip));
-    else if (m->result == REVIEW_FAILED_OPEN)
-        warnings_addf(w, "pod \"%s\" admitted unchanged: %s", pod_display_name(pod), m->error);
-}
-
-static json_t *mutate_one(const struct goinject_config *cfg, const json_t *pod, const char *ns,
-                          const struct review_options *opts, struct warnings *w)
-{
-    if (!ns)
-        ns = json_string_value(json_object_get(json_object_get(pod, "metadata"), "namespace"));
-    if (!ns || !*ns)
-        ns = "default";
-    struct pod_input in = {cfg, pod, ns, namespace_enforces(cfg, ns, opts),
-                           registry_deadline(cfg, opts)};
-    struct mutation m;
-    mutate_pod(&in, &m);
-    for (size_t i = 0; i < m.warnings.count && m.result != REVIEW_FAILED_OPEN; i++)
-        warnings_addf(w, "%s", m.warnings.items[i] + strlen("goinject: "));
-    note_skip(w, pod, &m);
-    json_t *result = m.result == REVIEW_PATCHED ? json_incref(m.patched) : json_deep_copy(pod);
-    mutation_free(&m);
-    return result;
-}
-
-/* A workload given as it is: unchanged, with the warnings its template would get. */
-static json_t *check_workload(const struct goinject_config *cfg, const json_t *workload,
-                              const struct review_options *opts, struct warnings *w)
-{
-    const char *ns =
-        json_string_value(json_object_get(json_object_get(workload, "metadata"), "namespace"));
-    check_template(cfg, object_workload(workload), workload, ns && *ns ? ns : "default", opts, w,
-                   NULL);
-    return json_deep_copy(workload);
-}
-
-static bool is_kind(const json_t *doc, const char *kind)
-{
-    const char *k = json_string_value(json_object_get(doc, "kind"));
-    return k && strcmp(k, kind) == 0;
-}
-
-json_t *admission_mutate(const struct goinject_config *cfg, const json_t *input,
-                         const struct review_options *opts, struct warnings *w, char *err,
-                         size_t errlen)
-{
-    if (is_kind(input, "AdmissionReview")) {
-        const char *problem = review_problem(input);
-        const json_t *request = json_object_get(input, "request");
-        const json_t *object = json_object_get(request, "object");
-        if (problem) {
-            snprintf(err, errlen, "%s", problem);
-            return NULL;
-        }
-        const struct workload_kind *kind = request_workload(request);
-        if (kind) {
-            const char *ns = request_namespace(request, object);
-            check_template(cfg, kind, object, ns && *ns ? ns : "default", opts, w, NULL);
-            return json_deep_copy(object);
-        }
-        if (!is_pod_create(request)) {
-            /* Exactly what the server would do: answer without a patch. */
-            warnings_addf(w, "pod \"%s\" not mutated: %s", pod_display_name(object),
-                          skip_explanation(SKIP_NOT_POD_CREATE));
-            return object ? json_deep_copy(object) : json_null();
-        }
-        return mutate_one(cfg, json_object_get(request, "object"),
-                          request_namespace(request, json_object_get(request, "object")), opts, w);
-    }
-    if (is_kind(input, "Pod"))
-        return mutate_one(cfg, input, NULL, opts, w);
-    if (object_workload(input))
-        return check_workload(cfg, input, opts, w);
-    if (is_kind(input, "List") && json_is_array(json_object_get(input, "items"))) {
-        json_t *list = json_deep_copy(input);
-        json_t *items = json_object_get(list, "items");
-        size_t i;
-        json_t *item;
-        json_array_foreach(items, i, item)
-        {
-            if (is_kind(item, "Pod"))
-                json_array_set_new(items, i, mutate_one(cfg, item, NULL, opts, w));
-            else if (object_workload(item))
-                json_array_set_new(items, i, check_workload(cfg, item, opts, w));
-        }
-        return list;
-    }
-    snprintf(err, errlen, "input is not a Pod, a workload, a List of them or an AdmissionReview");
-    return NULL;
+    return config_has_agent_env(cfg);
 }

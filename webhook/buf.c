@@ -201,6 +201,48 @@ const char *str_safe(char *out, size_t outlen, const char *s, size_t len)
     return out;
 }
 
+/*
+ * Base64 (RFC 4648): every 12 bits of input as its two output characters, a table
+ * computed by the compiler, so each lookup writes two characters instead of one.
+ */
+/* clang-format off */
+#define B64_CHAR(x)                                                                                \
+    ((x) < 26 ? 'A' + (x) : (x) < 52 ? 'a' + (x)-26 : (x) < 62 ? '0' + (x)-52 : (x) == 62 ? '+' : '/')
+#define B64_PAIR(v) {(char)B64_CHAR((v) >> 6), (char)B64_CHAR((v)&63)}
+#define B64_4(v) B64_PAIR(v), B64_PAIR((v) + 1), B64_PAIR((v) + 2), B64_PAIR((v) + 3)
+#define B64_16(v) B64_4(v), B64_4((v) + 4), B64_4((v) + 8), B64_4((v) + 12)
+#define B64_64(v) B64_16(v), B64_16((v) + 16), B64_16((v) + 32), B64_16((v) + 48)
+#define B64_256(v) B64_64(v), B64_64((v) + 64), B64_64((v) + 128), B64_64((v) + 192)
+#define B64_1024(v) B64_256(v), B64_256((v) + 256), B64_256((v) + 512), B64_256((v) + 768)
+static const char base64_pairs[4096][2] = {B64_1024(0), B64_1024(1024), B64_1024(2048),
+                                           B64_1024(3072)};
+/* clang-format on */
+
+int buf_append_base64(struct buf *out, const void *data, size_t len)
+{
+    const unsigned char *in = data;
+    size_t encoded = 4 * ((len + 2) / 3);
+    if (buf_reserve(out, encoded) != 0)
+        return -1;
+    char *o = out->data + out->len;
+    size_t i = 0;
+    for (; len - i >= 3; i += 3, o += 4) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+        memcpy(o, base64_pairs[v >> 12], 2);
+        memcpy(o + 2, base64_pairs[v & 4095], 2);
+    }
+    if (len - i > 0) {
+        uint32_t v = (uint32_t)in[i] << 16 | (len - i > 1 ? (uint32_t)in[i + 1] << 8 : 0);
+        o[0] = (char)B64_CHAR(v >> 18);
+        o[1] = (char)B64_CHAR((v >> 12) & 63);
+        o[2] = len - i > 1 ? (char)B64_CHAR((v >> 6) & 63) : '=';
+        o[3] = '=';
+    }
+    out->len += encoded;
+    out->data[out->len] = '\0';
+    return 0;
+}
+
 void str_join(char *dst, size_t cap, ...)
 {
     va_list ap;

@@ -52,6 +52,9 @@ void buf_truncate(struct buf *b, size_t len);
 char *buf_steal(struct buf *b);
 void buf_free(struct buf *b);
 
+/* Appends the base64 (RFC 4648, padded) of len bytes at data. */
+int buf_append_base64(struct buf *b, const void *data, size_t len);
+
 /*
  * Appends the file at path to b, which should have a
  * ceiling: a file that does not fit under it is an error that says so, as is

@@ -1,4 +1,4 @@
-/* test_buf.c - the byte buffer, its ceiling, the file reader and str_safe. */
+/* test_buf.c - the byte buffer, its ceiling, the file reader, base64 and str_safe. */
 #include <errno.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -130,6 +130,38 @@ START_TEST(what_does_not_fit_is_cut_whole_and_ends_in_dots)
 }
 END_TEST
 
+/* ---- base64 --------------------------------------------------------------- */
+
+START_TEST(base64_matches_the_rfc_4648_vectors)
+{
+    static const char *const vectors[][2] = {
+        {"", ""},
+        {"f", "Zg=="},
+        {"fo", "Zm8="},
+        {"foo", "Zm9v"},
+        {"foob", "Zm9vYg=="},
+        {"fooba", "Zm9vYmE="},
+        {"foobar", "Zm9vYmFy"},
+    };
+    for (size_t i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
+        struct buf b = BUF_INIT;
+        ck_assert_int_eq(buf_append_base64(&b, vectors[i][0], strlen(vectors[i][0])), 0);
+        ck_assert_str_eq(b.data ? b.data : "", vectors[i][1]);
+        buf_free(&b);
+    }
+    /* Every byte value, through the two-character table and the tail. */
+    unsigned char all[256];
+    for (size_t i = 0; i < sizeof(all); i++)
+        all[i] = (unsigned char)i;
+    struct buf b = BUF_INIT;
+    ck_assert_int_eq(buf_append_base64(&b, all, sizeof(all)), 0);
+    ck_assert_uint_eq(b.len, 344);
+    ck_assert_int_eq(strncmp(b.data, "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8g", 44), 0);
+    ck_assert_str_eq(b.data + 340, "/w==");
+    buf_free(&b);
+}
+END_TEST
+
 static Suite *buf_suite(void)
 {
     Suite *s = suite_create("buf");
@@ -144,6 +176,10 @@ static Suite *buf_suite(void)
     tcase_add_test(file, a_file_of_unknown_size_is_bounded_too);
     tcase_add_test(file, a_missing_file_is_named);
     suite_add_tcase(s, file);
+
+    TCase *base64 = tcase_create("base64");
+    tcase_add_test(base64, base64_matches_the_rfc_4648_vectors);
+    suite_add_tcase(s, base64);
 
     TCase *safe = tcase_create("str_safe");
     tcase_add_test(safe, printable_ascii_is_copied_and_every_other_byte_escaped);

@@ -287,6 +287,45 @@ static void review_body(const struct goinject_config *cfg, const char *body, siz
      */
 }
 
+/* What a review too large to build reads: enough to answer it. */
+/* clang-format off */
+static const struct json_shape UID_REQUEST[] = {{"uid", NULL}, {"namespace", NULL}, {"operation", NULL},
+                                                {NULL, NULL}};
+static const struct json_shape UID_ONLY[] = {{"apiVersion", NULL}, {"kind", NULL},
+                                             {"request", UID_REQUEST}, {NULL, NULL}};
+/* clang-format on */
+
+/*
+ * The answer to a review whose values did not fit ARENA_MAX: the body is parsed
+ * again for its uid alone (which builds nearly nothing), and the pod is allowed
+ * unchanged with a warning, as for any other failure. Called in a fresh scope.
+ */
+static void review_too_large(const struct goinject_config *cfg, const char *body, size_t len,
+                             struct review_outcome *out)
+{
+    json_error_t error;
+    json_t *doc = json_parse_body(body, len, UID_ONLY, &error);
+    const char *problem = doc                      ? review_problem(doc)
+                          : json_arena_exhausted() ? "not even its uid could be read"
+                                                   : "malformed JSON";
+    const char *why = "the review needs more than " ARENA_MAX_TEXT " of memory to process";
+    if (problem) {
+        set_error_body(out, "%s; %s", why, problem);
+        return;
+    }
+    const json_t *request = json_object_get(doc, "request");
+    static const char *const logged[] = {"uid", "namespace", "operation"};
+    for (size_t i = 0; i < sizeof(logged) / sizeof(logged[0]); i++)
+        json_object_set(out->log, logged[i], json_object_get(request, logged[i]));
+    json_object_set_new(out->log, "error", json_string(why));
+    struct warnings only = {NULL, 0};
+    warnings_addf(&only, "pod admitted unchanged: %s", why);
+    out->result = REVIEW_FAILED_OPEN;
+    write_answer(out, cfg, review_api_version(doc),
+                 json_string_value(json_object_get(request, "uid")), NULL, &only);
+    warnings_free(&only);
+}
+
 void admission_review(const struct goinject_config *cfg, const char *body, size_t len,
                       const struct review_options *opts, struct review_outcome *out)
 {
@@ -294,6 +333,15 @@ void admission_review(const struct goinject_config *cfg, const char *body, size_
     json_arena_begin();
     out->log = json_object();
     review_body(cfg, body, len, opts, out);
+    if (json_arena_exhausted()) {
+        /* Anything built may lack values: throw it all away, answer from the uid alone. */
+        json_arena_end();
+        buf_free(&out->body);
+        memset(out, 0, sizeof(*out));
+        json_arena_begin();
+        out->log = json_object();
+        review_too_large(cfg, body, len, out);
+    }
     /* The log fields outlive the review: the one value copied out of the arena. */
     json_t *log = out->log;
     out->log = json_arena_export(log);

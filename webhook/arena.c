@@ -34,6 +34,8 @@ struct chunk {
 
 struct arena {
     struct chunk *top; /* newest chunk; the oldest one is kept between scopes */
+    size_t total;      /* bytes of the chunks in top's list, headers included: <= ARENA_MAX */
+    bool exhausted;    /* the open scope was refused an allocation for ARENA_MAX */
     unsigned depth;
     bool registered; /* thread_exit_key set, so the kept chunk goes with the thread */
 };
@@ -52,6 +54,7 @@ static bool arena_owns(const struct arena *a, const void *p)
     return false;
 }
 
+/* A chunk for at least need bytes, within what ARENA_MAX leaves; NULL when it leaves too little. */
 static struct chunk *chunk_new(struct arena *a, size_t need)
 {
     size_t cap = a->top ? a->top->cap * 2 : ARENA_KEEP;
@@ -59,6 +62,13 @@ static struct chunk *chunk_new(struct arena *a, size_t need)
         cap = CHUNK_MAX;
     if (cap < need)
         cap = need;
+    size_t room = ARENA_MAX - a->total; /* total <= ARENA_MAX always */
+    if (room < sizeof(struct chunk) + need) {
+        a->exhausted = true;
+        return NULL;
+    }
+    if (cap > room - sizeof(struct chunk))
+        cap = room - sizeof(struct chunk);
     struct chunk *c = malloc(sizeof(*c) + cap);
     if (!c)
         return NULL;
@@ -67,6 +77,7 @@ static struct chunk *chunk_new(struct arena *a, size_t need)
     c->used = 0;
     ARENA_POISON(c->data, cap);
     a->top = c;
+    a->total += sizeof(*c) + cap;
     return c;
 }
 
@@ -75,8 +86,10 @@ static void *arena_malloc(size_t size)
     struct arena *a = &thread_arena;
     if (a->depth == 0)
         return malloc(size);
-    if (size > SIZE_MAX - ALIGN)
+    if (size > ARENA_MAX) {
+        a->exhausted = true;
         return NULL;
+    }
     size = size ? (size + ALIGN - 1) & ~(size_t)(ALIGN - 1) : ALIGN;
     struct chunk *c = a->top;
     if (!c || c->cap - c->used < size) {
@@ -104,6 +117,7 @@ static void release(struct arena *a, bool keep_first)
     while (a->top && (a->top->prev || !keep_first || a->top->cap > ARENA_KEEP)) {
         struct chunk *c = a->top;
         a->top = c->prev;
+        a->total -= sizeof(*c) + c->cap;
         ARENA_UNPOISON(c->data, c->cap);
         free(c);
     }
@@ -136,7 +150,8 @@ void json_arena_begin(void)
     struct arena *a = &thread_arena;
     if (installed && !a->registered)
         a->registered = pthread_setspecific(thread_exit_key, a) == 0;
-    a->depth++;
+    if (a->depth++ == 0)
+        a->exhausted = false;
 }
 
 void json_arena_end(void)
@@ -145,6 +160,11 @@ void json_arena_end(void)
     if (a->depth == 0 || --a->depth > 0)
         return;
     release(a, a->registered);
+}
+
+bool json_arena_exhausted(void)
+{
+    return thread_arena.exhausted;
 }
 
 json_t *json_arena_export(const json_t *value)

@@ -31,9 +31,20 @@
 #define GOINJECT_ARENA_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 /* What an idle thread keeps for its next review. */
 #define ARENA_KEEP (256 * 1024)
+
+/*
+ * The most one scope may take, chunk headers included: past it an allocation
+ * fails (jansson then returns NULL or an error) and the scope is marked
+ * exhausted. The server runs one review per event loop at a time, so this
+ * times the loops bounds what reviews hold together. A pod the API server
+ * can store (its etcd objects stop at 1.5 MiB) needs a fraction of it.
+ */
+#define ARENA_MAX      (32 * 1024 * 1024)
+#define ARENA_MAX_TEXT "32 MiB"
 
 /* Makes the arena jansson's allocator; first thing in main(), before any thread. Idempotent. */
 void json_arena_install(void);
@@ -43,6 +54,13 @@ void json_arena_begin(void);
 
 /* Ends the innermost scope; the outermost one releases every value made in it. */
 void json_arena_end(void);
+
+/*
+ * Whether an allocation of the outermost scope now open on this thread was
+ * refused for ARENA_MAX. Once it is, what the scope built may miss values
+ * anywhere: the caller must throw it all away, not use it.
+ */
+bool json_arena_exhausted(void);
 
 /* A heap copy of value (NULL stays NULL), for a value that must outlive the scope. */
 json_t *json_arena_export(const json_t *value);

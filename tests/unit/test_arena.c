@@ -168,6 +168,40 @@ START_TEST(large_reviews_grow_the_arena_and_give_it_back)
 }
 END_TEST
 
+/* ARENA_MAX: a scope that asks for more is refused, says so, and the next scope starts afresh. */
+START_TEST(a_scope_past_its_ceiling_is_refused_and_marked)
+{
+    json_arena_begin();
+    ck_assert(!json_arena_exhausted());
+    json_t *big = json_array();
+    size_t made = 0;
+    /* Strings of 64 KiB: well past ARENA_MAX after a few hundred, if nothing stopped them. */
+    char *text = malloc(64 * 1024);
+    memset(text, 'x', 64 * 1024 - 1);
+    text[64 * 1024 - 1] = '\0';
+    for (int i = 0; i < 2 * (ARENA_MAX / (64 * 1024)); i++) {
+        json_t *s = json_string(text);
+        if (!s)
+            break;
+        json_array_append_new(big, s);
+        made++;
+    }
+    int exhausted = json_arena_exhausted();
+    json_arena_end();
+    free(text);
+    ck_assert(exhausted);
+    ck_assert_uint_gt(made, ARENA_MAX / (64 * 1024) / 2);
+    ck_assert_uint_le(made, ARENA_MAX / (64 * 1024));
+
+    json_arena_begin();
+    ck_assert(!json_arena_exhausted());
+    json_t *small = json_pack("{s:s}", "after", "fine");
+    ck_assert_ptr_nonnull(small);
+    ck_assert(!json_arena_exhausted());
+    json_arena_end();
+}
+END_TEST
+
 static void *review_on_a_thread(void *arg)
 {
     int id = *(int *)arg;
@@ -218,6 +252,7 @@ int main(void)
     tcase_add_test(tc, scopes_nest_and_only_the_outermost_releases);
     tcase_add_test(tc, dumped_text_is_released_with_json_text_free);
     tcase_add_test(tc, large_reviews_grow_the_arena_and_give_it_back);
+    tcase_add_test(tc, a_scope_past_its_ceiling_is_refused_and_marked);
     tcase_add_test(tc, threads_have_arenas_of_their_own);
     suite_add_tcase(s, tc);
     return run_suite(s);

@@ -630,7 +630,7 @@ static void note_registry(struct mutation *m, const char *name, const struct reg
 {
     static const char *const status_names[] = {"hit", "fetched", "pending", "failed"};
     struct buf *b = &m->registry;
-    int rc = buf_append_str(b, b->len ? "," : "") || json_write_string(b, name, strlen(name)) ||
+    int rc = buf_append_str(b, b->len ? "," : "") || jsonout_write_string(b, name, strlen(name)) ||
              buf_append_str(b, ":{\"from\":[");
     for (unsigned bit = FROM_ANNOTATIONS, n = 0; bit <= FROM_REGISTRY; bit <<= 1)
         if (facts->sources & bit)
@@ -640,7 +640,7 @@ static void note_registry(struct mutation *m, const char *name, const struct reg
          buf_append_str(b, status_names[q->status]) || buf_append_char(b, '"');
     if (q->digest[0])
         rc = rc || buf_append_str(b, ",\"digest\":") ||
-             json_write_string(b, q->digest, strlen(q->digest));
+             jsonout_write_string(b, q->digest, strlen(q->digest));
     if (rc || buf_append_char(b, '}') != 0)
         m->registry_broken = true;
     m->facts_pending = m->facts_pending || q->status == REGFACTS_PENDING;
@@ -789,19 +789,20 @@ static int write_status(const struct pod_input *in, struct mutation *m)
     struct buf status = BUF_INIT;
     const char *mode = config_mode_name(in->cfg->mode);
     int rc = buf_append_str(&status, "{\"version\":") ||
-             json_write_string(&status, GOINJECT_VERSION, strlen(GOINJECT_VERSION)) ||
+             jsonout_write_string(&status, GOINJECT_VERSION, strlen(GOINJECT_VERSION)) ||
              buf_append_str(&status, ",\"mode\":") ||
-             json_write_string(&status, mode, strlen(mode)) ||
-             buf_append_str(&status, ",\"containers\":") || json_write_compact(&status, m->done);
+             jsonout_write_string(&status, mode, strlen(mode)) ||
+             buf_append_str(&status, ",\"containers\":") || jsonout_write_compact(&status, m->done);
     if (!rc && m->registry.len)
         rc = m->registry_broken || buf_append_str(&status, ",\"facts\":{") ||
              buf_append(&status, m->registry.data, m->registry.len) ||
              buf_append_char(&status, '}');
     if (!rc && json_object_size(m->ptrace_ineffective))
         rc = buf_append_str(&status, ",\"ptraceIneffective\":") ||
-             json_write_compact(&status, m->ptrace_ineffective);
+             jsonout_write_compact(&status, m->ptrace_ineffective);
     if (!rc && json_object_size(m->agent_env))
-        rc = buf_append_str(&status, ",\"agentEnv\":") || json_write_compact(&status, m->agent_env);
+        rc = buf_append_str(&status, ",\"agentEnv\":") ||
+             jsonout_write_compact(&status, m->agent_env);
     rc = rc || buf_append_char(&status, '}');
     if (rc) {
         buf_free(&status);
@@ -1236,26 +1237,26 @@ void check_template(const struct goinject_config *cfg, const struct workload_kin
 /* The shapes read best as tables. */
 /* clang-format off */
 #define LEAF(name) {name, NULL}
-static const struct json_shape NAME_ONLY[] = {LEAF("name"), {NULL, NULL}};
-static const struct json_shape MOUNT[] = {LEAF("name"), LEAF("mountPath"), {NULL, NULL}};
-static const struct json_shape CAPABILITIES[] = {LEAF("add"), LEAF("drop"), {NULL, NULL}};
-static const struct json_shape SECURITY_CONTEXT[] = {
+static const struct jsonin_shape NAME_ONLY[] = {LEAF("name"), {NULL, NULL}};
+static const struct jsonin_shape MOUNT[] = {LEAF("name"), LEAF("mountPath"), {NULL, NULL}};
+static const struct jsonin_shape CAPABILITIES[] = {LEAF("add"), LEAF("drop"), {NULL, NULL}};
+static const struct jsonin_shape SECURITY_CONTEXT[] = {
     LEAF("privileged"), LEAF("runAsUser"), LEAF("runAsNonRoot"), {"capabilities", CAPABILITIES},
     {NULL, NULL}};
-static const struct json_shape POD_SECURITY_CONTEXT[] = {
+static const struct jsonin_shape POD_SECURITY_CONTEXT[] = {
     LEAF("runAsUser"), LEAF("runAsNonRoot"), {NULL, NULL}};
 #define CONTAINER_MEMBERS                                                                          \
     LEAF("name"), LEAF("image"), LEAF("command"), LEAF("args"),                                    \
         {"securityContext", SECURITY_CONTEXT}, {"volumeMounts", MOUNT}
 /* env is read only to add the configured agent env; without any, it is skipped too. */
-static const struct json_shape CONTAINER_WITH_ENV[] = {
+static const struct jsonin_shape CONTAINER_WITH_ENV[] = {
     CONTAINER_MEMBERS, {"env", NAME_ONLY}, {NULL, NULL}};
-static const struct json_shape CONTAINER_WITHOUT_ENV[] = {CONTAINER_MEMBERS, {NULL, NULL}};
+static const struct jsonin_shape CONTAINER_WITHOUT_ENV[] = {CONTAINER_MEMBERS, {NULL, NULL}};
 /* image, command and args tell goinject's own init container from a user's (agent_clash). */
-static const struct json_shape INIT_CONTAINER[] = {
+static const struct jsonin_shape INIT_CONTAINER[] = {
     LEAF("name"), LEAF("image"), LEAF("command"), LEAF("args"), {"volumeMounts", MOUNT},
     {NULL, NULL}};
-static const struct json_shape METADATA[] = {LEAF("annotations"), LEAF("name"),
+static const struct jsonin_shape METADATA[] = {LEAF("annotations"), LEAF("name"),
                                              LEAF("generateName"), LEAF("namespace"), {NULL, NULL}};
 /*
  * The review's shape, from the containers' down. Volumes are kept whole: one by the
@@ -1270,15 +1271,15 @@ static const struct json_shape METADATA[] = {LEAF("annotations"), LEAF("name"),
  * or spec.jobTemplate.spec.template for a CronJob.
  */
 #define OBJECT_SHAPE(name, container)                                                              \
-    static const struct json_shape name##_SPEC[] = {POD_SPEC_MEMBERS(container), {NULL, NULL}};    \
-    static const struct json_shape name##_POD[] = {                                                \
+    static const struct jsonin_shape name##_SPEC[] = {POD_SPEC_MEMBERS(container), {NULL, NULL}};    \
+    static const struct jsonin_shape name##_POD[] = {                                                \
         {"metadata", METADATA}, {"spec", name##_SPEC}, {NULL, NULL}};                              \
-    static const struct json_shape name##_JOB_SPEC[] = {{"template", name##_POD}, {NULL, NULL}};    \
-    static const struct json_shape name##_JOB[] = {{"spec", name##_JOB_SPEC}, {NULL, NULL}};       \
-    static const struct json_shape name##_OBJECT_SPEC[] = {                                        \
+    static const struct jsonin_shape name##_JOB_SPEC[] = {{"template", name##_POD}, {NULL, NULL}};    \
+    static const struct jsonin_shape name##_JOB[] = {{"spec", name##_JOB_SPEC}, {NULL, NULL}};       \
+    static const struct jsonin_shape name##_OBJECT_SPEC[] = {                                        \
         POD_SPEC_MEMBERS(container), {"template", name##_POD}, {"jobTemplate", name##_JOB},        \
         {NULL, NULL}};                                                                             \
-    const struct json_shape name[] = {                                                             \
+    const struct jsonin_shape name[] = {                                                             \
         {"metadata", METADATA}, {"spec", name##_OBJECT_SPEC}, {NULL, NULL}}
 OBJECT_SHAPE(admission_object_with_env, CONTAINER_WITH_ENV);
 OBJECT_SHAPE(admission_object_without_env, CONTAINER_WITHOUT_ENV);

@@ -23,7 +23,7 @@
 #include "rules.h"
 #include "warn.h"
 
-struct json_shape;
+struct jsonin_shape;
 
 enum review_result {
     REVIEW_PATCHED,     /* answered with a non-empty patch */
@@ -70,7 +70,7 @@ struct review_outcome {
 };
 
 /* What a review builds of the request it parses: all the rest is checked and skipped. */
-const struct json_shape *admission_review_shape(const struct goinject_config *cfg);
+const struct jsonin_shape *admission_review_shape(const struct goinject_config *cfg);
 
 /* Reviews the AdmissionReview in body. Always fills out; free it with review_outcome_free. */
 void admission_review(const struct goinject_config *cfg, const char *body, size_t len,

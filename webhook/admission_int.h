@@ -81,8 +81,8 @@ const char *pod_display_name(const json_t *pod);
  * which reads each container's (admission_reads_env); admission_review.c puts the
  * object in the AdmissionReview's shape.
  */
-extern const struct json_shape admission_object_with_env[];
-extern const struct json_shape admission_object_without_env[];
+extern const struct jsonin_shape admission_object_with_env[];
+extern const struct jsonin_shape admission_object_without_env[];
 bool admission_reads_env(const struct goinject_config *cfg);
 
 /* ---- workloads ---------------------------------------------------------------------- */

@@ -28,7 +28,7 @@ static void set_error_body(struct review_outcome *out, const char *fmt, ...)
     char *text = json_dumps(body, JSON_COMPACT);
     buf_truncate(&out->body, 0);
     buf_append_str(&out->body, text ? text : "{\"error\":\"out of memory\"}");
-    json_text_free(text);
+    arena_text_free(text);
     json_decref(body);
     out->result = REVIEW_INVALID;
     out->http_status = 400;
@@ -49,15 +49,15 @@ static void write_answer(struct review_outcome *out, const struct goinject_confi
     int rc = ops ? patch_write(&patch, ops, cfg->agent.texts) : 0;
     buf_truncate(b, 0);
     rc = rc || buf_append_str(b, "{\"apiVersion\":") ||
-         json_write_string(b, api_version, strlen(api_version)) ||
+         jsonout_write_string(b, api_version, strlen(api_version)) ||
          buf_append_str(b, ",\"kind\":\"AdmissionReview\",\"response\":{\"uid\":") ||
-         json_write_string(b, uid, strlen(uid)) || buf_append_str(b, ",\"allowed\":true");
+         jsonout_write_string(b, uid, strlen(uid)) || buf_append_str(b, ",\"allowed\":true");
     if (!rc && ops)
         rc = buf_append_str(b, ",\"patchType\":\"JSONPatch\",\"patch\":\"") ||
              buf_append_base64(b, patch.data, patch.len) || buf_append_char(b, '"');
     if (!rc && w->count) {
         json_t *warnings = warnings_to_json(w); /* within the API server's budget */
-        rc = buf_append_str(b, ",\"warnings\":") || json_write_compact(b, warnings);
+        rc = buf_append_str(b, ",\"warnings\":") || jsonout_write_compact(b, warnings);
         json_decref(warnings);
     }
     rc = rc || buf_append_str(b, "}}");
@@ -245,12 +245,12 @@ const char *review_problem(const json_t *doc)
  */
 /* clang-format off */
 #define LEAF(name) {name, NULL}
-static const struct json_shape RESOURCE[] = {LEAF("group"), LEAF("resource"), {NULL, NULL}};
+static const struct jsonin_shape RESOURCE[] = {LEAF("group"), LEAF("resource"), {NULL, NULL}};
 #define REVIEW_SHAPE(name, object)                                                                 \
-    static const struct json_shape name##_REQUEST[] = {                                            \
+    static const struct jsonin_shape name##_REQUEST[] = {                                            \
         LEAF("uid"),         {"object", object}, LEAF("namespace"), {"resource", RESOURCE},        \
         LEAF("subResource"), LEAF("operation"), {NULL, NULL}};                                     \
-    static const struct json_shape name[] = {                                                      \
+    static const struct jsonin_shape name[] = {                                                      \
         LEAF("apiVersion"), LEAF("kind"), {"request", name##_REQUEST}, {NULL, NULL}}
 REVIEW_SHAPE(REVIEW_WITH_ENV, admission_object_with_env);
 REVIEW_SHAPE(REVIEW_WITHOUT_ENV, admission_object_without_env);
@@ -258,7 +258,7 @@ REVIEW_SHAPE(REVIEW_WITHOUT_ENV, admission_object_without_env);
 #undef LEAF
 /* clang-format on */
 
-const struct json_shape *admission_review_shape(const struct goinject_config *cfg)
+const struct jsonin_shape *admission_review_shape(const struct goinject_config *cfg)
 {
     return admission_reads_env(cfg) ? REVIEW_WITH_ENV : REVIEW_WITHOUT_ENV;
 }
@@ -267,7 +267,7 @@ static void review_body(const struct goinject_config *cfg, const char *body, siz
                         const struct review_options *opts, struct review_outcome *out)
 {
     json_error_t error;
-    json_t *doc = json_parse_body(
+    json_t *doc = jsonin_parse_body(
         body, len, opts && opts->full_parse ? NULL : admission_review_shape(cfg), &error);
     if (!doc) {
         /* jansson quotes the input near the error: keep the message on one line. */
@@ -289,9 +289,9 @@ static void review_body(const struct goinject_config *cfg, const char *body, siz
 
 /* What a review too large to build reads: enough to answer it. */
 /* clang-format off */
-static const struct json_shape UID_REQUEST[] = {{"uid", NULL}, {"namespace", NULL}, {"operation", NULL},
+static const struct jsonin_shape UID_REQUEST[] = {{"uid", NULL}, {"namespace", NULL}, {"operation", NULL},
                                                 {NULL, NULL}};
-static const struct json_shape UID_ONLY[] = {{"apiVersion", NULL}, {"kind", NULL},
+static const struct jsonin_shape UID_ONLY[] = {{"apiVersion", NULL}, {"kind", NULL},
                                              {"request", UID_REQUEST}, {NULL, NULL}};
 /* clang-format on */
 
@@ -304,10 +304,10 @@ static void review_too_large(const struct goinject_config *cfg, const char *body
                              struct review_outcome *out)
 {
     json_error_t error;
-    json_t *doc = json_parse_body(body, len, UID_ONLY, &error);
-    const char *problem = doc                      ? review_problem(doc)
-                          : json_arena_exhausted() ? "not even its uid could be read"
-                                                   : "malformed JSON";
+    json_t *doc = jsonin_parse_body(body, len, UID_ONLY, &error);
+    const char *problem = doc                 ? review_problem(doc)
+                          : arena_exhausted() ? "not even its uid could be read"
+                                              : "malformed JSON";
     const char *why = "the review needs more than " ARENA_MAX_TEXT " of memory to process";
     if (problem) {
         set_error_body(out, "%s; %s", why, problem);
@@ -330,22 +330,22 @@ void admission_review(const struct goinject_config *cfg, const char *body, size_
                       const struct review_options *opts, struct review_outcome *out)
 {
     memset(out, 0, sizeof(*out));
-    json_arena_begin();
+    arena_begin();
     out->log = json_object();
     review_body(cfg, body, len, opts, out);
-    if (json_arena_exhausted()) {
+    if (arena_exhausted()) {
         /* Anything built may lack values: throw it all away, answer from the uid alone. */
-        json_arena_end();
+        arena_end();
         buf_free(&out->body);
         memset(out, 0, sizeof(*out));
-        json_arena_begin();
+        arena_begin();
         out->log = json_object();
         review_too_large(cfg, body, len, out);
     }
     /* The log fields outlive the review: the one value copied out of the arena. */
     json_t *log = out->log;
-    out->log = json_arena_export(log);
-    json_arena_end();
+    out->log = arena_export(log);
+    arena_end();
 }
 
 void review_outcome_free(struct review_outcome *out)

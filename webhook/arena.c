@@ -43,7 +43,7 @@ struct arena {
 static _Thread_local struct arena thread_arena;
 static pthread_once_t install_once = PTHREAD_ONCE_INIT;
 static pthread_key_t thread_exit_key;
-static bool installed; /* written once by json_arena_install, before any thread starts */
+static bool installed; /* written once by arena_install, before any thread starts */
 
 static bool arena_owns(const struct arena *a, const void *p)
 {
@@ -140,12 +140,12 @@ static void install(void)
     installed = true;
 }
 
-void json_arena_install(void)
+void arena_install(void)
 {
     pthread_once(&install_once, install);
 }
 
-void json_arena_begin(void)
+void arena_begin(void)
 {
     struct arena *a = &thread_arena;
     if (installed && !a->registered)
@@ -154,7 +154,7 @@ void json_arena_begin(void)
         a->exhausted = false;
 }
 
-void json_arena_end(void)
+void arena_end(void)
 {
     struct arena *a = &thread_arena;
     if (a->depth == 0 || --a->depth > 0)
@@ -162,12 +162,12 @@ void json_arena_end(void)
     release(a, a->registered);
 }
 
-bool json_arena_exhausted(void)
+bool arena_exhausted(void)
 {
     return thread_arena.exhausted;
 }
 
-json_t *json_arena_export(const json_t *value)
+json_t *arena_export(const json_t *value)
 {
     struct arena *a = &thread_arena;
     unsigned depth = a->depth;
@@ -177,7 +177,7 @@ json_t *json_arena_export(const json_t *value)
     return copy;
 }
 
-void json_text_free(char *text)
+void arena_text_free(char *text)
 {
     arena_free(text);
 }

@@ -3,21 +3,21 @@
  *
  * jansson allocates every value, object table and key with malloc and frees
  * each one on its own, yet all of a review's values are made for that review
- * and die together when it ends. Between json_arena_begin() and
- * json_arena_end() on a thread, jansson's allocations on that thread are
+ * and die together when it ends. Between arena_begin() and
+ * arena_end() on a thread, jansson's allocations on that thread are
  * carved from a bump arena instead, their frees do nothing, and
- * json_arena_end() releases them all at once (keeping one chunk for the next
+ * arena_end() releases them all at once (keeping one chunk for the next
  * review, so an idle thread holds at most ARENA_KEEP bytes).
  *
  * Outside a scope, and on other threads, the allocator is plain malloc/free,
  * so values that outlive a review (the configuration, the catalog) are
  * untouched. The rule for callers: no JSON value made inside a scope may be
- * used after its json_arena_end(). Text from json_dumps() inside a scope is
- * arena memory too: release it with json_text_free(), never free().
+ * used after its arena_end(). Text from json_dumps() inside a scope is
+ * arena memory too: release it with arena_text_free(), never free().
  *
  * Installing: jansson's allocator hooks are process globals that every
  * thread reads without a lock, and jansson asks that they be set before any
- * other call. main() calls json_arena_install() first, before it parses the
+ * other call. main() calls arena_install() first, before it parses the
  * configuration and before any thread starts. Mixing is safe all the same:
  * the free hook gives back to the heap every block that is not the calling
  * thread's arena memory (whenever it was allocated, and by whichever
@@ -47,25 +47,25 @@
 #define ARENA_MAX_TEXT "32 MiB"
 
 /* Makes the arena jansson's allocator; first thing in main(), before any thread. Idempotent. */
-void json_arena_install(void);
+void arena_install(void);
 
 /* Starts a scope on this thread. Scopes nest. */
-void json_arena_begin(void);
+void arena_begin(void);
 
 /* Ends the innermost scope; the outermost one releases every value made in it. */
-void json_arena_end(void);
+void arena_end(void);
 
 /*
  * Whether an allocation of the outermost scope now open on this thread was
  * refused for ARENA_MAX. Once it is, what the scope built may miss values
  * anywhere: the caller must throw it all away, not use it.
  */
-bool json_arena_exhausted(void);
+bool arena_exhausted(void);
 
 /* A heap copy of value (NULL stays NULL), for a value that must outlive the scope. */
-json_t *json_arena_export(const json_t *value);
+json_t *arena_export(const json_t *value);
 
 /* Frees text returned by json_dumps(), inside a scope or not. */
-void json_text_free(char *text);
+void arena_text_free(char *text);
 
 #endif

@@ -92,7 +92,7 @@ static void free_agent_values(struct agent_config *a)
     json_decref(a->mount);
     json_decref(a->volume);
     a->init_container = a->mount = a->volume = NULL;
-    json_known_free(a->texts);
+    jsonout_known_free(a->texts);
     a->texts = NULL;
 }
 
@@ -112,7 +112,7 @@ static int build_agent_values(struct agent_config *a)
                          "readOnly", 1);
     a->volume = json_pack("{s:s,s:{}}", "name", a->volume_name, "emptyDir");
     const json_t *values[] = {a->init_container, a->mount, a->volume};
-    a->texts = json_known_new(values, sizeof(values) / sizeof(values[0]));
+    a->texts = jsonout_known_new(values, sizeof(values) / sizeof(values[0]));
     return a->texts ? 0 : -1;
 }
 

@@ -16,7 +16,7 @@
 #include "catalog.h"
 #include "regconfig.h"
 
-struct json_known;
+struct jsonout_known;
 
 /* A config file larger than this is refused (a catalog of thousands of images fits). */
 #define CONFIG_MAX_BYTES (4 * 1024 * 1024)
@@ -68,7 +68,7 @@ struct agent_config {
     json_t *mount;          /* the volume, read-only at mount_path */
     json_t *volume;         /* the emptyDir */
     /* The three as compact JSON (jsonout.h), which an answer copies instead of writing them. */
-    struct json_known *texts; /* owned */
+    struct jsonout_known *texts; /* owned */
 };
 
 struct goinject_config {

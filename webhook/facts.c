@@ -97,7 +97,7 @@ static void fill_libc(enum libc_fact *slot, const char *value, const char *key,
 static void fill_argv(json_t **slot, const char *value, const char *key, const char *container,
                       struct warnings *w)
 {
-    json_t *array = json_parse_body(value, strlen(value), NULL, NULL);
+    json_t *array = jsonin_parse_body(value, strlen(value), NULL, NULL);
     size_t i;
     json_t *item;
     int ok = json_is_array(array);

@@ -111,7 +111,7 @@ static int read_string_slow(struct parser *ps, const char **s, size_t *len)
     const unsigned char *p = ps->p + 1, *run = p;
     bool escaped = false;
     for (;;) {
-        p += json_plain_len(p, (size_t)(ps->end - p));
+        p += jsonplain_len(p, (size_t)(ps->end - p));
         if (p >= ps->end)
             return -1;
         unsigned char c = *p;
@@ -204,7 +204,7 @@ static int read_string_slow(struct parser *ps, const char **s, size_t *len)
 static inline int read_string(struct parser *ps, const char **s, size_t *len)
 {
     const unsigned char *text = ps->p + 1;
-    size_t n = json_plain_len(text, (size_t)(ps->end - text));
+    size_t n = jsonplain_len(text, (size_t)(ps->end - text));
     if (text + n < ps->end && text[n] == '"') {
         *s = (const char *)text;
         *len = n;
@@ -251,12 +251,12 @@ static bool literal(struct parser *ps, const char *word, size_t len)
     return true;
 }
 
-static json_t *read_value(struct parser *ps, int depth, const struct json_shape *shape);
+static json_t *read_value(struct parser *ps, int depth, const struct jsonin_shape *shape);
 static bool skip_value(struct parser *ps, int depth);
 
 /* The shape for member key, or NULL when the shape leaves it out. */
-static const struct json_shape *member_shape(const struct json_shape *shape, const char *key,
-                                             size_t key_len)
+static const struct jsonin_shape *member_shape(const struct jsonin_shape *shape, const char *key,
+                                               size_t key_len)
 {
     for (; shape->member; shape++)
         if (shape->member[0] == key[0] && strncmp(shape->member, key, key_len) == 0 &&
@@ -336,7 +336,7 @@ static bool at_empty_end(struct parser *ps, char close)
     return false;
 }
 
-static json_t *read_object(struct parser *ps, int depth, const struct json_shape *shape)
+static json_t *read_object(struct parser *ps, int depth, const struct jsonin_shape *shape)
 {
     json_t *object = json_object();
     if (!object)
@@ -349,7 +349,7 @@ static json_t *read_object(struct parser *ps, int depth, const struct json_shape
         size_t key_len;
         if (read_key(ps, small, sizeof(small), &key, &key_len, &owned) != 0)
             goto fail;
-        const struct json_shape *kept = shape ? member_shape(shape, key, key_len) : NULL;
+        const struct jsonin_shape *kept = shape ? member_shape(shape, key, key_len) : NULL;
         int rc = -1;
         if (shape && !kept) {
             rc = skip_value(ps, depth + 1) ? 0 : -1;
@@ -369,7 +369,7 @@ fail:
     return NULL;
 }
 
-static json_t *read_array(struct parser *ps, int depth, const struct json_shape *shape)
+static json_t *read_array(struct parser *ps, int depth, const struct jsonin_shape *shape)
 {
     json_t *array = json_array();
     if (!array)
@@ -390,7 +390,7 @@ static json_t *read_array(struct parser *ps, int depth, const struct json_shape 
     return NULL;
 }
 
-static json_t *read_value(struct parser *ps, int depth, const struct json_shape *shape)
+static json_t *read_value(struct parser *ps, int depth, const struct jsonin_shape *shape)
 {
     if (depth > MAX_DEPTH)
         return NULL;
@@ -465,7 +465,7 @@ static bool skip_value(struct parser *ps, int depth)
     }
 }
 
-json_t *json_parse_shaped(const char *data, size_t len, const struct json_shape *shape)
+json_t *jsonin_parse_shaped(const char *data, size_t len, const struct jsonin_shape *shape)
 {
     struct parser ps = {(const unsigned char *)data, (const unsigned char *)data + len, BUF_INIT};
     skip_space(&ps);
@@ -482,9 +482,9 @@ json_t *json_parse_shaped(const char *data, size_t len, const struct json_shape 
     return doc;
 }
 
-json_t *json_parse_body(const char *data, size_t len, const struct json_shape *shape,
-                        json_error_t *error)
+json_t *jsonin_parse_body(const char *data, size_t len, const struct jsonin_shape *shape,
+                          json_error_t *error)
 {
-    json_t *doc = json_parse_shaped(data, len, shape);
+    json_t *doc = jsonin_parse_shaped(data, len, shape);
     return doc ? doc : json_loadb(data, len, JSON_ALLOW_NUL, error);
 }

@@ -25,23 +25,23 @@
  * given for an array applies to each of its elements; scalars are built as
  * they are. A review needs a few dozen values of a pod that has hundreds.
  */
-struct json_shape {
+struct jsonin_shape {
     const char *member;
-    const struct json_shape *members;
+    const struct jsonin_shape *members;
 };
 
 /*
  * The object or array in data, building only what shape keeps (NULL:
  * everything), or NULL when jansson must decide.
  */
-json_t *json_parse_shaped(const char *data, size_t len, const struct json_shape *shape);
+json_t *jsonin_parse_shaped(const char *data, size_t len, const struct jsonin_shape *shape);
 
 /*
- * json_parse_shaped, else json_loadb(data, len, JSON_ALLOW_NUL, error), which
+ * jsonin_parse_shaped, else json_loadb(data, len, JSON_ALLOW_NUL, error), which
  * builds everything: callers must read only what shape keeps, so that both
  * give them the same answer.
  */
-json_t *json_parse_body(const char *data, size_t len, const struct json_shape *shape,
-                        json_error_t *error);
+json_t *jsonin_parse_body(const char *data, size_t len, const struct jsonin_shape *shape,
+                          json_error_t *error);
 
 #endif

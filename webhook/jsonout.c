@@ -87,7 +87,7 @@ static int write_string(struct buf *out, const char *s, size_t len, bool ascii)
     const unsigned char *u = (const unsigned char *)s;
     size_t run = 0;
     for (size_t i = 0; i < len;) {
-        i += json_plain_len(u + i, len - i);
+        i += jsonplain_len(u + i, len - i);
         if (i == len)
             break;
         if (!needs_escape(u[i]) && !(ascii && u[i] >= 0x80)) {
@@ -111,12 +111,12 @@ static int write_string(struct buf *out, const char *s, size_t len, bool ascii)
     return buf_append_char(out, '"');
 }
 
-int json_write_string(struct buf *out, const char *s, size_t len)
+int jsonout_write_string(struct buf *out, const char *s, size_t len)
 {
     return write_string(out, s, len, false);
 }
 
-int json_write_string_ascii(struct buf *out, const char *s, size_t len)
+int jsonout_write_string_ascii(struct buf *out, const char *s, size_t len)
 {
     return write_string(out, s, len, true);
 }
@@ -174,7 +174,7 @@ static int write_integer(struct buf *out, json_int_t value)
     return buf_append(out, digits + n, sizeof(digits) - n);
 }
 
-struct json_known {
+struct jsonout_known {
     size_t count;
     struct {
         const json_t *value; /* borrowed */
@@ -185,7 +185,7 @@ struct json_known {
 
 struct writer {
     size_t flags; /* 0, or JSON_ENSURE_ASCII | JSON_REAL_PRECISION(9) for the log */
-    const struct json_known *known; /* NULL: none */
+    const struct jsonout_known *known; /* NULL: none */
 };
 
 static int write_value(struct buf *out, const json_t *v, int depth, const struct writer *w)
@@ -252,22 +252,22 @@ static int write_top(struct buf *out, const json_t *v, const struct writer *w)
     return 0;
 }
 
-int json_write_compact(struct buf *out, const json_t *v)
+int jsonout_write_compact(struct buf *out, const json_t *v)
 {
     const struct writer w = {0, NULL};
     return write_top(out, v, &w);
 }
 
-struct json_known *json_known_new(const json_t *const *values, size_t count)
+struct jsonout_known *jsonout_known_new(const json_t *const *values, size_t count)
 {
-    struct json_known *known = calloc(1, sizeof(*known) + count * sizeof(known->items[0]));
+    struct jsonout_known *known = calloc(1, sizeof(*known) + count * sizeof(known->items[0]));
     if (!known)
         return NULL;
     for (; known->count < count; known->count++) {
         struct buf text = BUF_INIT;
-        if (!values[known->count] || json_write_compact(&text, values[known->count]) != 0) {
+        if (!values[known->count] || jsonout_write_compact(&text, values[known->count]) != 0) {
             buf_free(&text);
-            json_known_free(known);
+            jsonout_known_free(known);
             return NULL;
         }
         known->items[known->count].value = values[known->count];
@@ -277,20 +277,20 @@ struct json_known *json_known_new(const json_t *const *values, size_t count)
     return known;
 }
 
-void json_known_free(struct json_known *known)
+void jsonout_known_free(struct jsonout_known *known)
 {
     for (size_t i = 0; known && i < known->count; i++)
         free(known->items[i].text);
     free(known);
 }
 
-int json_write_compact_known(struct buf *out, const json_t *v, const struct json_known *known)
+int jsonout_write_compact_known(struct buf *out, const json_t *v, const struct jsonout_known *known)
 {
     const struct writer w = {0, known};
     return write_top(out, v, &w);
 }
 
-int json_write_log(struct buf *out, const json_t *v)
+int jsonout_write_log(struct buf *out, const json_t *v)
 {
     const struct writer w = {JSON_ENSURE_ASCII | JSON_REAL_PRECISION(9), NULL};
     return write_top(out, v, &w);

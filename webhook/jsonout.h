@@ -17,32 +17,33 @@
 #include "buf.h"
 
 /* Appends v (any JSON value) to out; returns 0, or -1 when out of memory or too deep. */
-int json_write_compact(struct buf *out, const json_t *v);
+int jsonout_write_compact(struct buf *out, const json_t *v);
 /* Appends s (len bytes of UTF-8) as a JSON string literal, escaped as jansson escapes it. */
-int json_write_string(struct buf *out, const char *s, size_t len);
+int jsonout_write_string(struct buf *out, const char *s, size_t len);
 
 /*
  * Values written into many answers (the configuration's prebuilt agent values)
  * with their compact text, written once, so that an answer copies the text
  * instead of writing the value again. Immutable once built: threads share it.
  */
-struct json_known;
+struct jsonout_known;
 
 /*
  * The compact text of each of values[0..count) (borrowed: they must outlive
  * the set and never change), or NULL when one is NULL or out of memory.
  */
-struct json_known *json_known_new(const json_t *const *values, size_t count);
-void json_known_free(struct json_known *known);
+struct jsonout_known *jsonout_known_new(const json_t *const *values, size_t count);
+void jsonout_known_free(struct jsonout_known *known);
 
-/* json_write_compact, copying the known text wherever one of the known values appears. */
-int json_write_compact_known(struct buf *out, const json_t *v, const struct json_known *known);
+/* jsonout_write_compact, copying the known text wherever one of the known values appears. */
+int jsonout_write_compact_known(struct buf *out, const json_t *v,
+                                const struct jsonout_known *known);
 
 /*
  * The log's spelling: what json_dumps(v, JSON_COMPACT | JSON_ENSURE_ASCII |
  * JSON_REAL_PRECISION(9)) writes, every code point above 0x7F escaped.
  */
-int json_write_log(struct buf *out, const json_t *v);
-int json_write_string_ascii(struct buf *out, const char *s, size_t len);
+int jsonout_write_log(struct buf *out, const json_t *v);
+int jsonout_write_string_ascii(struct buf *out, const char *s, size_t len);
 
 #endif

@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <string.h>
 
-static inline int json_plain_byte(unsigned char c)
+static inline int jsonplain_byte(unsigned char c)
 {
     return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
 }
@@ -22,7 +22,7 @@ static inline int json_plain_byte(unsigned char c)
  * One bit (the high bit of the byte) for each byte of the word x that is not
  * plain. Exact per byte: no step carries or borrows across bytes.
  */
-static inline uint64_t json_unplain_bytes(uint64_t x)
+static inline uint64_t jsonplain_unplain(uint64_t x)
 {
     const uint64_t ones = 0x0101010101010101u, highs = ones * 0x80, lows = ones * 0x7F;
     uint64_t quote = x ^ (ones * '"'), backslash = x ^ (ones * '\\');
@@ -33,19 +33,19 @@ static inline uint64_t json_unplain_bytes(uint64_t x)
 }
 
 /* How many bytes from p on (at most len) are plain. */
-static inline size_t json_plain_len(const unsigned char *p, size_t len)
+static inline size_t jsonplain_len(const unsigned char *p, size_t len)
 {
     size_t i = 0;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     for (; len - i >= 8; i += 8) {
         uint64_t x;
         memcpy(&x, p + i, 8);
-        uint64_t unplain = json_unplain_bytes(x);
+        uint64_t unplain = jsonplain_unplain(x);
         if (unplain) /* the first byte in memory is the lowest */
             return i + (size_t)__builtin_ctzll(unplain) / 8;
     }
 #endif
-    while (i < len && json_plain_byte(p[i]))
+    while (i < len && jsonplain_byte(p[i]))
         i++;
     return i;
 }

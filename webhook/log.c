@@ -101,11 +101,11 @@ static int write_event(struct buf *text, const char *when, enum log_level level,
                        const json_t *fields)
 {
     int rc = buf_append_str(text, "{\"time\":") ||
-             json_write_string_ascii(text, when, strlen(when)) ||
+             jsonout_write_string_ascii(text, when, strlen(when)) ||
              buf_append_str(text, ",\"level\":") ||
-             json_write_string_ascii(text, level_names[level], strlen(level_names[level])) ||
+             jsonout_write_string_ascii(text, level_names[level], strlen(level_names[level])) ||
              buf_append_str(text, ",\"msg\":") ||
-             json_write_string_ascii(text, msg ? msg : "", msg ? strlen(msg) : 0);
+             jsonout_write_string_ascii(text, msg ? msg : "", msg ? strlen(msg) : 0);
     const char *key;
     size_t key_len;
     json_t *value;
@@ -113,8 +113,8 @@ static int write_event(struct buf *text, const char *when, enum log_level level,
     {
         if (rc || is_line_key(key))
             continue;
-        rc = buf_append_char(text, ',') || json_write_string_ascii(text, key, key_len) ||
-             buf_append_char(text, ':') || json_write_log(text, value);
+        rc = buf_append_char(text, ',') || jsonout_write_string_ascii(text, key, key_len) ||
+             buf_append_char(text, ':') || jsonout_write_log(text, value);
     }
     return rc || buf_append_str(text, "}\n");
 }

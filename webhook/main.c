@@ -470,7 +470,7 @@ static int cmd_config(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    json_arena_install(); /* before any other jansson call (arena.h) */
+    arena_install(); /* before any other jansson call (arena.h) */
     if (argc < 2)
         return usage_error("missing command");
     const char *command = argv[1];

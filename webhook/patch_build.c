@@ -69,7 +69,7 @@ int patch_remove(struct patch *p, const char *path)
     return push_op(p, path, NULL, true);
 }
 
-int patch_write(struct buf *out, const struct patch *p, const struct json_known *known)
+int patch_write(struct buf *out, const struct patch *p, const struct jsonout_known *known)
 {
     size_t start = out->len;
     int rc = buf_append_char(out, '[');
@@ -77,10 +77,10 @@ int patch_write(struct buf *out, const struct patch *p, const struct json_known 
         const struct patch_op *op = &p->ops[i];
         rc = buf_append_str(out, i ? ",{\"op\":" : "{\"op\":") ||
              buf_append_str(out, op->value ? "\"add\",\"path\":" : "\"remove\",\"path\":") ||
-             json_write_string(out, op->path, op->path_len);
+             jsonout_write_string(out, op->path, op->path_len);
         if (rc == 0 && op->value)
             rc = buf_append_str(out, ",\"value\":") ||
-                 json_write_compact_known(out, op->value, known);
+                 jsonout_write_compact_known(out, op->value, known);
         rc = rc || buf_append_char(out, '}');
     }
     rc = rc || buf_append_char(out, ']');

@@ -16,7 +16,7 @@
 
 #include "buf.h"
 
-struct json_known;
+struct jsonout_known;
 
 /* One operation: "add" of value at path, or, with no value, "remove" of path. */
 struct patch_op {
@@ -43,7 +43,7 @@ size_t patch_count(const struct patch *p);
  * byte what json_dumps writes of it (JSON_COMPACT), copying the known values' text
  * (jsonout.h).
  */
-int patch_write(struct buf *out, const struct patch *p, const struct json_known *known);
+int patch_write(struct buf *out, const struct patch *p, const struct jsonout_known *known);
 
 /* {"op":"add","path":path,"value":value}; value stolen. */
 int patch_add(struct patch *p, const char *path, json_t *value);

@@ -51,9 +51,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             check(err[0] == '\0', "no reason on success");
             char *want = json_dumps(result, JSON_COMPACT | JSON_ENCODE_ANY);
             struct buf got = BUF_INIT;
-            if (want && json_write_compact(&got, result) == 0)
+            if (want && jsonout_write_compact(&got, result) == 0)
                 check(strcmp(got.data, want) == 0,
-                      "json_write_compact writes what json_dumps does");
+                      "jsonout_write_compact writes what json_dumps does");
             buf_free(&got);
             free(want);
         } else {

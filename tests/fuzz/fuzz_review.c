@@ -46,7 +46,7 @@ static void setup(void)
 {
     if (configs[0])
         return;
-    json_arena_install(); /* as goinject's main() does, before any other jansson call */
+    arena_install(); /* as goinject's main() does, before any other jansson call */
     configs[0] = config_new_default();
     configs[1] = config_new_default();
     configs[0]->mode = MODE_CLASSIC;
@@ -129,8 +129,8 @@ static void review_once(const struct goinject_config *cfg, const uint8_t *data, 
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-/* value cut down to shape, as json_parse_shaped should build it (a new reference). */
-static json_t *pruned(json_t *value, const struct json_shape *shape)
+/* value cut down to shape, as jsonin_parse_shaped should build it (a new reference). */
+static json_t *pruned(json_t *value, const struct jsonin_shape *shape)
 {
     if (!shape || !(json_is_object(value) || json_is_array(value)))
         return json_incref(value);
@@ -141,7 +141,7 @@ static json_t *pruned(json_t *value, const struct json_shape *shape)
         json_array_foreach(value, i, item) json_array_append_new(out, pruned(item, shape));
         return out;
     }
-    for (const struct json_shape *s = shape; s->member; s++) {
+    for (const struct jsonin_shape *s = shape; s->member; s++) {
         json_t *member = json_object_get(value, s->member);
         if (member)
             json_object_set_new(out, s->member, pruned(member, s->members));
@@ -151,9 +151,9 @@ static json_t *pruned(json_t *value, const struct json_shape *shape)
 
 static void check_parsers_agree(const struct goinject_config *cfg, const uint8_t *data, size_t size)
 {
-    const struct json_shape *shape = admission_review_shape(cfg);
-    json_t *fast = json_parse_shaped((const char *)data, size, NULL);
-    json_t *shaped = json_parse_shaped((const char *)data, size, shape);
+    const struct jsonin_shape *shape = admission_review_shape(cfg);
+    json_t *fast = jsonin_parse_shaped((const char *)data, size, NULL);
+    json_t *shaped = jsonin_parse_shaped((const char *)data, size, shape);
     check((fast != NULL) == (shaped != NULL), "shaped and full fast parses accept the same");
     if (!fast)
         return; /* jansson decides: nothing to compare */

@@ -3018,6 +3018,6 @@ static Suite *admission_suite(void)
 
 int main(void)
 {
-    json_arena_install(); /* as goinject's main() does: reviews use the arena */
+    arena_install(); /* as goinject's main() does: reviews use the arena */
     return run_suite(admission_suite());
 }

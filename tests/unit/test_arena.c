@@ -44,7 +44,7 @@ static int equals_text(const json_t *value, const char *text)
 
 START_TEST(values_made_in_a_scope_work_like_any_other)
 {
-    json_arena_begin();
+    arena_begin();
     json_t *pod = json_lit("{\"spec\":{\"containers\":[{\"name\":\"app\"}]}}");
     json_t *copy = json_deep_copy(pod);
     json_object_set_new(copy, "extra", json_string("x"));
@@ -52,22 +52,22 @@ START_TEST(values_made_in_a_scope_work_like_any_other)
     ck_assert_str_eq(json_string_value(json_object_get(copy, "extra")), "x");
     json_decref(copy);
     json_decref(pod);
-    json_arena_end();
+    arena_end();
 }
 END_TEST
 
 START_TEST(heap_values_cross_a_scope_in_both_directions)
 {
     json_t *before = json_lit("{\"kept\":[1,2,3]}"); /* heap: made outside any scope */
-    json_arena_begin();
+    arena_begin();
     json_t *inside = json_object();
     json_object_set(inside, "shared", before); /* a reference to the heap value */
     json_decref(inside);
-    json_arena_end();
+    arena_end();
     ck_assert_int_eq(before->refcount, 1);
-    json_arena_begin();
+    arena_begin();
     json_decref(before); /* the last reference to a heap value, dropped inside a scope */
-    json_arena_end();
+    arena_end();
 }
 END_TEST
 
@@ -81,7 +81,7 @@ START_TEST(each_value_goes_back_to_the_allocator_it_came_from)
 {
     ck_assert_ptr_nonnull(made_before_install);
     size_t heap = heap_in_use();
-    json_arena_begin();
+    arena_begin();
     json_t *inside = json_stringn_nocheck(json_string_value(made_before_install), BEFORE_BYTES);
     ck_assert_ptr_nonnull(inside);
     size_t heap_inside = heap_in_use();
@@ -90,7 +90,7 @@ START_TEST(each_value_goes_back_to_the_allocator_it_came_from)
     json_decref(made_before_install); /* heap memory, freed inside a scope: back to the heap */
     made_before_install = NULL;
     size_t heap_after = heap_in_use();
-    json_arena_end();
+    arena_end();
     if (heap) {
         ck_assert_msg(heap_after + BEFORE_BYTES <= heap_inside, "heap %zu -> %zu: not freed",
                       heap_inside, heap_after);
@@ -103,45 +103,45 @@ END_TEST
 
 START_TEST(export_copies_a_value_out_of_the_scope)
 {
-    json_arena_begin();
+    arena_begin();
     json_t *log = json_lit("{\"uid\":\"u\",\"actions\":{\"app\":\"shell-wrapper\"}}");
-    json_t *kept = json_arena_export(log);
-    json_arena_end();
+    json_t *kept = arena_export(log);
+    arena_end();
     /* Another review reuses the arena; the exported copy is untouched. */
-    json_arena_begin();
+    arena_begin();
     json_t *other = json_lit("{\"uid\":\"overwritten?\",\"actions\":{\"x\":\"y\"}}");
     ck_assert(equals_text(kept, "{\"uid\":\"u\",\"actions\":{\"app\":\"shell-wrapper\"}}"));
     json_decref(other);
-    json_arena_end();
+    arena_end();
     json_decref(kept);
-    ck_assert_ptr_null(json_arena_export(NULL));
+    ck_assert_ptr_null(arena_export(NULL));
 }
 END_TEST
 
 START_TEST(scopes_nest_and_only_the_outermost_releases)
 {
-    json_arena_begin();
+    arena_begin();
     json_t *outer = json_lit("{\"a\":\"outer\"}");
-    json_arena_begin();
+    arena_begin();
     json_t *inner = json_lit("{\"b\":\"inner\"}");
-    json_arena_end();
+    arena_end();
     ck_assert(equals_text(outer, "{\"a\":\"outer\"}"));
     ck_assert(equals_text(inner, "{\"b\":\"inner\"}"));
-    json_arena_end();
-    json_arena_end(); /* unbalanced: ignored */
+    arena_end();
+    arena_end(); /* unbalanced: ignored */
 }
 END_TEST
 
-START_TEST(dumped_text_is_released_with_json_text_free)
+START_TEST(dumped_text_is_released_with_arena_text_free)
 {
     json_t *v = json_lit("{\"a\":[1,\"two\"]}");
     char *outside = json_dumps(v, JSON_COMPACT);
-    json_arena_begin();
+    arena_begin();
     char *inside = json_dumps(v, JSON_COMPACT);
     ck_assert_str_eq(inside, outside);
-    json_text_free(inside);
-    json_arena_end();
-    json_text_free(outside);
+    arena_text_free(inside);
+    arena_end();
+    arena_text_free(outside);
     json_decref(v);
 }
 END_TEST
@@ -149,7 +149,7 @@ END_TEST
 START_TEST(large_reviews_grow_the_arena_and_give_it_back)
 {
     for (int round = 0; round < 3; round++) {
-        json_arena_begin();
+        arena_begin();
         json_t *big = json_array();
         /* Well past ARENA_KEEP, with one value larger than a whole chunk. */
         for (int i = 0; i < 20000; i++)
@@ -163,7 +163,7 @@ START_TEST(large_reviews_grow_the_arena_and_give_it_back)
         ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(big, 19999), "i")),
                          19999);
         json_decref(big);
-        json_arena_end();
+        arena_end();
     }
 }
 END_TEST
@@ -171,8 +171,8 @@ END_TEST
 /* ARENA_MAX: a scope that asks for more is refused, says so, and the next scope starts afresh. */
 START_TEST(a_scope_past_its_ceiling_is_refused_and_marked)
 {
-    json_arena_begin();
-    ck_assert(!json_arena_exhausted());
+    arena_begin();
+    ck_assert(!arena_exhausted());
     json_t *big = json_array();
     size_t made = 0;
     /* Strings of 64 KiB: well past ARENA_MAX after a few hundred, if nothing stopped them. */
@@ -186,19 +186,19 @@ START_TEST(a_scope_past_its_ceiling_is_refused_and_marked)
         json_array_append_new(big, s);
         made++;
     }
-    int exhausted = json_arena_exhausted();
-    json_arena_end();
+    int exhausted = arena_exhausted();
+    arena_end();
     free(text);
     ck_assert(exhausted);
     ck_assert_uint_gt(made, ARENA_MAX / (64 * 1024) / 2);
     ck_assert_uint_le(made, ARENA_MAX / (64 * 1024));
 
-    json_arena_begin();
-    ck_assert(!json_arena_exhausted());
+    arena_begin();
+    ck_assert(!arena_exhausted());
     json_t *small = json_pack("{s:s}", "after", "fine");
     ck_assert_ptr_nonnull(small);
-    ck_assert(!json_arena_exhausted());
-    json_arena_end();
+    ck_assert(!arena_exhausted());
+    arena_end();
 }
 END_TEST
 
@@ -206,14 +206,14 @@ static void *review_on_a_thread(void *arg)
 {
     int id = *(int *)arg;
     for (int n = 0; n < 200; n++) {
-        json_arena_begin();
+        arena_begin();
         json_t *v = json_pack("{s:i,s:[s,s]}", "thread", id, "list", "a", "b");
         if (json_integer_value(json_object_get(v, "thread")) != id) {
-            json_arena_end();
+            arena_end();
             return (void *)1;
         }
         json_decref(v);
-        json_arena_end();
+        arena_end();
     }
     return NULL; /* the thread's kept chunk is freed as it exits */
 }
@@ -242,7 +242,7 @@ int main(void)
     text[BEFORE_BYTES] = '\0';
     made_before_install = json_string(text);
     free(text);
-    json_arena_install();
+    arena_install();
     Suite *s = suite_create("arena");
     TCase *tc = tcase_create("scopes");
     tcase_add_test(tc, each_value_goes_back_to_the_allocator_it_came_from);
@@ -250,7 +250,7 @@ int main(void)
     tcase_add_test(tc, heap_values_cross_a_scope_in_both_directions);
     tcase_add_test(tc, export_copies_a_value_out_of_the_scope);
     tcase_add_test(tc, scopes_nest_and_only_the_outermost_releases);
-    tcase_add_test(tc, dumped_text_is_released_with_json_text_free);
+    tcase_add_test(tc, dumped_text_is_released_with_arena_text_free);
     tcase_add_test(tc, large_reviews_grow_the_arena_and_give_it_back);
     tcase_add_test(tc, a_scope_past_its_ceiling_is_refused_and_marked);
     tcase_add_test(tc, threads_have_arenas_of_their_own);

@@ -10,7 +10,7 @@
  * declines. */
 static void expect_agree(const char *text, size_t len, int want_fast)
 {
-    json_t *fast = json_parse_shaped(text, len, NULL);
+    json_t *fast = jsonin_parse_shaped(text, len, NULL);
     json_error_t error;
     json_t *slow = json_loadb(text, len, JSON_ALLOW_NUL, &error);
     if (want_fast)
@@ -83,13 +83,13 @@ START_TEST(declines_what_jansson_must_judge)
         "{\"a\\u0000b\":1}",
     };
     for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
-        json_t *fast = json_parse_shaped(docs[i], strlen(docs[i]), NULL);
+        json_t *fast = jsonin_parse_shaped(docs[i], strlen(docs[i]), NULL);
         ck_assert_msg(fast == NULL, "the fast parser took: %s", docs[i]);
         expect_agree(docs[i], strlen(docs[i]), 0);
     }
     /* A NUL byte outside a string. */
     expect_agree("[1,\0 2]", 7, 0);
-    ck_assert_ptr_null(json_parse_shaped("[1,\0 2]", 7, NULL));
+    ck_assert_ptr_null(jsonin_parse_shaped("[1,\0 2]", 7, NULL));
 }
 END_TEST
 
@@ -134,14 +134,14 @@ END_TEST
 
 /* ---- shapes ------------------------------------------------------------- */
 
-static const struct json_shape MOUNT[] = {{"name", NULL}, {"mountPath", NULL}, {NULL, NULL}};
-static const struct json_shape CONTAINER[] = {
+static const struct jsonin_shape MOUNT[] = {{"name", NULL}, {"mountPath", NULL}, {NULL, NULL}};
+static const struct jsonin_shape CONTAINER[] = {
     {"name", NULL}, {"volumeMounts", MOUNT}, {NULL, NULL}};
-static const struct json_shape SPEC[] = {{"containers", CONTAINER}, {NULL, NULL}};
+static const struct jsonin_shape SPEC[] = {{"containers", CONTAINER}, {NULL, NULL}};
 
-static void expect_shaped(const char *text, const struct json_shape *shape, const char *want)
+static void expect_shaped(const char *text, const struct jsonin_shape *shape, const char *want)
 {
-    json_t *got = json_parse_shaped(text, strlen(text), shape);
+    json_t *got = jsonin_parse_shaped(text, strlen(text), shape);
     ck_assert_msg(got != NULL, "declined: %s", text);
     json_t *expected = json_loads(want, 0, NULL);
     ck_assert_ptr_nonnull(expected);
@@ -196,9 +196,9 @@ START_TEST(skipped_members_are_checked_as_strictly)
         "{\"skipped\":{\"a\" 1}}", "{\"skipped\":123456789012345678901}",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        ck_assert_msg(json_parse_shaped(bad[i], strlen(bad[i]), NULL) == NULL, "full took %s",
+        ck_assert_msg(jsonin_parse_shaped(bad[i], strlen(bad[i]), NULL) == NULL, "full took %s",
                       bad[i]);
-        ck_assert_msg(json_parse_shaped(bad[i], strlen(bad[i]), SPEC) == NULL, "shaped took %s",
+        ck_assert_msg(jsonin_parse_shaped(bad[i], strlen(bad[i]), SPEC) == NULL, "shaped took %s",
                       bad[i]);
     }
     /* Depth counts inside skipped values as well: 2048 levels in all are fine, 2049 are not. */
@@ -209,8 +209,8 @@ START_TEST(skipped_members_are_checked_as_strictly)
         memset(p, '[', inner);
         memset(p + inner, ']', inner);
         strcpy(p + inner * 2, "}");
-        json_t *shaped = json_parse_shaped(text, strlen(text), SPEC);
-        json_t *full = json_parse_shaped(text, strlen(text), NULL);
+        json_t *shaped = jsonin_parse_shaped(text, strlen(text), SPEC);
+        json_t *full = jsonin_parse_shaped(text, strlen(text), NULL);
         ck_assert_int_eq(shaped != NULL, full != NULL);
         ck_assert_int_eq(shaped != NULL, depth <= 2048);
         json_decref(shaped);
@@ -230,11 +230,11 @@ START_TEST(plain_len_finds_the_first_byte_needing_attention)
         for (size_t at = 0; at < 24; at++) {
             memset(text, 'a', sizeof(text));
             text[at] = (unsigned char)c;
-            size_t want = json_plain_byte((unsigned char)c) ? 24 : at;
-            ck_assert_uint_eq(json_plain_len(text, 24), want);
+            size_t want = jsonplain_byte((unsigned char)c) ? 24 : at;
+            ck_assert_uint_eq(jsonplain_len(text, 24), want);
         }
     }
-    ck_assert_uint_eq(json_plain_len((const unsigned char *)"", 0), 0);
+    ck_assert_uint_eq(jsonplain_len((const unsigned char *)"", 0), 0);
 }
 END_TEST
 

@@ -12,7 +12,7 @@ static void expect_same_as_jansson(const json_t *v)
     char *want = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
     ck_assert_ptr_nonnull(want);
     struct buf got = BUF_INIT;
-    ck_assert_int_eq(json_write_compact(&got, v), 0);
+    ck_assert_int_eq(jsonout_write_compact(&got, v), 0);
     ck_assert_str_eq(got.data, want);
     free(want);
     buf_free(&got);
@@ -20,7 +20,7 @@ static void expect_same_as_jansson(const json_t *v)
     want =
         json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(9));
     ck_assert_ptr_nonnull(want);
-    ck_assert_int_eq(json_write_log(&got, v), 0);
+    ck_assert_int_eq(jsonout_write_log(&got, v), 0);
     ck_assert_str_eq(got.data, want);
     free(want);
     buf_free(&got);

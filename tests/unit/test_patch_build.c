@@ -456,13 +456,13 @@ START_TEST(patch_write_is_what_jansson_writes_of_the_document)
      * changed afterwards (which the configuration never does), the answer shows the copy.
      */
     const json_t *values[] = {known_value};
-    struct json_known *known = json_known_new(values, 1);
+    struct jsonout_known *known = jsonout_known_new(values, 1);
     ck_assert_ptr_nonnull(known);
     json_object_set_new(known_value, "name", json_string("changed"));
     ck_assert_int_eq(patch_write(&with_known, &patch, known), 0);
     ck_assert_ptr_nonnull(strstr(with_known.data, "{\"op\":\"add\",\"path\":\"/known\",\"value\":"
                                                   "{\"name\":\"known\","));
-    json_known_free(known);
+    jsonout_known_free(known);
     struct buf empty = BUF_INIT;
     struct patch none;
     patch_init(&none);

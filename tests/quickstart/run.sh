@@ -13,6 +13,8 @@
 # with their reason, as they would on such a machine.
 #
 #   tests/quickstart/run.sh [BASE_IMAGE]
+#
+#   QUICKSTART_TEST=0   check `make run` only (CI: the host's own `make test` covers the suite)
 set -euo pipefail
 
 top="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -73,6 +75,10 @@ say "the printed curl line got an answer with a patch"
 in_box 'for p in /proc/[0-9]*; do [ "$(cat "$p/comm" 2>/dev/null)" = goinject ] && kill "${p#/proc/}"; done; true'
 
 # 2. make test
+if [[ "${QUICKSTART_TEST:-1}" == 0 ]]; then
+    echo "quickstart: make run works on a fresh Debian 12 (make test not checked: QUICKSTART_TEST=0)"
+    exit 0
+fi
 say "make test"
 t1=$SECONDS
 in_box 'cd /src && PATH=$PATH:/usr/local/go/bin make test' >"$work/test.log" 2>&1 || {

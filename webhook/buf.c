@@ -166,6 +166,8 @@ int buf_read_file(struct buf *b, const char *path, char *err, size_t errlen)
     close(fd);
     if (rc != 0 && b->data)
         buf_truncate(b, start);
+    else if (b->data)
+        b->data[b->len] = '\0'; /* an empty file appended nothing, on room reserved for it */
     return rc;
 }
 

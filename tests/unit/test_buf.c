@@ -65,6 +65,20 @@ START_TEST(a_file_up_to_the_ceiling_is_read)
 }
 END_TEST
 
+START_TEST(an_empty_file_is_an_empty_string)
+{
+    char err[256];
+    write_file(0);
+    struct buf b = BUF_INIT_MAX(100);
+    ck_assert_msg(buf_read_file(&b, path, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_uint_eq(b.len, 0);
+    char *text = buf_steal(&b);
+    ck_assert_str_eq(text, "");
+    free(text);
+    unlink(path);
+}
+END_TEST
+
 START_TEST(a_file_past_the_ceiling_is_an_error_that_says_so)
 {
     char err[256];
@@ -172,6 +186,7 @@ static Suite *buf_suite(void)
 
     TCase *file = tcase_create("file");
     tcase_add_test(file, a_file_up_to_the_ceiling_is_read);
+    tcase_add_test(file, an_empty_file_is_an_empty_string);
     tcase_add_test(file, a_file_past_the_ceiling_is_an_error_that_says_so);
     tcase_add_test(file, a_file_of_unknown_size_is_bounded_too);
     tcase_add_test(file, a_missing_file_is_named);

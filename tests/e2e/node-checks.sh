@@ -132,35 +132,61 @@ pods_ready() {
             | select(.status.conditions[]? | .type == "Ready" and .status == "True")] | length == $n' >/dev/null
 }
 
+# mutated_as NS MODE OUT: a pod (named anew each time, the name in OUT.name) sent to the API
+# server (server dry run) in NS comes back mutated by goinject in MODE; the answer in OUT.
+mutated_as() {
+    local name
+    name="$(basename "$3")-$RANDOM"
+    printf '%s\n' "$name" >"$3.name"
+    static_pod "$name" | kubectl -n "$1" create --dry-run=server -o json -f - >"$3" 2>/dev/null &&
+        jq -e --arg mode "$2" '.metadata.annotations["goinject.io/status"] // "{}" | fromjson | .mode == $mode' "$3" >/dev/null
+}
+
 # serves_through_service NS SERVICE SELECTOR MODE: the Service's ready endpoints are the
 # Deployment's Ready pods on the node; a pod sent to the API server (server dry run) comes back
-# mutated in MODE, and one of those pods logged its review.
+# mutated in MODE, and one of those pods logged its review. After an upgrade the API server may
+# keep using a connection to an old pod while that pod's shutdown delay lasts (its answers are
+# the old configuration's), so MODE is waited for.
 serves_through_service() {
     local ns="$1" svc="$2" selector="$3" mode="$4" out="$E2E_WORK/serves-$1-$RANDOM"
     kubectl -n "$ns" get pods -l "$selector" -o json >"$out.pods.json"
     jq -r --arg node "$E2E_NODE_NAME" '[.items[] | select(.metadata.deletionTimestamp == null and .spec.nodeName == $node)
         | select(.status.conditions[]? | .type == "Ready" and .status == "True") | .status.podIP] | sort | join(" ")' \
         "$out.pods.json" >"$out.pod-ips"
-    [[ -s "$out.pod-ips" && "$(cat "$out.pod-ips")" != "" ]] || fail "no Ready pods of $selector in $ns"
-    kubectl -n "$ns" get endpoints "$svc" -o json >"$out.ep.json"
-    assert_json "$out.ep.json" '[.subsets[]?.addresses[]?.ip] | sort | join(" ")' "\"$(cat "$out.pod-ips")\""
-    assert_json "$out.ep.json" '[.subsets[]?.ports[]? | .port] | unique' '[8443]'
+    [[ -n "$(cat "$out.pod-ips")" ]] || fail "no Ready pods of $selector in $ns"
+    endpoints_are_pods() {
+        kubectl -n "$ns" get endpointslices -l "kubernetes.io/service-name=$svc" -o json >"$out.eps.json"
+        jq -e --arg ips "$(cat "$out.pod-ips")" '[.items[].endpoints[]? | select(.conditions.ready) | .addresses[]] | sort | join(" ") == $ips' \
+            "$out.eps.json" >/dev/null
+    }
+    poll 30 endpoints_are_pods || {
+        jq -c '[.items[].endpoints[]? | {addresses, conditions}]' "$out.eps.json"
+        fail "the Service's ready endpoints are not the pods $(cat "$out.pod-ips")"
+    }
+    assert_json "$out.eps.json" '[.items[].ports[]? | .port] | unique' '[8443]'
     local ip
     for ip in $(cat "$out.pod-ips"); do
         [[ "$ip" == "$(node_cidr_prefix)"* ]] || fail "endpoint $ip is not in the pod CIDR"
     done
     echo "Service $ns/$svc: ready endpoints $(cat "$out.pod-ips") (pods on $E2E_NODE_NAME)"
-    local pod="through-service-$RANDOM"
-    static_pod "$pod" | kubectl -n "$NODE_NS_PREFIX-readme" create --dry-run=server -o json -f - >"$out.pod.json"
-    assert_json "$out.pod.json" '.metadata.annotations["goinject.io/status"] | fromjson | .mode' "\"$mode\""
-    echo "a pod sent to the API server came back mutated ($mode): $(jq -r '.metadata.annotations["goinject.io/reason"]' "$out.pod.json")"
-    # The review, in the log of one of the pods behind the Service.
+    local pod
+    poll 30 mutated_as "$NODE_NS_PREFIX-readme" "$mode" "$out.dry" || {
+        cat "$out.dry"
+        fail "a pod sent to the API server did not come back mutated ($mode) within 30 s"
+    }
+    pod="$(cat "$out.dry.name")"
+    echo "pod $pod sent to the API server came back mutated ($mode): $(jq -r '.metadata.annotations["goinject.io/reason"]' "$out.dry")"
+    # The review, in the log of one of the Ready pods behind the Service.
     served_by() {
         kubectl -n "$ns" logs -l "$selector" --tail=-1 --prefix --max-log-requests=10 2>/dev/null |
             grep -F "\"pod\":\"$pod\"" | grep -F '"msg":"review"' >"$out.served"
     }
     poll 20 served_by || fail "no pod behind the Service logged the review of $pod"
-    echo "reviewed by: $(sed -E 's/^\[pod\/([^/]+)\/.*/\1/' "$out.served" | sort -u | tr '\n' ' ')"
+    local by
+    by="$(sed -E 's/^\[pod\/([^/]+)\/.*/\1/' "$out.served" | sort -u | tr '\n' ' ')"
+    echo "reviewed by: $by"
+    jq -r --arg by "${by% }" '.items[] | select(.metadata.name == $by) | .status.podIP' "$out.pods.json" | grep -q . ||
+        fail "the review was logged by $by, not by one of the Ready pods"
 }
 
 # nothing_left SELECTOR: no object of any kind the chart or deploy/ makes carries the labels, in
@@ -180,6 +206,17 @@ nothing_left() {
     echo "nothing labelled $selector is left"
 }
 
+# no_release NAME NS: a release an earlier, failed check left is uninstalled, its namespace gone.
+no_release() {
+    if helm status "$1" --namespace "$2" >/dev/null 2>&1; then
+        echo "(uninstalling $1 left in $2 by an earlier check)"
+        helm uninstall "$1" --namespace "$2" --wait >/dev/null || true
+    fi
+    kubectl delete mutatingwebhookconfiguration -l "app.kubernetes.io/instance=$1" --ignore-not-found >/dev/null
+    kubectl get namespace "$2" >/dev/null 2>&1 && namespace_gone "$2"
+    return 0
+}
+
 namespace_gone() {
     kubectl delete namespace "$1" --wait=false --ignore-not-found
     poll 120 not_exists namespace "$1" || fail "namespace $1 was not deleted"
@@ -195,6 +232,7 @@ run_node_readme_command() {
 
 node_readme_helm() {
     local dir cmd ran=""
+    no_release goinject goinject-system
     dir="$(readme_sandbox node-helm)"
     readme_commands "With Helm" >"$E2E_WORK/node-readme-helm.cmds"
     assert_grep "README Helm block" "$E2E_WORK/node-readme-helm.cmds" '^kubectl -n goinject-system rollout status deployment/goinject$'
@@ -238,6 +276,8 @@ node_readme_helm() {
 
 node_chart_secret() {
     local ns=goinject-secret dir="$E2E_WORK/node-secret"
+    no_release goinject goinject-system
+    no_release goinject "$ns"
     namespace "$ns" pod-security.kubernetes.io/enforce=restricted | kubectl apply -f -
     "$GOINJECT_BIN" certgen --out "$dir" --host "goinject.$ns.svc" --host "goinject.$ns.svc.cluster.local"
     kubectl -n "$ns" create secret tls my-webhook-tls --cert "$dir/tls.crt" --key "$dir/tls.key"
@@ -301,6 +341,14 @@ node_runtime_setup() {
     for which in glibc musl classic; do
         release_pods_ready "$RT_NS-gi-$which" "rt-$which" 1 || fail "rt-$which is not Ready"
     done
+    # The API server calls each once the Service's endpoint reached it.
+    local mode
+    for which in glibc musl classic; do
+        mode=cloud-native
+        [[ "$which" == classic ]] && mode=classic
+        poll 30 mutated_as "$RT_NS-$which" "$mode" "$E2E_WORK/rt-probe-$which" ||
+            fail "pods in $RT_NS-$which are not mutated ($mode) 30 s after helm install"
+    done
 }
 
 node_runtime() {
@@ -332,18 +380,24 @@ node_runtime_teardown() {
 
 # ---- helm upgrade under a steady stream of pods ------------------------------------------------
 
-# stream_loop DIR: create pods one after the other until DIR/stop appears. They ask for a node
-# that does not exist, so they stay Pending: created for real (persisted, admitted), not run.
+# stream_loop DIR LOOP: create pods, five to a kubectl call, until DIR/stop appears. They ask
+# for a node that does not exist, so they stay Pending: created for real (persisted, admitted
+# through goinject), never run. DIR/results gets "ok NAME NANOSECONDS" per created pod and
+# "fail BATCH NANOSECONDS" per failed call (its stderr in DIR/BATCH.err).
 stream_loop() {
-    local dir="$1" i=0 name
+    local dir="$1" loop="$2" i=0 j batch t
     while [[ ! -e "$dir/stop" ]]; do
         i=$((i + 1))
-        name="$(printf 'stream-%04d' "$i")"
-        if static_pod "$name" | sed 's/^spec:$/spec:\n  nodeSelector: {e2e.goinject.io\/none: "true"}/' |
-            kubectl -n "$NODE_NS_PREFIX-stream" create -f - >/dev/null 2>"$dir/$name.err"; then
-            printf 'ok %s %s\n' "$name" "$(date +%s%N)" >>"$dir/results"
+        batch="$(printf 'stream-%s-%04d' "$loop" "$i")"
+        for j in 1 2 3 4 5; do
+            static_pod "$batch-$j" | sed 's/^spec:$/spec:\n  nodeSelector: {e2e.goinject.io\/none: "true"}/'
+            printf -- '---\n'
+        done >"$dir/$batch.yaml"
+        if kubectl -n "$NODE_NS_PREFIX-stream" create -o name -f "$dir/$batch.yaml" >"$dir/$batch.out" 2>"$dir/$batch.err"; then
+            t="$(date +%s%N)"
+            sed "s|^pod/\(.*\)|ok \1 $t|" "$dir/$batch.out" >>"$dir/results"
         else
-            printf 'fail %s %s\n' "$name" "$(date +%s%N)" >>"$dir/results"
+            printf 'fail %s %s\n' "$batch" "$(date +%s%N)" >>"$dir/results"
         fi
     done
 }
@@ -351,12 +405,16 @@ stream_loop() {
 node_upgrade_under_load() {
     local ns=goinject-system dir="$E2E_WORK/stream"
     mkdir -p "$dir"
+    no_release goinject goinject-system
+    no_release goinject goinject-secret
     helm install goinject "$CHART" --namespace "$ns" --create-namespace --wait --timeout 3m >/dev/null
     release_pods_ready "$ns" goinject 2 || fail "not 2 Ready pods"
     serves_through_service "$ns" goinject app.kubernetes.io/instance=goinject cloud-native
     kubectl -n "$ns" get pods -l app.kubernetes.io/instance=goinject -o jsonpath='{.items[*].metadata.name}' >"$dir/old-pods"
-    stream_loop "$dir" &
-    local loop=$!
+    stream_loop "$dir" a &
+    local loop_a=$!
+    stream_loop "$dir" b &
+    local loop_b=$!
     sleep 5
     local t0 t1
     t0="$(date +%s%N)"
@@ -376,14 +434,14 @@ node_upgrade_under_load() {
     t1="$(date +%s%N)"
     sleep 5
     touch "$dir/stop"
-    wait "$loop"
+    wait "$loop_a" "$loop_b"
     local total failed during
     total="$(grep -c . "$dir/results")"
     failed="$(grep -c '^fail ' "$dir/results" || true)"
     during="$(awk -v a="$t0" -v b="$t1" '$3 >= a && $3 <= b' "$dir/results" | grep -c . || true)"
     echo "$total pods created, $during of them while the webhook pods rolled ($(((t1 - t0) / 1000000)) ms), $failed failed"
     ((failed == 0)) || { cat "$dir"/stream-*.err | head -20; fail "$failed creates failed"; }
-    ((during >= 10)) || fail "only $during pods were created during the roll"
+    ((during >= 20)) || fail "only $during pods were created during the roll"
     kubectl -n "$NODE_NS_PREFIX-stream" get pods -o json >"$dir/pods.json"
     assert_json "$dir/pods.json" '.items | length' "$total"
     # Every pod was mutated: none was let through unmutated by failurePolicy Ignore.
@@ -403,6 +461,8 @@ node_upgrade_under_load() {
 
 node_readme_manifests() {
     local dir cmd ran=""
+    no_release goinject goinject-system
+    kubectl delete mutatingwebhookconfiguration goinject --ignore-not-found >/dev/null
     dir="$(readme_sandbox node-manifests)"
     readme_commands "With plain manifests" >"$E2E_WORK/node-readme-manifests.cmds"
     while IFS= read -r cmd; do
@@ -418,7 +478,8 @@ node_readme_manifests() {
             "kubectl delete namespace "*)
                 poll 120 not_exists namespace goinject-system || fail "goinject-system was not deleted"
                 install_objects_gone goinject
-                nothing_left app.kubernetes.io/name=goinject
+                # deploy/ labels its objects with the name only (the chart adds instance).
+                nothing_left "app.kubernetes.io/name=goinject,!app.kubernetes.io/instance"
                 ran+=" uninstall"
                 ;;
         esac

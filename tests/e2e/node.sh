@@ -72,7 +72,12 @@ HOST_PATHS="/var/lib/kubelet /var/lib/kubelet/device-plugins /var/log/containers
 IPT_TABLES="filter nat mangle raw"
 READY_TIMEOUT="${GOINJECT_E2E_READY_TIMEOUT:-180}"
 
-say() { printf '%s\n' "node.sh: $*" >&2; }
+# DOWN_LOG: where `down` also writes what it says (with-cluster.sh silences it).
+DOWN_LOG=""
+say() {
+    printf '%s\n' "node.sh: $*" >&2
+    [[ -z "$DOWN_LOG" ]] || printf '%s %s\n' "$(date +%T)" "$*" >>"$DOWN_LOG" 2>/dev/null || true
+}
 die() { say "error: $*"; exit 1; }
 
 bin_dir() { "$CLUSTER" bindir; }
@@ -631,9 +636,12 @@ drain() {
         kc -n "$ns" delete pod "$name" --grace-period=2 --wait=false >/dev/null 2>&1 || true
     done < <(kc get pods -A --field-selector "spec.nodeName=$NODE_NAME" \
         -o jsonpath='{range .items[*]}{.metadata.namespace}{" "}{.metadata.name}{"\n"}{end}' 2>/dev/null || true)
-    local deadline=$((SECONDS + 45))
+    local deadline=$((SECONDS + 45)) t0=$SECONDS
     while ((SECONDS < deadline)); do
-        [[ "$(running_tasks)" == 0 && "$(pods_on_node)" == 0 ]] && return 0
+        if [[ "$(running_tasks)" == 0 && "$(pods_on_node)" == 0 ]]; then
+            say "drained in $((SECONDS - t0))s"
+            return 0
+        fi
         sleep 0.5
     done
     say "warning: pods still running after 45s; stopping them through containerd"
@@ -645,10 +653,14 @@ sweep_containerd() {
     ctr --address "$CTR_SOCK" version >/dev/null 2>&1 || return 0
     local id
     for id in $(ctr_ containers ls -q 2>/dev/null || true); do
+        printf '%s\n' "$id" >>"$HOST_DIR/containers-ours"
         ctr_ containers info "$id" 2>/dev/null |
             jq -r '.Spec.linux.namespaces[]? | select(.type == "network") | .path // empty' \
                 >>"$HOST_DIR/netns-ours" 2>/dev/null || true
     done
+    local n
+    n="$(ctr_ containers ls -q 2>/dev/null | grep -c . || true)"
+    ((n == 0)) || say "removing $n containers the kubelet left"
     for id in $(ctr_ tasks ls -q 2>/dev/null || true); do
         ctr_ tasks kill --signal SIGKILL "$id" >/dev/null 2>&1 || true
     done
@@ -744,8 +756,14 @@ remove_host_paths() {
             [[ "$target" == "$POD_LOGS"/* ]] && rm -f "$f"
         done
     fi
-    # libcni's cache of this node's network.
+    # libcni's cache of this node's network, and of the loopback network of its sandboxes.
     rm -f /var/lib/cni/results/"$CNI_NETWORK"-* 2>/dev/null || true
+    if [[ -f "$HOST_DIR/containers-ours" ]]; then
+        while IFS= read -r f; do
+            [[ "$f" =~ ^[0-9a-f]{64}$ ]] || continue
+            rm -f "/var/lib/cni/results/cni-loopback-$f-lo"
+        done <"$HOST_DIR/containers-ours"
+    fi
     rm -rf "/var/lib/cni/networks/$CNI_NETWORK"
     # The network namespaces of this node's sandboxes.
     if [[ -f "$HOST_DIR/netns-ours" ]]; then
@@ -773,6 +791,9 @@ remove_host_paths() {
 cmd_down() {
     local changes="$HOST_DIR/changes"
     [[ -d "$NODE_DIR" || -d "$RUN_DIR" ]] || { say "no node in $STATE_DIR"; return 0; }
+    mkdir -p "$LOG_DIR"
+    DOWN_LOG="$LOG_DIR/node-down.log"
+    say "down: $NODE_NAME"
     export PATH="$(bin_dir):$PATH"
     mkdir -p "$HOST_DIR"
     drain

@@ -569,7 +569,10 @@ func (s *suite) nodeExitRun(ctx context.Context, c caseDef, index int, group, ns
 		"%v %s", err, statusAction(created)) {
 		return
 	}
-	p, err := s.waitPod(ctx, ns, name, 150*time.Second, appTerminated)
+	// The phase follows the container's status a moment later.
+	p, err := s.waitPod(ctx, ns, name, 150*time.Second, func(p *kpod) bool {
+		return appTerminated(p) && (p.Status.Phase == "Failed" || p.Status.Phase == "Succeeded")
+	})
 	if !s.check(group, "exit run: the pod ran to its end", err == nil, "%v", err) {
 		return
 	}
@@ -780,7 +783,11 @@ func (s *suite) nodeRootfs(ctx context.Context) {
 	if !s.check(group, "dry run for the root file system proof", err == nil, "%v", err) {
 		return
 	}
-	init := deepCopy(mutated["spec"].(map[string]any)["initContainers"].([]any)[0].(map[string]any))
+	inits, _ := mutated["spec"].(map[string]any)["initContainers"].([]any)
+	if !s.check(group, "the dry run has goinject's init container", len(inits) == 1, "initContainers %s", jsonString(inits)) {
+		return
+	}
+	init := deepCopy(inits[0].(map[string]any))
 	init["name"] = "copy-to-root"
 	init["args"] = []any{"/opt/goinject/agent", "/"}
 	plain := s.node.ns["plain"]

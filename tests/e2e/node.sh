@@ -630,6 +630,8 @@ drain() {
     pid_alive kubelet || return 0
     kc get --raw /readyz >/dev/null 2>&1 || return 0
     local line ns name
+    # No new pods here (controllers replace the ones deleted below).
+    kc cordon "$NODE_NAME" >/dev/null 2>&1 || true
     while read -r ns name; do
         [[ -n "$name" ]] || continue
         kc -n "$ns" patch pod "$name" --type=merge -p '{"metadata":{"finalizers":null}}' >/dev/null 2>&1 || true
@@ -644,7 +646,8 @@ drain() {
         fi
         sleep 0.5
     done
-    say "warning: pods still running after 45s; stopping them through containerd"
+    say "warning: pods still running after 45s; stopping them through containerd: $(kc get pods -A \
+        --field-selector "spec.nodeName=$NODE_NAME" -o name 2>/dev/null | tr '\n' ' ')"
 }
 
 # sweep_containerd: whatever containerd still holds: tasks killed, containers removed; the

@@ -82,6 +82,8 @@ summary() {
     fi
     if [[ -n "${E2E_NODE_NAME:-}" ]]; then
         local ready ran
+        # The pods-watch of node-checks.sh, when it ran.
+        if declare -F node_finish >/dev/null; then node_finish; fi
         ready="$(kubectl get node "$E2E_NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true)"
         [[ "$ready" == True ]] && ready=Ready || ready="not Ready"
         ran="$(sort -u "$E2E_WORK/pods-ran" 2>/dev/null | grep -c . || true)"

@@ -44,6 +44,27 @@ node_hold() {
 
 no_pods_left() { [[ -z "$(kubectl get pods -A -o name)" ]]; }
 
+# Every pod whose containers start on the node is counted for the summary line: a watch of all
+# pods from here to node_finish.
+node_watch_pods() {
+    kubectl get pods -A --watch -o json >"$E2E_WORK/pods.watch" 2>/dev/null &
+    track pods-watch "$!" "$(command -v kubectl)"
+}
+
+node_finish() {
+    local pid
+    if [[ -f "$E2E_WORK/pids/pods-watch.pid" ]]; then
+        pid="$(tracked_pid pods-watch)"
+        kill -TERM "$pid" 2>/dev/null || true
+        rm -f "$E2E_WORK/pids/pods-watch.pid"
+    fi
+    [[ -s "$E2E_WORK/pods.watch" ]] || return 0
+    jq -r --arg node "$E2E_NODE_NAME" 'select(.kind == "Pod" and .spec.nodeName == $node)
+        | select([.status.containerStatuses[]?, .status.initContainerStatuses[]?
+                  | .state.running.startedAt // .state.terminated.startedAt // empty] | length > 0)
+        | .metadata.uid' "$E2E_WORK/pods.watch" >>"$E2E_WORK/pods-ran" 2>/dev/null || true
+}
+
 node_release() {
     # What the node-less checks left: webhook configurations that point at processes that are
     # gone, workloads and pods that were never scheduled.
@@ -488,6 +509,7 @@ node_readme_manifests() {
 }
 
 node_checks() {
+    node_watch_pods
     setup "node: the node-less checks' leftovers removed, the hold lifted" node_release
     setup "node: a pod runs on $E2E_NODE_NAME (sandbox image, goinject image): pod network, no default route" node_pod_runs
     check "node: README 'With Helm' as written: pods Ready behind the Service, reviews answered by them; upgrade rolls them; uninstall leaves nothing" node_readme_helm
@@ -498,4 +520,5 @@ node_checks() {
     check "node: runtime releases uninstalled, nothing left" node_runtime_teardown
     check "node: helm upgrade rolls the webhook pods while pods are created in a steady stream: none fails, none misses its mutation" node_upgrade_under_load
     check "node: README 'With plain manifests' as written: pods Ready behind the Service, reviews answered by them; uninstall leaves nothing" node_readme_manifests
+    node_finish
 }

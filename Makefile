@@ -164,7 +164,7 @@ registry-test: $(BUILD)/goinject
 # runs one where the machine can (tests/e2e/with-cluster.sh).
 GOINJECT_E2E_NODE ?= auto
 export GOINJECT_E2E_NODE
-E2E_NODE_DEPS := $(if $(filter 0,$(GOINJECT_E2E_NODE)),,image runtime-bin)
+E2E_NODE_DEPS := $(if $(filter 0,$(GOINJECT_E2E_NODE)),,$(if $(or $(filter 1,$(GOINJECT_E2E_NODE)),$(shell command -v docker)),image runtime-bin))
 
 e2e: $(BUILD)/goinject $(BUILD)/e2e/latewebhook $(BUILD)/registry/testregistry $(E2E_NODE_DEPS)
 	PATH="$(dir $(GO)):$$PATH" tests/e2e/cluster.sh build

@@ -629,15 +629,16 @@ running_tasks() {
 drain() {
     pid_alive kubelet || return 0
     kc get --raw /readyz >/dev/null 2>&1 || return 0
-    local line ns name
+    local ns name
     # No new pods here (controllers replace the ones deleted below).
     kc cordon "$NODE_NAME" >/dev/null 2>&1 || true
+    # Finalizers (the runtime checks keep deleted pods with one) would hold the pods.
     while read -r ns name; do
         [[ -n "$name" ]] || continue
         kc -n "$ns" patch pod "$name" --type=merge -p '{"metadata":{"finalizers":null}}' >/dev/null 2>&1 || true
-        kc -n "$ns" delete pod "$name" --grace-period=2 --wait=false >/dev/null 2>&1 || true
-    done < <(kc get pods -A --field-selector "spec.nodeName=$NODE_NAME" \
-        -o jsonpath='{range .items[*]}{.metadata.namespace}{" "}{.metadata.name}{"\n"}{end}' 2>/dev/null || true)
+    done < <(kc get pods -A --field-selector "spec.nodeName=$NODE_NAME" -o json 2>/dev/null |
+        jq -r '.items[] | select(.metadata.finalizers // [] | length > 0) | "\(.metadata.namespace) \(.metadata.name)"' || true)
+    kc delete pods -A --field-selector "spec.nodeName=$NODE_NAME" --grace-period=2 --wait=false >/dev/null 2>&1 || true
     local deadline=$((SECONDS + 45)) t0=$SECONDS
     while ((SECONDS < deadline)); do
         if [[ "$(running_tasks)" == 0 && "$(pods_on_node)" == 0 ]]; then

@@ -26,8 +26,19 @@ teardown() {
     "$cluster" down >/dev/null 2>&1 || "$cluster" down || true
 }
 trap teardown EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# A signal stops CMD (TERM; it runs in the background so that the signal is handled at once,
+# not when CMD happens to end), then exits through teardown.
+child=""
+# shellcheck disable=SC2317 # called by the traps
+on_signal() {
+    if [[ -n "$child" ]]; then
+        kill -TERM "$child" 2>/dev/null || true
+        wait "$child" 2>/dev/null || true
+    fi
+    exit "$1"
+}
+trap 'on_signal 130' INT
+trap 'on_signal 143' TERM
 
 if "$cluster" status >/dev/null 2>&1 || "$node" status >/dev/null 2>&1; then
     printf 'with-cluster.sh: a cluster is already running in %s; leaving it alone (set GOINJECT_E2E_STATE to another directory)\n' \
@@ -44,12 +55,17 @@ eval "$("$cluster" env)"
 
 want_node="${GOINJECT_E2E_NODE:-auto}"
 if [[ "$want_node" == auto ]]; then
+    want_node=0
     if why="$("$node" check 2>&1)"; then
         want_node=1
-    else
-        printf 'with-cluster.sh: no node: %s\n' "${why#node.sh: }" >&2
-        want_node=0
+        for image in ${E2E_NODE_IMAGES:-}; do
+            if ! docker image inspect "$image" >/dev/null 2>&1; then
+                why="the image $image is not in Docker (make image)"
+                want_node=0
+            fi
+        done
     fi
+    [[ "$want_node" == 1 ]] || printf 'with-cluster.sh: no node: %s\n' "${why#node.sh: }" >&2
 fi
 unset E2E_NODE_NAME
 if [[ "$want_node" == 1 ]]; then
@@ -62,7 +78,10 @@ if [[ "$want_node" == 1 ]]; then
 fi
 
 rc=0
-"$@" || rc=$?
+"$@" <&0 &
+child=$!
+wait "$child" || rc=$?
+child=""
 if ((rc != 0)); then
     printf 'with-cluster.sh: %s exited %d\n' "$1" "$rc" >&2
     "$cluster" logs || true

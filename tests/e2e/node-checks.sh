@@ -139,6 +139,18 @@ EOF
     kubectl -n "$ns" logs goinject-version >"$out.version"
     assert_grep "goinject version in the pod's log" "$out.version" "^goinject $E2E_VERSION "
     kubectl -n "$ns" delete pod sandbox-image goinject-version --wait=true --timeout=60s
+    # No registry is reached: containerd's pulls go to a proxy on loopback where nothing listens.
+    printf '%s\n' "apiVersion: v1" "kind: Pod" "metadata: {name: no-pull}" \
+        "spec: {automountServiceAccountToken: false, containers: [{name: c, image: registry.invalid/e2e/none:1}]}" |
+        kubectl -n "$ns" create -f -
+    pull_refused() {
+        kubectl -n "$ns" get events --field-selector involvedObject.name=no-pull -o json |
+            jq -e '[.items[] | select(.reason == "Failed") | .message | select(test("127\\.0\\.0\\.1:9.*connection refused"))] | length > 0' >/dev/null
+    }
+    poll 60 pull_refused || { kubectl -n "$ns" describe pod no-pull | tail -8; fail "the pull did not end at the loopback proxy"; }
+    kubectl -n "$ns" get events --field-selector involvedObject.name=no-pull -o json |
+        jq -r '[.items[] | select(.reason == "Failed") | .message][0]' | cut -c1-200
+    kubectl -n "$ns" delete pod no-pull --wait=false
 }
 
 # ---- goinject in the cluster ------------------------------------------------------------------
@@ -511,7 +523,7 @@ node_readme_manifests() {
 node_checks() {
     node_watch_pods
     setup "node: the node-less checks' leftovers removed, the hold lifted" node_release
-    setup "node: a pod runs on $E2E_NODE_NAME (sandbox image, goinject image): pod network, no default route" node_pod_runs
+    setup "node: a pod runs on $E2E_NODE_NAME (sandbox image, goinject image): pod network, no default route; pulls end at a loopback proxy" node_pod_runs
     check "node: README 'With Helm' as written: pods Ready behind the Service, reviews answered by them; upgrade rolls them; uninstall leaves nothing" node_readme_helm
     check "node: chart with an existing Secret (certificates.mode=secret): Ready, reviews through the Service, uninstall leaves the Secret and nothing else" node_chart_secret
     printf 'skip - node: chart with certificates.mode=cert-manager: no cert-manager controller runs here (see docs/e2e-node.md)\n'

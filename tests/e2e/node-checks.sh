@@ -149,7 +149,7 @@ EOF
     }
     poll 60 pull_refused || { kubectl -n "$ns" describe pod no-pull | tail -8; fail "the pull did not end at the loopback proxy"; }
     kubectl -n "$ns" get events --field-selector involvedObject.name=no-pull -o json |
-        jq -r '[.items[] | select(.reason == "Failed") | .message][0]' | cut -c1-200
+        jq -r '[.items[] | select(.reason == "Failed") | .message][0]' | sed 's/.*failed to do request: /  /'
     kubectl -n "$ns" delete pod no-pull --wait=false
 }
 

@@ -174,7 +174,7 @@ other_node_running() {
         [[ -f "$f" ]] || continue
         for pid in $(cat "$d/pids" 2>/dev/null || true); do
             exe="$(readlink "/proc/$pid/exe" 2>/dev/null || true)"
-            [[ -n "$exe" ]] && return 0
+            case "$exe" in */containerd | */kubelet | */kube-scheduler) return 0 ;; esac
         done
     done
     return 1
@@ -563,7 +563,6 @@ cmd_up() {
     rm -f "$NODE_DIR/pause.tar"
     cmd_import "$@"
 
-    # shellcheck source=/dev/null
     local sched_port kubelet_port
     sched_port="$(free_port)"
     kubelet_port="$(free_port)"

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # A real, node-less Kubernetes control plane for goinject's end-to-end tests.
 #
-#   cluster.sh build   build etcd, kube-apiserver, kube-controller-manager and
-#                      helm from source through the Go module proxy (cached);
-#                      kubectl too when the machine has none
+#   cluster.sh build   build etcd, kube-apiserver, kube-controller-manager,
+#                      kubelet, kube-scheduler and helm from source through the
+#                      Go module proxy (cached); kubectl too when the machine has
+#                      none (GOINJECT_E2E_NODE=0: no kubelet, no kube-scheduler)
 #   cluster.sh up      start etcd, kube-apiserver and kube-controller-manager on
 #                      loopback; print `export KUBECONFIG=...`
-#   cluster.sh down    stop what `up` started and remove its data (idempotent)
+#   cluster.sh down    stop what `up` started and remove its data (idempotent);
+#                      a node (node.sh) on the cluster is taken down first
 #   cluster.sh env     print the exports (KUBECONFIG, PATH) for a running cluster
+#   cluster.sh bindir  print the directory of the built binaries
 #   cluster.sh status  exit 0 if a component recorded in the state dir runs
 #   cluster.sh logs    print the last 30 lines of each component's log
 #
@@ -15,8 +18,8 @@
 #   GOINJECT_E2E_CACHE  build cache   (default: $HOME/.cache/goinject-e2e)
 #   GOINJECT_E2E_STATE  runtime state (default: /tmp/goinject-e2e)
 #
-# There are no nodes and no kubelet: pods are created and admitted but never
-# scheduled. That is all the webhook tests need.
+# The control plane has no nodes: pods are created and admitted but never
+# scheduled. node.sh adds a real node (containerd, CNI, kubelet, scheduler).
 set -euo pipefail
 
 # ---- version pins ----------------------------------------------------------
@@ -115,6 +118,7 @@ want_kubectl() {
 
 build_kubernetes() {
     local names="kube-apiserver kube-controller-manager" name all_built=1
+    [[ "${GOINJECT_E2E_NODE:-auto}" == 0 ]] || names+=" kubelet kube-scheduler"
     want_kubectl && names+=" kubectl"
     for name in $names; do
         is_built "$name" || all_built=0
@@ -300,6 +304,8 @@ gen_pki() {
         "DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:127.0.0.1,IP:$SERVICE_FIRST_IP"
     gen_cert ca admin goinject-e2e-admin system:masters
     gen_cert ca controller-manager system:kube-controller-manager ""
+    # The API server's client certificate towards kubelets (logs, exec).
+    gen_cert ca apiserver-kubelet-client kube-apiserver-kubelet-client system:masters
     # Aggregation layer (request-header authentication), so that components
     # reading extension-apiserver-authentication find a complete config.
     gen_ca front-proxy-ca goinject-e2e-front-proxy-ca
@@ -413,6 +419,9 @@ cmd_up() {
         --service-account-key-file="$PKI_DIR/sa.pub" \
         --service-account-signing-key-file="$PKI_DIR/sa.key" \
         --enable-aggregator-routing=true \
+        --kubelet-client-certificate="$PKI_DIR/apiserver-kubelet-client.crt" \
+        --kubelet-client-key="$PKI_DIR/apiserver-kubelet-client.key" \
+        --kubelet-preferred-address-types=InternalIP \
         --endpoint-reconciler-type=none \
         --allow-privileged=true \
         --profiling=false \
@@ -436,7 +445,8 @@ cmd_up() {
         --cluster-signing-cert-file="$PKI_DIR/ca.crt" \
         --cluster-signing-key-file="$PKI_DIR/ca.key" \
         --service-cluster-ip-range="$SERVICE_CIDR" \
-        --controllers='*,-node-ipam-controller,-node-lifecycle-controller' \
+        --controllers='*,-node-ipam-controller' \
+        --flex-volume-plugin-dir="$STATE_DIR/flexvolume" \
         --profiling=false \
         --v=1
 
@@ -467,7 +477,12 @@ stop() {
 }
 
 cmd_down() {
-    local c
+    local c here
+    # A node on this cluster first: its kubelet still talks to the API server.
+    here="$(cd "$(dirname "$0")" && pwd)"
+    if [[ -d "$STATE_DIR/node" ]]; then
+        "$here/node.sh" down || say "warning: node.sh down failed"
+    fi
     # Reverse start order: the controller manager first, etcd last.
     for c in kube-controller-manager kube-apiserver etcd; do
         stop "$c"
@@ -496,10 +511,11 @@ main() {
         up) cmd_up ;;
         down) cmd_down ;;
         env) cmd_env ;;
+        bindir) printf '%s\n' "$BIN_DIR" ;;
         status) cmd_status ;;
         logs) print_logs ;;
         *)
-            sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' >&2
+            sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' >&2
             exit 2
             ;;
     esac

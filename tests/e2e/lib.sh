@@ -15,8 +15,13 @@ E2E_FAILED=0
 E2E_FAILED_NAMES=()
 
 # check NAME FUNCTION [ARGS...]
+# E2E_ONLY=PREFIX (for working on the suite) runs only the checks whose name starts with PREFIX,
+# and every "setup:" step (later steps depend on them).
 check() {
     local name="$1" out="$E2E_WORK/check.out" rc t0 t1
+    if [[ -n "${E2E_ONLY:-}" && "$name" != "$E2E_ONLY"* && "$name" != setup:* ]]; then
+        return 0
+    fi
     shift
     t0=$(date +%s%N)
     # Not inside `if`/`||`: there bash would ignore `set -e` in the subshell.
@@ -43,16 +48,48 @@ check() {
     return 0
 }
 
-# summary: the failed checks again, then the last line: "e2e: N passed, M failed".
+# external_checks PREFIX FILE: count the check lines another program printed into FILE
+# ("ok   GROUP: NAME" and "FAIL GROUP: NAME: WHY", as tests/runtime/e2e prints them) as checks
+# of this suite, and print them in this suite's format; other lines are indented.
+external_checks() {
+    local prefix="$1" line
+    while IFS= read -r line; do
+        case "$line" in
+            "ok   "*)
+                E2E_PASSED=$((E2E_PASSED + 1))
+                printf 'ok   - %s: %s\n' "$prefix" "${line#ok   }"
+                ;;
+            "FAIL "*)
+                E2E_FAILED=$((E2E_FAILED + 1))
+                E2E_FAILED_NAMES+=("$prefix: ${line#FAIL }")
+                printf 'FAIL - %s: %s\n' "$prefix" "${line#FAIL }"
+                ;;
+            *) printf '       %s\n' "$line" ;;
+        esac
+    done <"$2"
+}
+
+# summary: the failed checks again, then the last line: "e2e: N passed, M failed", and with a
+# node (tests/e2e/node.sh) "(node NAME Ready, K pods ran)": K is the number of pods whose
+# containers started on it.
 summary() {
-    local n
+    local n node=""
     if ((E2E_FAILED > 0)); then
         printf 'failed checks:\n'
         for n in "${E2E_FAILED_NAMES[@]}"; do
             printf '  - %s\n' "$n"
         done
     fi
-    printf 'e2e: %d passed, %d failed\n' "$E2E_PASSED" "$E2E_FAILED"
+    if [[ -n "${E2E_NODE_NAME:-}" ]]; then
+        local ready ran
+        # The pods-watch of node-checks.sh, when it ran.
+        if declare -F node_finish >/dev/null; then node_finish; fi
+        ready="$(kubectl get node "$E2E_NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true)"
+        [[ "$ready" == True ]] && ready=Ready || ready="not Ready"
+        ran="$(sort -u "$E2E_WORK/pods-ran" 2>/dev/null | grep -c . || true)"
+        node=" (node $E2E_NODE_NAME $ready, $ran pods ran)"
+    fi
+    printf 'e2e: %d passed, %d failed%s\n' "$E2E_PASSED" "$E2E_FAILED" "$node"
 }
 
 fail() {

@@ -53,6 +53,8 @@ done
 E2E_WORK="$(mktemp -d "${TMPDIR:-/tmp}/goinject-e2e-run.XXXXXX")"
 # shellcheck source=tests/e2e/lib.sh
 source "$here/lib.sh"
+# shellcheck source=tests/e2e/node-checks.sh
+source "$here/node-checks.sh"
 
 # Processes this suite starts are recorded (track NAME PID BINARY); only
 # those are stopped at the end, and only while the pid still runs BINARY.
@@ -238,6 +240,12 @@ setup_cluster_objects() {
     test_namespaces | kubectl apply -f -
     poll 60 default_service_accounts || fail "the namespaces got no default service account within 60 s"
 }
+
+# With a node (with-cluster.sh, node.sh), it holds the pods of the node-less checks back until
+# node_checks, at the end.
+if [[ -n "${E2E_NODE_NAME:-}" ]]; then
+    setup "node: $E2E_NODE_NAME is Ready; tainted NoSchedule while the node-less checks run" node_hold
+fi
 
 setup "setup: certificates (openssl CA and leaves) and namespaces" setup_cluster_objects
 CA_B64="$(base64 -w0 "$CERTS/ca.crt")"
@@ -751,7 +759,11 @@ readme_helm() {
     kubectl delete namespace goinject-system --wait=false
     poll 90 not_exists namespace goinject-system || fail "goinject-system was not deleted"
 }
-check "README: 'Install in a cluster / With Helm' commands work as written (install, upgrade, uninstall)" readme_helm
+if [[ -n "${E2E_NODE_NAME:-}" ]]; then
+    echo "skip - README: 'Install in a cluster' commands without a node: run for real on the node below"
+else
+    check "README: 'Install in a cluster / With Helm' commands work as written (install, upgrade, uninstall)" readme_helm
+fi
 
 readme_manifests() {
     local dir cmd ran=""
@@ -782,7 +794,9 @@ readme_manifests() {
     done <"$E2E_WORK/readme-manifests.cmds"
     assert_eq "README manifest commands that were checked" " install uninstall" "$ran"
 }
-check "README: 'Install in a cluster / With plain manifests' commands work as written (certgen, secret, apply, uninstall)" readme_manifests
+if [[ -z "${E2E_NODE_NAME:-}" ]]; then
+    check "README: 'Install in a cluster / With plain manifests' commands work as written (certgen, secret, apply, uninstall)" readme_manifests
+fi
 
 # ===========================================================================
 # 3. goinject on loopback, registered through the chart
@@ -2795,6 +2809,14 @@ webhook_down() {
 }
 not_running() { ! kill -0 "$1" 2>/dev/null; }
 check "fail open: with goinject stopped, a pod is admitted unmutated, in well under timeoutSeconds (failurePolicy Ignore)" webhook_down
+
+# ===========================================================================
+# 5. On the node (tests/e2e/node-checks.sh)
+# ===========================================================================
+
+if [[ -n "${E2E_NODE_NAME:-}" ]]; then
+    node_checks
+fi
 
 summary
 ((E2E_FAILED == 0))

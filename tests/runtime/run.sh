@@ -15,15 +15,8 @@ GO=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
 out=$build/runtime
 
 docker info >/dev/null 2>&1 || { echo "e2e-runtime: the Docker engine is not reachable" >&2; exit 1; }
-mkdir -p "$out/bin"
+GO="$GO" "$here/build.sh" "$out"
 cd "$here"
-# The programs in the images: static Go without cgo (as the contract's static Go binary), and
-# static with cgo. -trimpath and no VCS stamp keep the binaries, hence the image hashes, stable.
-CGO_ENABLED=0 "$GO" build -trimpath -buildvcs=false -o "$out/bin/goapp" ./goapp
-CGO_ENABLED=1 "$GO" build -trimpath -buildvcs=false \
-    -ldflags '-linkmode external -extldflags -static' -o "$out/bin/goapp-cgo" ./goapp
-"$GO" build -o "$out/bin/podrun" ./podrun
-"$GO" build -o "$out/bin/e2e" ./e2e
 "$GO" vet ./...
 "$GO" test -count=1 ./...
 exec "$out/bin/e2e" -goinject "$goinject" -podrun "$out/bin/podrun" -bin "$out/bin" \

@@ -13,7 +13,6 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 )
 
@@ -124,34 +123,7 @@ func (s *suite) runCases(ctx context.Context) {
 	if _, broken := s.brokenImgs["debian"]; !broken {
 		jobs = append(jobs, func(cs *suite) { cs.rootfsProof(ctx) })
 	}
-	results := make([]*suite, len(jobs))
-	bufs := make([]*strings.Builder, len(jobs))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for w := 0; w < caseWorkers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range next {
-				cs := *s
-				bufs[j] = &strings.Builder{}
-				cs.out, cs.passed, cs.failed, cs.evidence = bufs[j], 0, 0, nil
-				jobs[j](&cs)
-				results[j] = &cs
-			}
-		}()
-	}
-	for j := range jobs {
-		next <- j
-	}
-	close(next)
-	wg.Wait()
-	for j, cs := range results {
-		fmt.Fprint(s.out, bufs[j].String())
-		s.passed += cs.passed
-		s.failed += cs.failed
-		s.evidence = append(s.evidence, cs.evidence...)
-	}
+	s.runJobs(jobs)
 }
 
 func (s *suite) config(c caseDef) map[string]any {
@@ -494,7 +466,7 @@ func (s *suite) runCase(ctx context.Context, c caseDef, index int, group string)
 	case c.mode == "classic":
 		row.loadedIn = "n/a (classic: the host agent injects)"
 	case c.wrapped():
-		row.loadedIn = s.checkProbe(group, c, res, started)
+		row.loadedIn = s.checkProbe(group, c, res.Volumes["probe"], started)
 	}
 
 	// Run 2: the program exits by itself; its exit code comes back (through the wrapper, if any).
@@ -628,10 +600,11 @@ func (s *suite) checkInit(group string, c caseDef, res *podResult) {
 		owner == 65532 && tiniErr == nil && tiniStat.Mode().Perm() == 0o755, "probe owner %d, tini %v", owner, tiniErr)
 }
 
-// checkProbe checks that the dynamically linked parent loaded the probe and that the Go program
-// is its exec'd successor (shell) or its child (tini). It returns the evidence table's cell.
-func (s *suite) checkProbe(group string, c caseDef, res *podResult, started *goappStarted) string {
-	recs, err := readProbeDir(res.Volumes["probe"])
+// checkProbe checks that the dynamically linked parent loaded the probe (its records are in
+// probeDir) and that the Go program is its exec'd successor (shell) or its child (tini). It
+// returns the evidence table's cell.
+func (s *suite) checkProbe(group string, c caseDef, probeDir string, started *goappStarted) string {
+	recs, err := readProbeDir(probeDir)
 	if !s.check(group, "the probe recorded exactly one process", err == nil && len(recs) == 1, "%v %+v", err, recs) {
 		return fmt.Sprintf("NO (%d records)", len(recs))
 	}

@@ -13,7 +13,11 @@ func (s *suite) writeEvidence() {
 		return
 	}
 	var b strings.Builder
-	b.WriteString("| image | mode | goinject action | agent (probe) loaded into | wrapper removed (control) | `docker stop`: SIGTERM reached Go |\n")
+	stop := "`docker stop`"
+	if s.node != nil {
+		stop = "`kubectl delete pod`"
+	}
+	b.WriteString("| image | mode | goinject action | agent (probe) loaded into | wrapper removed (control) | " + stop + ": SIGTERM reached Go |\n")
 	b.WriteString("| --- | --- | --- | --- | --- | --- |\n")
 	for _, r := range s.evidence {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", r.image, r.mode, r.action, r.loadedIn, r.control, r.signal)

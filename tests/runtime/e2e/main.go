@@ -42,6 +42,7 @@ type suite struct {
 	imageTags  map[string]string      // image name -> tag
 	brokenImgs map[string]string      // image name -> why its cases cannot run
 	out        io.Writer              // where checks are printed
+	node       *nodeEnv               // -node: the runtime proof on a real node
 }
 
 // check counts and prints one check.
@@ -83,7 +84,30 @@ func main() {
 	flag.StringVar(&s.image, "image", "", "the goinject image (make image)")
 	flag.StringVar(&s.base, "base", "localhost/goinject-base/debian:bookworm", "the Debian base image")
 	flag.StringVar(&s.work, "work", "build/runtime/work", "scratch directory (emptied first)")
+	onNode := flag.Bool("node", false, "run the pods on a real node with kubectl (KUBECONFIG), mutated by goinject in the cluster")
+	ne := &nodeEnv{ns: map[string]string{}}
+	flag.StringVar(&ne.kubectl, "kubectl", "kubectl", "-node: the kubectl command")
+	flag.StringVar(&ne.root, "kubelet-root", "", "-node: the kubelet's root directory")
+	flag.StringVar(&ne.ctrAddress, "ctr-address", "", "-node: the node's containerd socket")
+	flag.StringVar(&ne.ranFile, "ran-file", "", "-node: append the uid of every pod that ran here")
+	for _, k := range []string{"classic", "glibc", "musl", "restricted", "plain"} {
+		flag.StringVar(new(string), "ns-"+k, "", "")
+	}
 	flag.Parse()
+	if *onNode {
+		for _, k := range []string{"classic", "glibc", "musl", "restricted", "plain"} {
+			ne.ns[k] = flag.Lookup("ns-" + k).Value.String()
+			if ne.ns[k] == "" {
+				fmt.Fprintf(os.Stderr, "e2e: -node needs -ns-%s\n", k)
+				os.Exit(2)
+			}
+		}
+		if ne.root == "" || ne.ctrAddress == "" {
+			fmt.Fprintln(os.Stderr, "e2e: -node needs -kubelet-root and -ctr-address")
+			os.Exit(2)
+		}
+		s.node = ne
+	}
 	if s.image == "" {
 		fmt.Fprintln(os.Stderr, "e2e: -image is required")
 		os.Exit(2)
@@ -107,6 +131,20 @@ func main() {
 	}
 	ctx := context.Background()
 
+	if s.node != nil {
+		// The goinject image is the one the cluster runs (imported into the node by tests/e2e).
+		s.pinned = s.image
+		s.buildImages(ctx)
+		s.importImages(ctx)
+		s.runNodeCases(ctx)
+		s.writeEvidence()
+		fmt.Printf("e2e-runtime (node): %s in %s\n", s.work, time.Since(start).Round(time.Second))
+		fmt.Printf("e2e-runtime (node): %d passed, %d failed\n", s.passed, s.failed)
+		if s.failed > 0 {
+			os.Exit(1)
+		}
+		return
+	}
 	s.probeTests(ctx)
 	if s.pinImage(ctx) {
 		s.buildImages(ctx)

@@ -664,11 +664,20 @@ int regfacts_start(void)
     rf.stopping = false;
     sweep_leftovers();
     store_open();
+    /*
+     * The workers take no signals: they start before the server blocks SIGTERM
+     * for its own thread to wait for it, and a SIGTERM the kernel gave a worker
+     * would end the process at once, without the drain (nor removing spools).
+     */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
     for (unsigned i = 0; i < REGFACTS_WORKERS; i++) {
         if (pthread_create(&rf.threads[i], NULL, worker, NULL) != 0)
             break;
         rf.nthreads++;
     }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     return rf.nthreads ? 0 : -1;
 }
 

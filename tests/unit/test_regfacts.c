@@ -3,7 +3,10 @@
  * names, the platforms a pod may run on, and the layer's start and stop.
  * (Lookups against a registry are tested by tests/registry.)
  */
+#include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "regconfig.h"
 #include "regfacts.h"
@@ -383,6 +386,39 @@ START_TEST(running_only_between_start_and_stop)
 END_TEST
 
 /*
+ * The workers block every signal, whatever the starting thread blocks: a SIGTERM
+ * the kernel gave one would end the process before the server's drain.
+ */
+START_TEST(workers_take_no_signals)
+{
+    ck_assert_int_eq(regfacts_start(), 0);
+    DIR *tasks = opendir("/proc/self/task");
+    ck_assert_ptr_nonnull(tasks);
+    const struct dirent *e;
+    int workers = 0;
+    while ((e = readdir(tasks))) {
+        if (e->d_name[0] == '.' || atoi(e->d_name) == gettid())
+            continue;
+        char path[300], line[256];
+        snprintf(path, sizeof(path), "/proc/self/task/%s/status", e->d_name);
+        FILE *f = fopen(path, "r");
+        unsigned long long blocked = 0;
+        while (f && fgets(line, sizeof(line), f))
+            if (sscanf(line, "SigBlk: %llx", &blocked) == 1)
+                break;
+        if (f)
+            fclose(f);
+        ck_assert_msg(blocked & (1ull << (SIGTERM - 1)), "thread %s takes SIGTERM", e->d_name);
+        ck_assert_msg(blocked & (1ull << (SIGINT - 1)), "thread %s takes SIGINT", e->d_name);
+        workers++;
+    }
+    closedir(tasks);
+    regfacts_stop();
+    ck_assert_int_gt(workers, 0);
+}
+END_TEST
+
+/*
  * Admission asks regfacts_running() first; a lookup in a process without
  * workers still answers at once, failed, instead of waiting for its deadline.
  */
@@ -457,6 +493,7 @@ static Suite *regfacts_suite(void)
     TCase *life = tcase_create("start and stop");
     tcase_set_timeout(life, 30);
     tcase_add_test(life, running_only_between_start_and_stop);
+    tcase_add_test(life, workers_take_no_signals);
     tcase_add_test(life, a_lookup_without_workers_fails_at_once);
     tcase_add_test(life, result_names);
     suite_add_tcase(s, life);

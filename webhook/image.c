@@ -276,7 +276,7 @@ static int read_layer(struct image *img, uint32_t layer, char *err, size_t errle
 
 /* ---- docker save ------------------------------------------------------------- */
 
-static const char *json_str(const json_t *obj, const char *key)
+static const char *member_str(const json_t *obj, const char *key)
 {
     return json_string_value(json_object_get(obj, key));
 }
@@ -306,7 +306,7 @@ static int open_docker(struct image *img, const char *want, char *err, size_t er
         if (want && repo_tags_contain(item, want))
             entry = item;
     }
-    const char *config = json_str(entry, "Config");
+    const char *config = member_str(entry, "Config");
     json_t *layers = json_object_get(entry, "Layers");
     if (manifest && (!config || !json_is_array(layers))) {
         errorf(err, errlen, "manifest.json has no Config and Layers");
@@ -371,8 +371,8 @@ static bool is_index_type(const char *media_type)
 static const char *ref_name(const json_t *desc)
 {
     const json_t *annotations = json_object_get(desc, "annotations");
-    const char *full = json_str(annotations, "io.containerd.image.name");
-    return full ? full : json_str(annotations, "org.opencontainers.image.ref.name");
+    const char *full = member_str(annotations, "io.containerd.image.name");
+    return full ? full : member_str(annotations, "org.opencontainers.image.ref.name");
 }
 
 static bool ref_matches(const json_t *desc, const char *want)
@@ -390,7 +390,7 @@ static bool ref_matches(const json_t *desc, const char *want)
 static bool platform_is(const json_t *desc, const char *os, const char *arch)
 {
     const json_t *platform = json_object_get(desc, "platform");
-    const char *o = json_str(platform, "os"), *a = json_str(platform, "architecture");
+    const char *o = member_str(platform, "os"), *a = member_str(platform, "architecture");
     return o && strcmp(o, os) == 0 && (!arch || (a && strcmp(a, arch) == 0));
 }
 
@@ -417,13 +417,13 @@ static json_t *load_manifest(const struct image *img, const json_t *desc, char *
 {
     json_t *doc = NULL;
     for (int depth = 0; depth < MAX_INDEX_DEPTH; depth++) {
-        const char *digest = json_str(desc, "digest");
+        const char *digest = member_str(desc, "digest");
         json_t *next = read_blob(img, digest, err, errlen);
         json_decref(doc);
         doc = next;
         if (!doc)
             return NULL;
-        const char *media = json_str(doc, "mediaType");
+        const char *media = member_str(doc, "mediaType");
         if (!is_index_type(media) && !json_is_array(json_object_get(doc, "manifests")))
             return doc;
         desc = choose_platform(json_object_get(doc, "manifests"));
@@ -447,7 +447,7 @@ static int add_oci_layers(struct image *img, const json_t *manifest, char *err, 
         return errorf(err, errlen, "the image manifest has no layers array");
     json_array_foreach(json_object_get(manifest, "layers"), i, layer)
     {
-        if (blob_path(json_str(layer, "digest"), path, sizeof(path)) != 0)
+        if (blob_path(member_str(layer, "digest"), path, sizeof(path)) != 0)
             return errorf(err, errlen, "layer %zu has an invalid digest", i + 1);
         if (add_layer_source(img, path, err, errlen) != 0)
             return -1;
@@ -476,11 +476,11 @@ static int open_oci(struct image *img, const char *want, char *err, size_t errle
         errorf(err, errlen, "index.json lists no manifests");
     else if (index && (manifest = load_manifest(img, desc, err, errlen))) {
         const char *name = ref_name(desc);
-        img->digest = json_str(desc, "digest") ? strdup(json_str(desc, "digest")) : NULL;
+        img->digest = member_str(desc, "digest") ? strdup(member_str(desc, "digest")) : NULL;
         if (want || name)
             img->name = strdup(want ? want : name);
         img->config =
-            read_blob(img, json_str(json_object_get(manifest, "config"), "digest"), err, errlen);
+            read_blob(img, member_str(json_object_get(manifest, "config"), "digest"), err, errlen);
         rc = img->config ? add_oci_layers(img, manifest, err, errlen) : -1;
     }
     json_decref(manifest);

@@ -7,7 +7,8 @@
 #   make fuzz       libFuzzer runs of tests/fuzz/fuzz_*.c (FUZZ_SECONDS=60 each; clang)
 #   make run        serve on https://127.0.0.1:8443 with a fresh certificate
 #   make valgrind   the unit and golden tests under valgrind memcheck
-#   make e2e        end-to-end suite against a real, node-less control plane (tests/e2e)
+#   make e2e        end-to-end suite against a real control plane and, where the machine can
+#                   run one (root, containerd), a real node (tests/e2e, docs/e2e-node.md)
 #   make test-asan  every suite against an AddressSanitizer + UBSan build (build/asan)
 #   make bench      goinject against a controller-runtime webhook and its own floor, and its
 #                   registry layer: cache hits, cold lookups (Docker for the test images)
@@ -64,7 +65,7 @@ export GOINJECT_E2E_STATE
 
 .PHONY: all test unit golden cli integration inspect fuzz fuzz-regress e2e run valgrind deps \
         clean format golden-update image probe e2e-runtime test-asan bench bench-images faults \
-        registry-test quickstart FORCE
+        registry-test quickstart runtime-bin FORCE
 
 all: $(BUILD)/goinject
 
@@ -187,16 +188,31 @@ registry-test: $(BUILD)/goinject | $(DEPS_TEST)
 	        $(GO) test -count=1 -timeout 6m ./suite/; \
 	fi
 
-# The binaries of the control plane are built once per machine (cached in
-# ~/.cache/goinject-e2e); with-cluster.sh always tears the cluster down.
+# The binaries of the control plane and the node are built once per machine (cached in
+# ~/.cache/goinject-e2e); with-cluster.sh always tears the cluster, and the node, down.
 # The test registry serves the inspect fixture images (built with Docker into
 # $(BUILD)/inspect, cached) to the registry-facts checks.
-e2e: $(BUILD)/goinject $(BUILD)/e2e/latewebhook $(BUILD)/registry/testregistry
+# The node (tests/e2e/node.sh: containerd, CNI, kubelet, kube-scheduler; root) runs the image
+# `make image` builds and the runtime tests' images (tests/runtime, built with Docker).
+# GOINJECT_E2E_NODE=1 requires the node, 0 runs without one (nor the image), auto (the default)
+# runs one where the machine can (tests/e2e/with-cluster.sh).
+GOINJECT_E2E_NODE ?= auto
+export GOINJECT_E2E_NODE
+E2E_NODE_DEPS := $(if $(filter 0,$(GOINJECT_E2E_NODE)),,$(if $(or $(filter 1,$(GOINJECT_E2E_NODE)),$(shell command -v docker)),image runtime-bin))
+
+e2e: $(BUILD)/goinject $(BUILD)/e2e/latewebhook $(BUILD)/registry/testregistry $(E2E_NODE_DEPS)
 	PATH="$(dir $(GO)):$$PATH" tests/e2e/cluster.sh build
 	@PATH="$(dir $(GO)):$$PATH" GOINJECT_BIN=$(CURDIR)/$(BUILD)/goinject \
 	    E2E_LATE_WEBHOOK_BIN=$(CURDIR)/$(BUILD)/e2e/latewebhook \
 	    E2E_REGISTRY_BIN=$(CURDIR)/$(BUILD)/registry/testregistry E2E_BUILD=$(CURDIR)/$(BUILD) \
+	    E2E_NODE_IMAGES="$(IMAGE)" E2E_IMAGE="$(IMAGE)" E2E_BASE_IMAGE="$(BASE_IMAGE)" \
+	    E2E_RUNTIME_BIN=$(CURDIR)/$(BUILD)/runtime/bin \
 	    tests/e2e/with-cluster.sh tests/e2e/run.sh
+
+# The runtime tests' programs (tests/runtime/build.sh): the static Go program of the test
+# images, its cgo build, the pod runner and the checks.
+runtime-bin:
+	@GO=$(GO) tests/runtime/build.sh $(CURDIR)/$(BUILD)/runtime
 
 $(BUILD)/e2e/latewebhook: $(wildcard tests/e2e/latewebhook/*.go) tests/e2e/latewebhook/go.mod
 	@mkdir -p $(dir $@)

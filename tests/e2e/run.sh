@@ -353,6 +353,7 @@ serve_as_deployed() {
     while IFS= read -r a; do
         case "$a" in
             --listen=*) run+=("--listen=127.0.0.1:0") ;;
+            --metrics-listen=*) run+=("--metrics-listen=127.0.0.1:0") ;;
             --tls-cert=*) run+=("--tls-cert=$CERTS/late.crt") ;;
             --tls-key=*) run+=("--tls-key=$CERTS/late.key") ;;
             --config=*) run+=("--config=$E2E_WORK/$name.config.json") ;;

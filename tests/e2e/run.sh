@@ -372,7 +372,7 @@ serve_as_deployed() {
         url="https://127.0.0.1:$port$(jq -r "$container | .$probe.httpGet.path" "$f")"
         assert_eq "$probe $url" 200 "$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$CERTS/ca.crt" "$url")"
     done
-    assert_json "$f" "$container | .ports" '[{"name": "https", "containerPort": 8443, "protocol": "TCP"}]'
+    assert_json "$f" "$container | .ports" '[{"name": "https", "containerPort": 8443, "protocol": "TCP"}, {"name": "metrics", "containerPort": 8080, "protocol": "TCP"}]'
     kill -TERM "$(tracked_pid "$name")"
     sleep 0.5
     assert_eq "/readyz right after SIGTERM (--shutdown-delay)" 503 \

@@ -66,7 +66,7 @@ RUN set -eu; \
     if [ "$VERSION" != unknown ] && [ "$VERSION" != "$(cat VERSION)" ]; then \
         echo "build-arg VERSION=$VERSION but the VERSION file says $(cat VERSION)" >&2; exit 1; \
     fi; \
-    make -j"$(nproc)" REVISION="$REVISION"; \
+    make -j"$(nproc)" GOINJECT_DEPS=0 REVISION="$REVISION"; \
     install -d -m 0755 /stage/usr /stage/usr/local /stage/usr/local/bin /stage/etc \
         /stage/etc/goinject /stage/etc/goinject/tls; \
     strip --strip-unneeded -o /stage/usr/local/bin/goinject build/goinject; \
@@ -96,7 +96,7 @@ RUN set -eu; \
 COPY agent/ agent/
 RUN set -eu; \
     agent=/stage/opt/goinject/agent; \
-    make probe MUSL_CC=musl-gcc; \
+    make probe GOINJECT_DEPS=0 MUSL_CC=musl-gcc; \
     install -d -m 0755 "$agent/probe" "$agent/probe/glibc" "$agent/probe/musl"; \
     for libc in glibc musl; do \
         so="$agent/probe/$libc/libgoinject-probe.so"; \

@@ -34,8 +34,9 @@ struct chunk {
 
 struct arena {
     struct chunk *top; /* newest chunk; the oldest one is kept between scopes */
-    size_t total;      /* bytes of the chunks in top's list, headers included: <= ARENA_MAX */
-    bool exhausted;    /* the open scope was refused an allocation for ARENA_MAX */
+    size_t total;      /* bytes of the chunks in top's list, headers included: <= max */
+    size_t max;        /* the outermost scope's ceiling (ARENA_MAX unless it asked for less) */
+    bool exhausted;    /* the open scope was refused an allocation for max */
     unsigned depth;
     bool registered; /* thread_exit_key set, so the kept chunk goes with the thread */
 };
@@ -54,7 +55,7 @@ static bool arena_owns(const struct arena *a, const void *p)
     return false;
 }
 
-/* A chunk for at least need bytes, within what ARENA_MAX leaves; NULL when it leaves too little. */
+/* A chunk for at least need bytes, within what a->max leaves; NULL when it leaves too little. */
 static struct chunk *chunk_new(struct arena *a, size_t need)
 {
     size_t cap = a->top ? a->top->cap * 2 : ARENA_KEEP;
@@ -62,7 +63,8 @@ static struct chunk *chunk_new(struct arena *a, size_t need)
         cap = CHUNK_MAX;
     if (cap < need)
         cap = need;
-    size_t room = ARENA_MAX - a->total; /* total <= ARENA_MAX always */
+    /* total <= max, except that the chunk kept from an earlier scope may exceed a smaller max */
+    size_t room = a->max > a->total ? a->max - a->total : 0;
     if (room < sizeof(struct chunk) + need) {
         a->exhausted = true;
         return NULL;
@@ -86,7 +88,7 @@ static void *arena_malloc(size_t size)
     struct arena *a = &thread_arena;
     if (a->depth == 0)
         return malloc(size);
-    if (size > ARENA_MAX) {
+    if (size > a->max) {
         a->exhausted = true;
         return NULL;
     }
@@ -145,13 +147,20 @@ void arena_install(void)
     pthread_once(&install_once, install);
 }
 
-void arena_begin(void)
+void arena_begin_max(size_t max)
 {
     struct arena *a = &thread_arena;
     if (installed && !a->registered)
         a->registered = pthread_setspecific(thread_exit_key, a) == 0;
-    if (a->depth++ == 0)
+    if (a->depth++ == 0) {
         a->exhausted = false;
+        a->max = max < ARENA_MAX ? max : ARENA_MAX;
+    }
+}
+
+void arena_begin(void)
+{
+    arena_begin_max(ARENA_MAX);
 }
 
 void arena_end(void)

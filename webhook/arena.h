@@ -52,13 +52,21 @@ void arena_install(void);
 /* Starts a scope on this thread. Scopes nest. */
 void arena_begin(void);
 
+/*
+ * The same, with a ceiling below ARENA_MAX for what the scope may take (a
+ * registry lookup's documents, whose size the registry decides). Only the
+ * outermost scope's ceiling counts; a nested one takes the ceiling it is in.
+ */
+void arena_begin_max(size_t max);
+
 /* Ends the innermost scope; the outermost one releases every value made in it. */
 void arena_end(void);
 
 /*
  * Whether an allocation of the outermost scope now open on this thread was
- * refused for ARENA_MAX. Once it is, what the scope built may miss values
- * anywhere: the caller must throw it all away, not use it.
+ * refused for its ceiling (ARENA_MAX, or the one arena_begin_max asked
+ * for). Once it is, what the scope built may miss values anywhere: the
+ * caller must throw it all away, not use it.
  */
 bool arena_exhausted(void);
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -249,7 +250,8 @@ static int read_layer_entries(struct image *img, uint32_t layer, struct tar_read
             continue;
         note_shadow(&img->files, w, e, layer);
         if (add_entry(&img->files, e, layer) != 0)
-            return errorf(err, errlen, "the image has more than %d files", TREE_MAX_NODES);
+            return errorf(err, errlen, "the image has more than %zu files or %zu bytes of paths",
+                          img->files.max_nodes, img->files.max_path_bytes);
     }
     return rc;
 }
@@ -262,6 +264,9 @@ static int read_layer(struct image *img, uint32_t layer, char *err, size_t errle
     if (reader_open(&r, &img->layers[layer]) != 0)
         return errorf(err, errlen, "layer %u: %s", layer + 1, r.error);
     whiteouts_init(&w);
+    tree_limit(&w.deleted, img->files.max_nodes, img->files.max_path_bytes);
+    tree_limit(&w.opaque, img->files.max_nodes, img->files.max_path_bytes);
+    tree_limit(&w.shadow, img->files.max_nodes, img->files.max_path_bytes);
     tar_init(&tr, &r);
     char why[256] = "";
     int rc = read_layer_entries(img, layer, &tr, &w, why, sizeof(why));
@@ -513,8 +518,15 @@ static int open_format(struct image *img, const char *want, char *err, size_t er
 
 int image_open(struct image *img, const char *path, const char *want, char *err, size_t errlen)
 {
+    return image_open_limited(img, path, want, TREE_MAX_NODES, TREE_MAX_PATH_BYTES, err, errlen);
+}
+
+int image_open_limited(struct image *img, const char *path, const char *want, size_t max_files,
+                       size_t max_path_bytes, char *err, size_t errlen)
+{
     struct stat st;
     image_init(img);
+    tree_limit(&img->files, max_files, max_path_bytes);
     if (stat(path, &st) != 0)
         return errorf(err, errlen, "cannot open %.200s: %s", path, strerror(errno));
     if (S_ISDIR(st.st_mode)) {
@@ -532,38 +544,94 @@ int image_open(struct image *img, const char *path, const char *want, char *err,
 
 /* ---- file data ----------------------------------------------------------------------- */
 
-int image_read_file(const struct image *img, const struct tree_node *node, size_t max,
-                    uint8_t **data, size_t *len, bool *truncated, char *err, size_t errlen)
+/* Whether a layer is stored as it is read (no gzip or zstd), so its files lie in it whole. */
+static bool layer_is_plain(const struct source *layer)
 {
     struct reader r;
-    struct buf out = BUF_INIT;
-    *data = NULL;
-    *len = 0;
-    *truncated = node->size > max;
-    uint64_t want = node->size > max ? max : node->size;
-    if (node->type != NODE_FILE || node->layer >= img->nlayers)
-        return errorf(err, errlen, "/%.200s is not a regular file", node->path);
+    if (reader_open(&r, layer) != 0)
+        return false;
+    bool plain = r.codec == READER_PLAIN;
+    reader_close(&r);
+    return plain;
+}
+
+/*
+ * Points out at want bytes at off in a plain layer: in its memory, or in a
+ * read-only mapping of its file. -1 when the file cannot be mapped.
+ */
+static int map_region(const struct source *layer, uint64_t off, uint64_t want,
+                      struct image_bytes *out)
+{
+    if (layer->fd < 0) {
+        out->data = layer->mem + layer->base + off;
+        return 0;
+    }
+    uint64_t start = layer->base + off, page = (uint64_t)sysconf(_SC_PAGESIZE);
+    uint64_t aligned = start - start % page;
+    if (start - aligned + want > SIZE_MAX || aligned > (uint64_t)INT64_MAX)
+        return -1;
+    size_t len = (size_t)(start - aligned + want);
+    void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, layer->fd, (off_t)aligned);
+    if (m == MAP_FAILED)
+        return -1;
+    out->map = m;
+    out->map_len = len;
+    out->data = (const uint8_t *)m + (start - aligned);
+    return 0;
+}
+
+/* Reads want bytes of node into a fresh heap buffer, decompressing its layer up to them. */
+static int read_region(const struct image *img, const struct tree_node *node, uint64_t want,
+                       struct image_bytes *out, char *err, size_t errlen)
+{
+    struct reader r;
+    struct buf data = BUF_INIT;
     if (reader_open(&r, &img->layers[node->layer]) != 0)
         return errorf(err, errlen, "%s", r.error);
     int rc = reader_skip(&r, node->offset);
-    const struct source *layer = &img->layers[node->layer];
-    if (rc == 0 && r.codec == READER_PLAIN && want <= layer->size - node->offset)
-        buf_reserve(&out, (size_t)want); /* the data is known to be there: one allocation */
     /* Grown as data arrives, so a size the header merely claims costs no memory. */
-    while (rc == 0 && out.len < want) {
+    while (rc == 0 && data.len < want) {
         char chunk[65536];
-        size_t n = want - out.len < sizeof(chunk) ? (size_t)(want - out.len) : sizeof(chunk);
-        if (reader_read_full(&r, chunk, n) != 0 || buf_append(&out, chunk, n) != 0)
+        size_t n = want - data.len < sizeof(chunk) ? (size_t)(want - data.len) : sizeof(chunk);
+        if (reader_read_full(&r, chunk, n) != 0 || buf_append(&data, chunk, n) != 0)
             rc = -1;
     }
     if (rc != 0) {
         errorf(err, errlen, "cannot read /%.200s: %s", node->path,
                r.error[0] ? r.error : "out of memory");
-        buf_free(&out);
+        buf_free(&data);
     } else {
-        *len = out.len;
-        *data = (uint8_t *)buf_steal(&out);
+        out->heap = (uint8_t *)buf_steal(&data);
+        out->data = out->heap;
     }
     reader_close(&r);
     return rc;
+}
+
+int image_file_bytes(const struct image *img, const struct tree_node *node, size_t max,
+                     struct image_bytes *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof(*out));
+    if (node->type != NODE_FILE || node->layer >= img->nlayers)
+        return errorf(err, errlen, "/%.200s is not a regular file", node->path);
+    const struct source *layer = &img->layers[node->layer];
+    out->truncated = node->size > max;
+    uint64_t want = out->truncated ? max : node->size;
+    out->len = (size_t)want;
+    if (want == 0) {
+        out->data = (const uint8_t *)"";
+        return 0;
+    }
+    bool inside = node->offset <= layer->size && want <= layer->size - node->offset;
+    if (inside && layer_is_plain(layer) && map_region(layer, node->offset, want, out) == 0)
+        return 0;
+    return read_region(img, node, want, out, err, errlen);
+}
+
+void image_bytes_release(struct image_bytes *b)
+{
+    if (b->map)
+        munmap(b->map, b->map_len);
+    free(b->heap);
+    memset(b, 0, sizeof(*b));
 }

@@ -9,9 +9,9 @@
  *                    linux/amd64) -> config and layer blobs (blobs/<alg>/<hex>)
  * Layers may be plain, gzip or zstd tars, told apart by their first bytes
  * (the media type is not trusted; source.h bounds what zstd may cost).
- * Nothing is extracted to disk: file data is read on demand from the archive
- * (a compressed layer is decompressed again up to the file, into a bounded
- * buffer).
+ * Nothing is extracted to disk: file data is mapped from a plain layer, or read
+ * on demand (a compressed layer is decompressed again up to the file, into a
+ * bounded buffer).
  * Every path taken from the image (manifest entries, digests, symlinks) is
  * confined to the archive or the layout directory.
  */
@@ -56,11 +56,34 @@ struct image {
  */
 int image_open(struct image *img, const char *path, const char *want, char *err, size_t errlen);
 /*
- * Reads up to max bytes of a regular file's data into a fresh buffer (owned
- * by the caller); *truncated says the file is longer. Returns 0 or -1.
+ * The same, with lower limits for the file tree: more than max_files
+ * entries or max_path_bytes of their paths is an error (a server bounds the
+ * memory an image it did not choose may cost; tree.h).
  */
-int image_read_file(const struct image *img, const struct tree_node *node, size_t max,
-                    uint8_t **data, size_t *len, bool *truncated, char *err, size_t errlen);
+int image_open_limited(struct image *img, const char *path, const char *want, size_t max_files,
+                       size_t max_path_bytes, char *err, size_t errlen);
+
+/*
+ * A regular file's data, at most the max bytes asked for. Where the file
+ * lies whole in a plain layer its bytes are mapped read-only from the layer's
+ * file (or pointed to in memory), so even a large executable costs no heap;
+ * from a compressed layer they are read into a heap buffer. Owns the mapping
+ * or the buffer; image_bytes_release gives it back. The image must stay open
+ * while data is used.
+ */
+struct image_bytes {
+    const uint8_t *data;
+    size_t len;
+    bool truncated; /* the file is longer than the max asked for */
+    void *map;      /* owned mapping, or NULL */
+    size_t map_len;
+    uint8_t *heap; /* owned copy, or NULL */
+};
+
+/* Fills out (released by the caller either way). Returns 0, or -1 with a reason in err. */
+int image_file_bytes(const struct image *img, const struct tree_node *node, size_t max,
+                     struct image_bytes *out, char *err, size_t errlen);
+void image_bytes_release(struct image_bytes *b);
 void image_close(struct image *img);
 
 /* True when data starts like a tar archive (a valid ustar header checksum). */

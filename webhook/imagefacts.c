@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
 #include "argv.h"
 #include "elf.h"
 
@@ -227,19 +228,17 @@ static void analyse_binary(const struct image *img, const struct tree_node *node
                            struct image_facts *f)
 {
     char err[256];
-    size_t len;
-    bool truncated;
-    if (image_read_file(img, node, f->binary_max, &f->binary_data, &len, &truncated, err,
-                        sizeof(err)) != 0) {
+    struct image_bytes *b = &f->binary_bytes;
+    if (image_file_bytes(img, node, f->binary_max, b, err, sizeof(err)) != 0) {
         add_note(f, "%s", err);
         return;
     }
-    if (truncated) {
+    if (b->truncated) {
         add_note(f, "%s is larger than %zu bytes; not analysed", f->executable, f->binary_max);
-    } else if (len >= 2 && memcmp(f->binary_data, "#!", 2) == 0) {
+    } else if (b->len >= 2 && memcmp(b->data, "#!", 2) == 0) {
         f->static_go_known = true; /* a script: the kernel starts its interpreter instead */
         add_note(f, "%s is a script, not a binary", f->executable);
-    } else if (binfacts_inspect(f->binary_data, len, &f->binary, err, sizeof(err)) != 0) {
+    } else if (binfacts_inspect(b->data, b->len, &f->binary, err, sizeof(err)) != 0) {
         add_note(f, "%s: %s", f->executable, err);
     } else {
         f->has_binary = true;
@@ -279,20 +278,17 @@ static void find_executable(const struct image *img, const json_t *config, struc
 
 /* ---- shell and libc ------------------------------------------------------------------ */
 
-/* Reads an ELF file of the image (at most SMALL_BINARY_MAX bytes); NULL when it is none. */
-static uint8_t *read_elf(const struct image *img, const struct tree_node *node,
-                         struct elf_file *elf, size_t *len)
+/* Parses an ELF file of the image (at most SMALL_BINARY_MAX bytes); false when it is none. */
+static bool read_elf(const struct image *img, const struct tree_node *node, struct elf_file *elf,
+                     struct image_bytes *bytes)
 {
-    uint8_t *data;
-    bool truncated;
     char err[256];
-    if (image_read_file(img, node, SMALL_BINARY_MAX, &data, len, &truncated, err, sizeof(err)) != 0)
-        return NULL;
-    if (elf_parse(elf, data, *len, err, sizeof(err)) != 0) {
-        free(data);
-        return NULL;
+    if (image_file_bytes(img, node, SMALL_BINARY_MAX, bytes, err, sizeof(err)) != 0 ||
+        elf_parse(elf, bytes->data, bytes->len, err, sizeof(err)) != 0) {
+        image_bytes_release(bytes);
+        return false;
     }
-    return data;
+    return true;
 }
 
 /* A dynamically linked ELF whose loader the image has: an agent can load into it. */
@@ -301,10 +297,9 @@ static bool usable_shell(const struct image *img, const char *path, struct image
     char resolved[TREE_PATH_MAX], loader[TREE_PATH_MAX];
     enum resolve_result why;
     struct elf_file elf;
-    size_t len;
+    struct image_bytes bytes;
     const struct tree_node *node = regular_file(img, path, resolved, sizeof(resolved), &why);
-    uint8_t *data = node ? read_elf(img, node, &elf, &len) : NULL;
-    if (!data)
+    if (!node || !read_elf(img, node, &elf, &bytes))
         return false;
     const char *interp = elf_interpreter(&elf);
     bool ok = interp && regular_file(img, interp, loader, sizeof(loader), &why);
@@ -313,7 +308,7 @@ static bool usable_shell(const struct image *img, const char *path, struct image
                  path, resolved);
     else if (!ok)
         add_note(f, "%s needs %.200s, which the image lacks", path, interp);
-    free(data);
+    image_bytes_release(&bytes);
     return ok;
 }
 
@@ -364,17 +359,16 @@ static bool real_glibc(const struct image *img, const char *path)
     enum resolve_result why;
     struct elf_file elf;
     struct elf_dynamic dyn;
-    size_t len;
+    struct image_bytes bytes;
     const struct tree_node *node = regular_file(img, path, resolved, sizeof(resolved), &why);
-    uint8_t *data = node ? read_elf(img, node, &elf, &len) : NULL;
-    if (!data)
+    if (!node || !read_elf(img, node, &elf, &bytes))
         return false;
     elf_read_dynamic(&elf, &dyn);
     bool musl = false;
     for (size_t i = 0; i < dyn.nneeded; i++)
         musl = musl || strncmp(dyn.needed[i], "libc.musl", 9) == 0 ||
                strcmp(dyn.needed[i], "libc.so") == 0;
-    free(data);
+    image_bytes_release(&bytes);
     return !musl;
 }
 
@@ -434,7 +428,7 @@ void image_facts_free(struct image_facts *f)
     json_decref(f->notes);
     if (f->has_binary)
         binfacts_free(&f->binary);
-    free(f->binary_data);
+    image_bytes_release(&f->binary_bytes);
     memset(f, 0, sizeof(*f));
 }
 
@@ -472,7 +466,7 @@ static void print_argv(FILE *out, const char *label, const json_t *argv)
 {
     char *text = json_dumps(argv, JSON_COMPACT);
     fprintf(out, "  %-12s %s\n", label, text ? text : "?");
-    free(text);
+    arena_text_free(text);
 }
 
 void image_facts_print(FILE *out, const struct image *img, const struct image_facts *f)
@@ -515,7 +509,7 @@ static json_t *argv_text(const json_t *argv)
 {
     char *text = json_dumps(argv, JSON_COMPACT | JSON_ENCODE_ANY);
     json_t *value = json_string(text ? text : "[]");
-    free(text);
+    arena_text_free(text); /* a registry lookup runs in an arena scope */
     return value;
 }
 

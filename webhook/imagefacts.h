@@ -31,7 +31,7 @@ struct image_facts {
     char parent[TREE_PATH_MAX];     /* E[0] when a shell or init starts that program */
     bool has_binary;
     struct bin_facts binary;
-    uint8_t *binary_data; /* owned; binary.interpreter points into it */
+    struct image_bytes binary_bytes; /* owned; binary.interpreter points into it */
     bool static_go_known;
     bool static_go;
     char shell[TREE_PATH_MAX]; /* a dynamically linked shell, "" for none */

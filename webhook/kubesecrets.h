@@ -42,5 +42,4 @@ struct pull_secrets {
 int kubesecrets_credentials(const struct pull_secrets *ps, uint64_t deadline_ms,
                             struct reg_credentials *out, char *err, size_t errlen);
 
-
 #endif

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "arena.h"
 #include "buf.h"
 #include "image.h"
 #include "imagefacts.h"
@@ -64,8 +65,9 @@ static void facts_copy(struct catalog_facts *dst, const struct catalog_facts *sr
     dst->cgo = src->cgo;
     dst->shell = src->shell ? strdup(src->shell) : NULL;
     dst->libc = src->libc ? strdup(src->libc) : NULL;
-    dst->entrypoint = src->entrypoint ? json_deep_copy(src->entrypoint) : NULL;
-    dst->cmd = src->cmd ? json_deep_copy(src->cmd) : NULL;
+    /* Heap copies, also inside a lookup's arena scope: the caches outlive it. */
+    dst->entrypoint = arena_export(src->entrypoint);
+    dst->cmd = arena_export(src->cmd);
     dst->user = src->user ? strdup(src->user) : NULL;
 }
 
@@ -241,9 +243,10 @@ static int fetch_blob(struct run *r, const struct spool *s, const json_t *desc, 
     json_int_t size = json_integer_value(json_object_get(desc, "size"));
     if (!reg_valid_sha256(digest))
         return run_fail(r, "a layer has an unsupported digest");
-    if (size < 0 || (uint64_t)size > REGFACTS_MAX_LAYER_BYTES)
-        return run_fail(r, "a layer of %lld bytes is larger than %llu", (long long)size,
-                        REGFACTS_MAX_LAYER_BYTES);
+    uint64_t max = unpacked ? REGFACTS_MAX_LAYER_BYTES : REG_MAX_MANIFEST;
+    if (size < 0 || (uint64_t)size > max)
+        return run_fail(r, "a %s of %lld bytes is larger than %llu", unpacked ? "layer" : "config",
+                        (long long)size, (unsigned long long)max);
     *total += (uint64_t)size;
     if (*total > REGFACTS_MAX_IMAGE_BYTES)
         return run_fail(r, "the image's layers are larger than %llu bytes",
@@ -311,7 +314,7 @@ static int spool_image(struct run *r, const char *digest, const struct buf *mani
     if (rc == 0 && (spool_write(s, path, manifest->data, manifest->len) != 0 || !index_text ||
                     spool_write(s, "index.json", index_text, strlen(index_text)) != 0))
         rc = run_fail(r, "cannot write to the spool: %s", strerror(errno));
-    free(index_text);
+    arena_text_free(index_text);
     json_decref(index);
     json_decref(doc);
     return rc;
@@ -326,10 +329,11 @@ static int analyse_spool(struct run *r, const struct spool *s, const char *diges
     char err[256];
     int rc = 0;
     pthread_mutex_lock(&rf.analyse);
-    if (image_open(&img, s->dir, NULL, err, sizeof(err)) != 0) {
+    if (image_open_limited(&img, s->dir, NULL, REGFACTS_MAX_FILES, REGFACTS_MAX_PATH_BYTES, err,
+                           sizeof(err)) != 0) {
         rc = run_fail(r, "cannot read the image: %s", err);
     } else {
-        image_facts_compute_max(&img, &f, REGFACTS_MAX_BINARY_BYTES);
+        image_facts_compute_max(&img, &f, BINARY_MAX_BYTES);
         json_t *rule = image_facts_catalog_rule(&f, NULL, digest);
         memset(out, 0, sizeof(*out));
         out->static_go = out->cgo = -1;
@@ -471,8 +475,18 @@ static int index_facts(struct run *r, const json_t *index, struct catalog_facts 
     return 0;
 }
 
+/* Replaces f's JSON values by heap copies: what the lookup's arena made ends with its scope. */
+static void facts_to_heap(struct catalog_facts *f)
+{
+    json_t *entrypoint = arena_export(f->entrypoint), *cmd = arena_export(f->cmd);
+    json_decref(f->entrypoint); /* frees a heap value; an arena one goes with the scope */
+    json_decref(f->cmd);
+    f->entrypoint = entrypoint;
+    f->cmd = cmd;
+}
+
 /* The facts of the manifest or index at digest. */
-static int digest_facts(struct run *r, const char *digest, struct catalog_facts *out)
+static int digest_facts_scoped(struct run *r, const char *digest, struct catalog_facts *out)
 {
     struct buf body = BUF_INIT;
     char media[REG_MEDIA_MAX];
@@ -486,6 +500,28 @@ static int digest_facts(struct run *r, const char *digest, struct catalog_facts 
         rc = manifest_facts(r, digest, &body, media, out);
     json_decref(doc);
     buf_free(&body);
+    return rc;
+}
+
+/*
+ * The same, with the JSON the registry sends (manifests, index, config) and
+ * the facts made from it held in an arena of at most REGFACTS_ARENA_MAX:
+ * jansson's values cost many times their text, and the registry chooses the
+ * text. out holds heap values only, whatever the result.
+ */
+static int digest_facts(struct run *r, const char *digest, struct catalog_facts *out)
+{
+    arena_begin_max(REGFACTS_ARENA_MAX);
+    int rc = digest_facts_scoped(r, digest, out);
+    if (arena_exhausted())
+        rc = run_fail(r, "the image's manifests and config need more than %u MiB of memory to read",
+                      REGFACTS_ARENA_MAX >> 20);
+    if (rc == 0) {
+        facts_to_heap(out);
+    } else {
+        catalog_facts_free(out);
+    }
+    arena_end();
     return rc;
 }
 

@@ -56,8 +56,16 @@
 #define REGFACTS_MAX_LAYER_BYTES    (512ull * 1024 * 1024)
 #define REGFACTS_MAX_IMAGE_BYTES    (512ull * 1024 * 1024)
 #define REGFACTS_MAX_UNPACKED_BYTES (640ull * 1024 * 1024)
-/* The analysed executable is read into memory: larger ones leave static-go unknown. */
-#define REGFACTS_MAX_BINARY_BYTES (64u * 1024 * 1024)
+/*
+ * What analysing one image may cost in memory (one image is analysed at a
+ * time): its file index (tree.h; about 100 bytes a file, plus the paths)
+ * and the JSON of its manifests and config, parsed in an arena with this
+ * ceiling per lookup (arena.h). The executables are mapped from the
+ * unpacked layers in the spool, not read into memory (image.h).
+ */
+#define REGFACTS_MAX_FILES      200000
+#define REGFACTS_MAX_PATH_BYTES (16u * 1024 * 1024)
+#define REGFACTS_ARENA_MAX      (8u * 1024 * 1024)
 
 enum regfacts_status {
     REGFACTS_HIT,     /* from the cache */

@@ -56,14 +56,24 @@ static uint64_t hash_path(const char *s)
 void tree_init(struct tree *t)
 {
     memset(t, 0, sizeof(*t));
+    t->max_nodes = TREE_MAX_NODES;
+    t->max_path_bytes = TREE_MAX_PATH_BYTES;
+}
+
+void tree_limit(struct tree *t, size_t max_nodes, size_t max_path_bytes)
+{
+    t->max_nodes = max_nodes < TREE_MAX_NODES ? max_nodes : TREE_MAX_NODES;
+    t->max_path_bytes = max_path_bytes < TREE_MAX_PATH_BYTES ? max_path_bytes : TREE_MAX_PATH_BYTES;
 }
 
 void tree_free(struct tree *t)
 {
+    size_t max_nodes = t->max_nodes, max_path_bytes = t->max_path_bytes;
     for (size_t i = 0; i < t->cap; i++)
         free(t->slots[i]);
     free(t->slots);
     memset(t, 0, sizeof(*t));
+    tree_limit(t, max_nodes, max_path_bytes);
 }
 
 /* The slot that holds path, or the empty slot where it would go. */
@@ -116,7 +126,7 @@ int tree_add(struct tree *t, const char *path, enum node_type type, uint32_t mod
     if (tree_clean_path(path, clean, sizeof(clean)) != 0)
         return -1;
     size_t bytes = strlen(clean) + (link ? strlen(link) : 0) + 2;
-    if (t->count >= TREE_MAX_NODES || t->path_bytes + bytes > TREE_MAX_PATH_BYTES)
+    if (t->count >= t->max_nodes || t->path_bytes + bytes > t->max_path_bytes)
         return -1;
     if ((t->count + 1) * 2 > t->cap && grow(t) != 0)
         return -1;

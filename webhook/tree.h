@@ -8,7 +8,8 @@
  * directory's lower contents, and a non-directory hides a lower directory's
  * contents). Nothing is extracted: data stays in the archive, located by
  * (layer, offset, size). Memory is bounded by TREE_MAX_NODES and
- * TREE_MAX_PATH_BYTES; past them tree_add fails.
+ * TREE_MAX_PATH_BYTES, or the lower limits a caller sets with tree_limit;
+ * past them tree_add fails.
  *
  * Paths are cleaned on the way in: "./", "//" and "." go away, ".." climbs
  * but never above the root, and the root itself is "". Symlinks are resolved
@@ -45,12 +46,17 @@ struct tree {
     size_t cap;
     size_t count; /* nodes allocated, deleted ones included */
     size_t path_bytes;
+    size_t max_nodes, max_path_bytes; /* tree_add's limits; kept by tree_free */
 };
 
 /* Cleans path (see above) into out; -1 when the result does not fit. */
 int tree_clean_path(const char *path, char *out, size_t outlen);
 
+/* An empty tree with the default limits. */
 void tree_init(struct tree *t);
+/* Lowers t's limits (values above the defaults are taken as the defaults). */
+void tree_limit(struct tree *t, size_t max_nodes, size_t max_path_bytes);
+/* Frees every node; the tree is then empty, with its limits. */
 void tree_free(struct tree *t);
 /* Adds or replaces the node at path (cleaned here). -1 when a limit is reached. */
 int tree_add(struct tree *t, const char *path, enum node_type type, uint32_t mode, uint32_t layer,

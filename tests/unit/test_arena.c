@@ -202,6 +202,34 @@ START_TEST(a_scope_past_its_ceiling_is_refused_and_marked)
 }
 END_TEST
 
+START_TEST(a_scope_may_ask_for_a_lower_ceiling)
+{
+    const size_t max = 1024 * 1024;
+    arena_begin_max(max);
+    arena_begin(); /* a nested scope takes the ceiling it is in */
+    json_t *big = json_array();
+    size_t made = 0;
+    for (int i = 0; i < 100000 && !arena_exhausted(); i++)
+        if (json_array_append_new(big, json_integer(i)) == 0)
+            made++;
+    arena_end();
+    int exhausted = arena_exhausted();
+    arena_end();
+    ck_assert(exhausted);
+    /* An integer and its array slot take a few dozen bytes: far fewer than 100,000 fit. */
+    ck_assert_uint_gt(made, 1000);
+    ck_assert_uint_lt(made, max / 16);
+
+    arena_begin(); /* the next scope has ARENA_MAX again */
+    json_t *many = json_array();
+    for (int i = 0; i < 100000; i++)
+        json_array_append_new(many, json_integer(i));
+    ck_assert(!arena_exhausted());
+    ck_assert_uint_eq(json_array_size(many), 100000);
+    arena_end();
+}
+END_TEST
+
 static void *review_on_a_thread(void *arg)
 {
     int id = *(int *)arg;
@@ -253,6 +281,7 @@ int main(void)
     tcase_add_test(tc, dumped_text_is_released_with_arena_text_free);
     tcase_add_test(tc, large_reviews_grow_the_arena_and_give_it_back);
     tcase_add_test(tc, a_scope_past_its_ceiling_is_refused_and_marked);
+    tcase_add_test(tc, a_scope_may_ask_for_a_lower_ceiling);
     tcase_add_test(tc, threads_have_arenas_of_their_own);
     suite_add_tcase(s, tc);
     return run_suite(s);

@@ -555,15 +555,12 @@ static int fingerprint_node(const struct tree_node *node, void *ctx)
 {
     char line[TREE_PATH_MAX + 200], digest[72] = "-";
     if (node->type == NODE_FILE) {
-        uint8_t *data;
-        size_t len;
-        bool truncated;
-        ck_assert_msg(image_read_file(&img, node, (size_t)node->size, &data, &len, &truncated, err,
-                                      sizeof(err)) == 0,
+        struct image_bytes b;
+        ck_assert_msg(image_file_bytes(&img, node, (size_t)node->size, &b, err, sizeof(err)) == 0,
                       "%s", err);
-        ck_assert(!truncated && len == node->size);
-        digest_of(data, len, digest);
-        free(data);
+        ck_assert(!b.truncated && b.len == node->size);
+        digest_of(b.data, b.len, digest);
+        image_bytes_release(&b);
     }
     snprintf(line, sizeof(line), "type %d mode %o size %llu link %s data %s", (int)node->type,
              (unsigned)node->mode, (unsigned long long)node->size, node->link ? node->link : "-",
@@ -779,6 +776,63 @@ START_TEST(oci_layout_directory)
 }
 END_TEST
 
+/*
+ * An archive on disk with the static Go program in a layer compressed with
+ * codec, opened with at most max_files files: the program's bytes.
+ */
+static int program_bytes_from_disk(enum reader_codec codec, size_t max_files,
+                                   struct image_bytes *out)
+{
+    char dir[] = "/tmp/goinject-bytes-XXXXXX", path[600];
+    struct buf layers[2] = {BUF_INIT, BUF_INIT};
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    add_glibc_base(&layers[0]);
+    add_static_go(&layers[1], "app/server");
+    docker_archive(layers, 2, "{\"config\":{\"Entrypoint\":[\"/app/server\"]}}", codec);
+    write_file(dir, "image.tar", archive.data, archive.len);
+    snprintf(path, sizeof(path), "%s/image.tar", dir);
+    int rc = image_open_limited(&img, path, NULL, max_files, TREE_MAX_PATH_BYTES, err, sizeof(err));
+    const struct tree_node *node = rc == 0 ? tree_get(&img.files, "app/server") : NULL;
+    if (rc == 0) {
+        ck_assert_ptr_nonnull(node);
+        ck_assert_msg(image_file_bytes(&img, node, BINARY_MAX_BYTES, out, err, sizeof(err)) == 0,
+                      "%s", err);
+        ck_assert(!out->truncated && out->len == node->size);
+    }
+    image_close(&img); /* the bytes stay valid: a mapping or a heap copy */
+    buf_free(&archive);
+    unlink(path);
+    rmdir(dir);
+    return rc;
+}
+
+START_TEST(file_data_is_mapped_from_plain_layers_and_read_from_compressed_ones)
+{
+    struct image_bytes plain, gzip, zstd;
+    ck_assert_int_eq(program_bytes_from_disk(READER_PLAIN, TREE_MAX_NODES, &plain), 0);
+    ck_assert_int_eq(program_bytes_from_disk(READER_GZIP, TREE_MAX_NODES, &gzip), 0);
+    ck_assert_int_eq(program_bytes_from_disk(READER_ZSTD, TREE_MAX_NODES, &zstd), 0);
+    ck_assert(plain.map && !plain.heap);
+    ck_assert(gzip.heap && !gzip.map && zstd.heap && !zstd.map);
+    ck_assert_uint_eq(plain.len, gzip.len);
+    ck_assert_int_eq(memcmp(plain.data, gzip.data, plain.len), 0);
+    ck_assert_int_eq(memcmp(plain.data, zstd.data, plain.len), 0);
+    ck_assert_int_eq(memcmp(plain.data, "\177ELF", 4), 0);
+    image_bytes_release(&plain);
+    image_bytes_release(&gzip);
+    image_bytes_release(&zstd);
+    ck_assert_ptr_null(plain.data);
+}
+END_TEST
+
+START_TEST(an_image_with_more_files_than_allowed_is_refused)
+{
+    struct image_bytes b;
+    ck_assert_int_eq(program_bytes_from_disk(READER_PLAIN, 3, &b), -1);
+    ck_assert_msg(strstr(err, "more than 3 files"), "%s", err);
+}
+END_TEST
+
 START_TEST(compressed_and_foreign_inputs)
 {
     size_t zlen;
@@ -810,6 +864,8 @@ static Suite *image_suite(void)
     tcase_add_test(docker, docker_archive_gzip_layers);
     tcase_add_test(docker, docker_archive_zstd_layers);
     tcase_add_test(docker, plain_gzip_and_zstd_layers_give_the_same_tree);
+    tcase_add_test(docker, file_data_is_mapped_from_plain_layers_and_read_from_compressed_ones);
+    tcase_add_test(docker, an_image_with_more_files_than_allowed_is_refused);
     tcase_add_test(docker, whiteouts_and_opaque_directories_apply);
     tcase_add_test(docker, entrypoint_through_path_and_symlinks);
     tcase_add_test(docker, static_busybox_is_not_a_shell);

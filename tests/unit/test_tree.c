@@ -202,6 +202,29 @@ START_TEST(many_nodes_and_iteration)
 }
 END_TEST
 
+START_TEST(a_tree_refuses_entries_past_its_limits_and_keeps_them)
+{
+    char path[64];
+    tree_limit(&t, 100, 1 << 20);
+    for (int i = 0; i < 100; i++) {
+        snprintf(path, sizeof(path), "file%d", i);
+        add(path, NODE_FILE, 0, NULL);
+    }
+    ck_assert_int_eq(tree_add(&t, "one-more", NODE_FILE, 0644, 0, 0, 0, NULL), -1);
+    ck_assert_int_eq(tree_add(&t, "file7", NODE_FILE, 0644, 1, 0, 0, NULL), -1);
+    tree_free(&t); /* emptied, with the same limits */
+    ck_assert_uint_eq(t.max_nodes, 100);
+    tree_limit(&t, 1000, 64); /* now the paths: "fileN" costs its length and 2 */
+    int added = 0;
+    for (int i = 0; i < 100 && tree_add(&t, "abcdefghij", NODE_FILE, 0644, 0, 0, 0, NULL) == 0; i++)
+        added++;
+    ck_assert_int_eq(added, 5); /* 5 x 12 bytes fit in 64, a sixth does not */
+    tree_limit(&t, (size_t)-1, (size_t)-1);
+    ck_assert_uint_eq(t.max_nodes, TREE_MAX_NODES);
+    ck_assert_uint_eq(t.max_path_bytes, TREE_MAX_PATH_BYTES);
+}
+END_TEST
+
 static Suite *tree_suite(void)
 {
     Suite *s = suite_create("tree");
@@ -217,6 +240,7 @@ static Suite *tree_suite(void)
     tcase_add_test(tc, a_file_over_a_directory_hides_its_contents);
     tcase_add_test(tc, root_opaque_marker_clears_everything_below);
     tcase_add_test(tc, many_nodes_and_iteration);
+    tcase_add_test(tc, a_tree_refuses_entries_past_its_limits_and_keeps_them);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -171,13 +171,22 @@ static void start_registry(const struct goinject_config *cfg, struct review_opti
     }
 }
 
-/* ---- review ------------------------------------------------------------- */
+/* ---- review and mutate ---------------------------------------------------- */
 
-static int cmd_review(int argc, char **argv)
+/* What `review` and `mutate` do with their input; returns the exit status. */
+typedef int (*engine_command)(const struct goinject_config *cfg, struct review_options *review,
+                              const struct buf *input);
+
+/*
+ * The frame both commands share: their flags, the configuration, the
+ * registry lookups when enabled, and the input (a file or stdin), handed to
+ * run. Everything it set up is released before it returns run's status.
+ */
+static int run_engine_command(int argc, char **argv, const char *name, engine_command run)
 {
     struct common_flags flags = {NULL, NULL};
     struct review_options review = {.pod_security_enforced = false};
-    int rc = parse_engine_flags(argc, argv, "review", &flags, &review);
+    int rc = parse_engine_flags(argc, argv, name, &flags, &review);
     if (rc != 0)
         return rc;
     struct goinject_config *cfg = load_config(&flags);
@@ -185,65 +194,65 @@ static int cmd_review(int argc, char **argv)
         return EXIT_USAGE;
     start_registry(cfg, &review);
     struct buf input = BUF_INIT_MAX(MAX_INPUT_BYTES);
-    int status = EXIT_USAGE;
-    if (read_input(argv[optind], &input) == 0) {
-        struct review_outcome outcome;
-        admission_review(cfg, input.data ? input.data : "", input.len, &review, &outcome);
-        if (outcome.result == REVIEW_INVALID) {
-            json_t *error = json_object_get(outcome.log, "error");
-            fprintf(stderr, "goinject: %s\n", json_string_value(error));
-        } else {
-            fwrite(outcome.body.data, 1, outcome.body.len, stdout);
-            status = fflush(stdout) == 0 ? 0 : 1;
-        }
-        review_outcome_free(&outcome);
-    }
+    int status = read_input(argv[optind], &input) == 0 ? run(cfg, &review, &input) : EXIT_USAGE;
     buf_free(&input);
     regfacts_stop(); /* lookups still running are cut short, their spools removed */
     config_free(cfg);
     return status;
 }
 
-/* ---- mutate ------------------------------------------------------------- */
+/* `review`: an AdmissionReview in, the answer the server would give out. */
+static int review_input(const struct goinject_config *cfg, struct review_options *review,
+                        const struct buf *input)
+{
+    struct review_outcome outcome;
+    int status = EXIT_USAGE;
+    admission_review(cfg, input->data ? input->data : "", input->len, review, &outcome);
+    if (outcome.result == REVIEW_INVALID) {
+        json_t *error = json_object_get(outcome.log, "error");
+        fprintf(stderr, "goinject: %s\n", json_string_value(error));
+    } else {
+        fwrite(outcome.body.data, 1, outcome.body.len, stdout);
+        status = fflush(stdout) == 0 ? 0 : 1;
+    }
+    review_outcome_free(&outcome);
+    return status;
+}
+
+/* `mutate`: a pod in, the pod with the patch applied out, its warnings on stderr. */
+static int mutate_input(const struct goinject_config *cfg, struct review_options *review,
+                        const struct buf *input)
+{
+    json_error_t jerr;
+    json_t *doc = json_loadb(input->data ? input->data : "", input->len, JSON_ALLOW_NUL, &jerr);
+    struct warnings warnings = {NULL, 0};
+    char err[256];
+    int status = EXIT_USAGE;
+    json_t *result = doc ? admission_mutate(cfg, doc, review, &warnings, err, sizeof(err)) : NULL;
+    char near[4 * JSON_ERROR_TEXT_LENGTH]; /* jansson quotes the input: keep it one line */
+    if (!doc)
+        fprintf(stderr, "goinject: malformed JSON at line %d column %d: %s\n", jerr.line,
+                jerr.column, str_safe(near, sizeof(near), jerr.text, strlen(jerr.text)));
+    else if (!result)
+        fprintf(stderr, "goinject: %s\n", err);
+    for (size_t i = 0; i < warnings.count; i++)
+        fprintf(stderr, "Warning: %s\n", warnings.items[i]);
+    if (result && json_dumpf(result, stdout, JSON_INDENT(2)) == 0 && fputc('\n', stdout) != EOF)
+        status = fflush(stdout) == 0 ? 0 : 1;
+    json_decref(result);
+    json_decref(doc);
+    warnings_free(&warnings);
+    return status;
+}
+
+static int cmd_review(int argc, char **argv)
+{
+    return run_engine_command(argc, argv, "review", review_input);
+}
 
 static int cmd_mutate(int argc, char **argv)
 {
-    struct common_flags flags = {NULL, NULL};
-    struct review_options review = {.pod_security_enforced = false};
-    int rc = parse_engine_flags(argc, argv, "mutate", &flags, &review);
-    if (rc != 0)
-        return rc;
-    struct goinject_config *cfg = load_config(&flags);
-    if (!cfg)
-        return EXIT_USAGE;
-    start_registry(cfg, &review);
-    struct buf input = BUF_INIT_MAX(MAX_INPUT_BYTES);
-    int status = EXIT_USAGE;
-    if (read_input(argv[optind], &input) == 0) {
-        json_error_t jerr;
-        json_t *doc = json_loadb(input.data ? input.data : "", input.len, JSON_ALLOW_NUL, &jerr);
-        struct warnings warnings = {NULL, 0};
-        char err[256];
-        json_t *result =
-            doc ? admission_mutate(cfg, doc, &review, &warnings, err, sizeof(err)) : NULL;
-        char near[4 * JSON_ERROR_TEXT_LENGTH]; /* jansson quotes the input: keep it one line */
-        if (!doc)
-            fprintf(stderr, "goinject: malformed JSON at line %d column %d: %s\n", jerr.line,
-                    jerr.column, str_safe(near, sizeof(near), jerr.text, strlen(jerr.text)));
-        else if (!result)
-            fprintf(stderr, "goinject: %s\n", err);
-        for (size_t i = 0; i < warnings.count; i++)
-            fprintf(stderr, "Warning: %s\n", warnings.items[i]);
-        if (result && json_dumpf(result, stdout, JSON_INDENT(2)) == 0 && fputc('\n', stdout) != EOF)
-            status = fflush(stdout) == 0 ? 0 : 1;
-        json_decref(result);
-        json_decref(doc);
-        warnings_free(&warnings);
-    }
-    buf_free(&input);
-    regfacts_stop(); /* lookups still running are cut short, their spools removed */
-    config_free(cfg);
-    return status;
+    return run_engine_command(argc, argv, "mutate", mutate_input);
 }
 
 /* ---- serve -------------------------------------------------------------- */

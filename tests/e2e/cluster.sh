@@ -222,29 +222,8 @@ print_logs() {
     done
 }
 
-port_in_use() {
-    if command -v ss >/dev/null; then
-        ss -Htan | awk -v p="$1" '{ n = split($4, a, ":"); if (a[n] == p) found = 1 } END { exit !found }'
-    else
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-    fi
-}
-
-# free_port: an unused TCP port, avoiding the ones handed out already.
-TAKEN_PORTS=""
-free_port() {
-    local p
-    for _ in $(seq 1 200); do
-        p=$((20000 + RANDOM % 30000))
-        case " $TAKEN_PORTS " in *" $p "*) continue ;; esac
-        if ! port_in_use "$p"; then
-            TAKEN_PORTS="$TAKEN_PORTS $p"
-            printf '%s\n' "$p"
-            return 0
-        fi
-    done
-    die "no free port found"
-}
+# port_in_use, free_port
+. "$(cd "$(dirname "$0")" && pwd)/ports.sh"
 
 # pid_alive NAME: the recorded process for NAME is running and is ours.
 pid_alive() {
@@ -374,10 +353,10 @@ cmd_up() {
 
     gen_pki
     local etcd_port etcd_peer_port api_port kcm_port
-    etcd_port="$(free_port)"
-    etcd_peer_port="$(free_port)"
-    api_port="$(free_port)"
-    kcm_port="$(free_port)"
+    free_port etcd_port
+    free_port etcd_peer_port
+    free_port api_port
+    free_port kcm_port
     printf '%s\n' "$api_port" >"$STATE_DIR/apiserver.port"
     local server="https://127.0.0.1:$api_port"
     write_kubeconfig "$KUBECONFIG_ADMIN" admin "$server"

@@ -36,6 +36,8 @@ set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 CLUSTER="$here/cluster.sh"
+# port_in_use, free_port
+. "$here/ports.sh"
 
 STATE_DIR="${GOINJECT_E2E_STATE:-/tmp/goinject-e2e}"
 NODE_DIR="$STATE_DIR/node"
@@ -564,8 +566,8 @@ cmd_up() {
     cmd_import "$@"
 
     local sched_port kubelet_port
-    sched_port="$(free_port)"
-    kubelet_port="$(free_port)"
+    free_port sched_port
+    free_port kubelet_port
     say "starting kube-scheduler on 127.0.0.1:$sched_port"
     start kube-scheduler "$b/kube-scheduler" \
         --kubeconfig="$NODE_DIR/scheduler.kubeconfig" \
@@ -591,25 +593,6 @@ cmd_up() {
     trap - EXIT
     say "node $NODE_NAME is Ready ($((SECONDS - t0))s; state in $NODE_DIR)"
     cmd_env
-}
-
-port_in_use() {
-    ss -Htan | awk -v p="$1" '{ n = split($4, a, ":"); if (a[n] == p) found = 1 } END { exit !found }'
-}
-
-TAKEN_PORTS=""
-free_port() {
-    local p
-    for _ in $(seq 1 200); do
-        p=$((20000 + RANDOM % 30000))
-        case " $TAKEN_PORTS " in *" $p "*) continue ;; esac
-        if ! port_in_use "$p"; then
-            TAKEN_PORTS="$TAKEN_PORTS $p"
-            printf '%s\n' "$p"
-            return 0
-        fi
-    done
-    die "no free port found"
 }
 
 # ---- down ----------------------------------------------------------------------------------------

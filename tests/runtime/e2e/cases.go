@@ -107,10 +107,10 @@ func (c caseDef) wrapped() bool { return c.action == "shell-wrapper" || c.action
 // caseWorkers pods run at a time: the time goes into Docker starting and stopping containers.
 const caseWorkers = 3
 
-// runCases runs the cases in parallel, each reporting into its own copy of the suite, and
-// prints their checks in the order of the table.
-func (s *suite) runCases(ctx context.Context) {
-	jobs := make([]func(*suite), 0, len(cases)+1)
+// caseJobs makes one job per case of the table, which runs run; a case whose image could not
+// be built is one failed check instead.
+func (s *suite) caseJobs(run func(cs *suite, c caseDef, i int, group string)) []func(*suite) {
+	jobs := make([]func(*suite), 0, len(cases)+4)
 	for i, c := range cases {
 		i, c := i, c
 		group := c.label + " / " + c.mode
@@ -118,8 +118,15 @@ func (s *suite) runCases(ctx context.Context) {
 			jobs = append(jobs, func(cs *suite) { cs.check(group, "image usable", false, "image %s: %s", c.image, why) })
 			continue
 		}
-		jobs = append(jobs, func(cs *suite) { cs.runCase(ctx, c, i, group) })
+		jobs = append(jobs, func(cs *suite) { run(cs, c, i, group) })
 	}
+	return jobs
+}
+
+// runCases runs the cases in parallel, each reporting into its own copy of the suite, and
+// prints their checks in the order of the table.
+func (s *suite) runCases(ctx context.Context) {
+	jobs := s.caseJobs(func(cs *suite, c caseDef, i int, group string) { cs.runCase(ctx, c, i, group) })
 	if _, broken := s.brokenImgs["debian"]; !broken {
 		jobs = append(jobs, func(cs *suite) { cs.rootfsProof(ctx) })
 	}

@@ -362,16 +362,7 @@ func (f *logFollower) wait(timeout time.Duration) (string, error) {
 
 // runNodeCases runs the cases of the table, and the node's own, three at a time.
 func (s *suite) runNodeCases(ctx context.Context) {
-	var jobs []func(*suite)
-	for i, c := range cases {
-		i, c := i, c
-		group := c.label + " / " + c.mode
-		if why, broken := s.brokenImgs[c.image]; broken {
-			jobs = append(jobs, func(cs *suite) { cs.check(group, "image usable", false, "image %s: %s", c.image, why) })
-			continue
-		}
-		jobs = append(jobs, func(cs *suite) { cs.runNodeCase(ctx, c, i, group) })
-	}
+	jobs := s.caseJobs(func(cs *suite, c caseDef, i int, group string) { cs.runNodeCase(ctx, c, i, group) })
 	if _, broken := s.brokenImgs["debian"]; !broken {
 		jobs = append(jobs,
 			func(cs *suite) { cs.nodePrefixedCap(ctx) },

@@ -68,8 +68,10 @@ int image_open_limited(struct image *img, const char *path, const char *want, si
  * lies whole in a plain layer its bytes are mapped read-only from the layer's
  * file (or pointed to in memory), so even a large executable costs no heap;
  * from a compressed layer they are read into a heap buffer. Owns the mapping
- * or the buffer; image_bytes_release gives it back. The image must stay open
- * while data is used.
+ * or the buffer; image_bytes_release gives it back. A mapping needs its
+ * file unchanged while data is used (the spool's files are the server's own;
+ * a file cut short under it would end the process with SIGBUS); memory needs
+ * the image open.
  */
 struct image_bytes {
     const uint8_t *data;

@@ -1,10 +1,7 @@
 package faults
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -85,27 +82,13 @@ func TestExpensivePodsStayWithinMemory(t *testing.T) {
 // expensiveAnswer posts body and checks the fail-open answer: 200, allowed, the uid, no
 // patch, and the warning that says why.
 func expensiveAnswer(c *http.Client, base, uid string, body []byte) error {
-	resp, err := c.Post(base+"/mutate", "application/json", bytes.NewReader(body))
+	a, data, err := postReview(c, base, body)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %v", uid, err)
 	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	var a struct {
-		Response struct {
-			UID      string   `json:"uid"`
-			Allowed  bool     `json:"allowed"`
-			Patch    string   `json:"patch"`
-			Warnings []string `json:"warnings"`
-		} `json:"response"`
-	}
-	if resp.StatusCode != 200 || json.Unmarshal(data, &a) != nil || a.Response.UID != uid ||
-		!a.Response.Allowed || a.Response.Patch != "" || len(a.Response.Warnings) != 1 ||
-		!strings.Contains(a.Response.Warnings[0], "pod admitted unchanged: the review needs more than 32 MiB") {
-		return fmt.Errorf("%s: status %d: %.300s", uid, resp.StatusCode, data)
+	if a.UID != uid || !a.Allowed || a.Patch != "" || len(a.Warnings) != 1 ||
+		!strings.Contains(a.Warnings[0], "pod admitted unchanged: the review needs more than 32 MiB") {
+		return fmt.Errorf("%s: %.300s", uid, data)
 	}
 	return nil
 }

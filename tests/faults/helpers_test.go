@@ -190,28 +190,44 @@ func podReview(uid string) []byte {
 		`"image":"example.com/app:1","command":["/app","--flag"],"env":[{"name":"A","value":"1"}]}]}}}}`)
 }
 
-// review posts one review and checks a 200 AdmissionReview that echoes uid with a patch.
-func review(c *http.Client, base, uid string) error {
-	resp, err := c.Post(base+"/mutate", "application/json", bytes.NewReader(podReview(uid)))
+// admissionResponse is the part of an AdmissionReview answer the fault tests check.
+type admissionResponse struct {
+	UID      string   `json:"uid"`
+	Allowed  bool     `json:"allowed"`
+	Patch    string   `json:"patch"`
+	Warnings []string `json:"warnings"`
+}
+
+// postReview posts body to /mutate and decodes a 200 answer; the raw body comes back for messages.
+func postReview(c *http.Client, base string, body []byte) (admissionResponse, []byte, error) {
+	var a struct {
+		Response admissionResponse `json:"response"`
+	}
+	resp, err := c.Post(base+"/mutate", "application/json", bytes.NewReader(body))
 	if err != nil {
-		return err
+		return a.Response, nil, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return a.Response, data, err
+	}
+	if resp.StatusCode != 200 {
+		return a.Response, data, fmt.Errorf("status %d: %.300s", resp.StatusCode, data)
+	}
+	if err := json.Unmarshal(data, &a); err != nil {
+		return a.Response, data, fmt.Errorf("not an AdmissionReview: %v: %.300s", err, data)
+	}
+	return a.Response, data, nil
+}
+
+// review posts one review and checks a 200 AdmissionReview that echoes uid with a patch.
+func review(c *http.Client, base, uid string) error {
+	a, body, err := postReview(c, base, podReview(uid))
 	if err != nil {
 		return err
 	}
-	if resp.StatusCode != 200 {
-		return fmt.Errorf("status %d: %s", resp.StatusCode, body)
-	}
-	var a struct {
-		Response struct {
-			UID     string `json:"uid"`
-			Allowed bool   `json:"allowed"`
-			Patch   string `json:"patch"`
-		} `json:"response"`
-	}
-	if err := json.Unmarshal(body, &a); err != nil || a.Response.UID != uid || !a.Response.Allowed || a.Response.Patch == "" {
+	if a.UID != uid || !a.Allowed || a.Patch == "" {
 		return fmt.Errorf("bad answer for %s: %.200s", uid, body)
 	}
 	return nil

@@ -163,7 +163,14 @@ inspect: $(BUILD)/goinject | $(DEPS_TEST)
 FUZZ_INPUTS = $$(for d in $(BUILD)/fuzz-regress/corpus/$(1) tests/fuzz/corpus/$(1) \
                   tests/fuzz/regressions/$(1); do [ -d $$d ] && echo $$d; done)
 
+# A corpus or regressions folder is named after its target: one that names none would be
+# replayed by nothing, so it fails the run.
 fuzz-regress: $(FUZZ_REGRESS) $(BUILD)/fuzz-regress/seeds
+	@for d in tests/fuzz/corpus/* tests/fuzz/regressions/*; do \
+	    [ -e "$$d" ] || continue; \
+	    case " $(FUZZ_TARGETS) " in *" $${d##*/} "*) ;; \
+	    *) echo "fuzz-regress: $$d names no fuzz target ($(FUZZ_TARGETS))" >&2; exit 1 ;; esac; \
+	done
 	@$(BUILD)/fuzz-regress/seeds $(BUILD)/fuzz-regress/corpus
 	@$(foreach t,$(FUZZ_TARGETS),$(FUZZ_WRAPPER) $(BUILD)/fuzz-regress/$(t) $(call FUZZ_INPUTS,$(t)) &&) true
 

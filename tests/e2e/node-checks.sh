@@ -196,7 +196,8 @@ serves_through_service() {
         jq -c '[.items[].endpoints[]? | {addresses, conditions}]' "$out.eps.json"
         fail "the Service's ready endpoints are not the pods $(cat "$out.pod-ips")"
     }
-    assert_json "$out.eps.json" '[.items[].ports[]? | .port] | unique' '[8443]'
+    # The webhook's port, and the metrics listener's (the chart's and deploy/'s default).
+    assert_json "$out.eps.json" '[.items[].ports[]? | {(.name): .port}] | unique | add' '{"https":8443,"metrics":8080}'
     local ip
     for ip in $(cat "$out.pod-ips"); do
         [[ "$ip" == "$(node_cidr_prefix)"* ]] || fail "endpoint $ip is not in the pod CIDR"
@@ -349,6 +350,9 @@ rt_values() {
 }
 
 node_runtime_setup() {
+    # A release an earlier check left when it failed would mutate these namespaces too.
+    no_release goinject goinject-system
+    no_release goinject goinject-secret
     {
         namespace "$RT_NS-glibc" e2e.goinject.io/webhook=glibc
         namespace "$RT_NS-musl" e2e.goinject.io/webhook=musl

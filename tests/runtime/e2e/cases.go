@@ -595,15 +595,20 @@ func (s *suite) checkInit(group string, c caseDef, res *podResult) {
 	s.check(group, "init container ran as 65532:65532, read-only root, no-new-privileges, capabilities dropped (docker inspect)",
 		ic.inspect.Config.User == "65532:65532" && hc.ReadonlyRootfs && nnp && contains(hc.CapDrop, "ALL"),
 		"user %q readonly %t securityOpt %v capDrop %v", ic.inspect.Config.User, hc.ReadonlyRootfs, hc.SecurityOpt, hc.CapDrop)
-	vol := res.Volumes["goinject-agent"]
-	probe := filepath.Join(vol, "probe", c.flavor, "libgoinject-probe.so")
-	tini := filepath.Join(vol, "tini", c.flavor, "tini")
+	s.checkBundle(group, "", res.Volumes["goinject-agent"], c.flavor)
+}
+
+// checkBundle: the probe and tini of flavor are in the agent volume at vol (a directory on
+// this machine), written by uid 65532; where says which run looked.
+func (s *suite) checkBundle(group, where, vol, flavor string) {
+	probe := filepath.Join(vol, "probe", flavor, "libgoinject-probe.so")
+	tini := filepath.Join(vol, "tini", flavor, "tini")
 	var owner uint32 = 1<<32 - 1
 	if st, err := os.Stat(probe); err == nil {
 		owner = st.Sys().(*syscall.Stat_t).Uid
 	}
 	tiniStat, tiniErr := os.Stat(tini)
-	s.check(group, "the bundle (probe, tini) is in the agent volume, written by uid 65532",
+	s.check(group, "the bundle (probe, tini) is in the agent volume"+where+", written by uid 65532",
 		owner == 65532 && tiniErr == nil && tiniStat.Mode().Perm() == 0o755, "probe owner %d, tini %v", owner, tiniErr)
 }
 

@@ -20,7 +20,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -537,16 +536,7 @@ func (s *suite) checkNodeInit(ctx context.Context, group string, c caseDef, p *k
 		err == nil && oci.Process.User.UID == 65532 && oci.Process.User.GID == 65532 && oci.Root.Readonly &&
 			oci.Process.NoNewPrivileges && len(oci.Process.Capabilities.Effective) == 0,
 		"%v %+v", err, oci)
-	vol := s.volumeDir(p.Metadata.UID, "goinject-agent")
-	probe := filepath.Join(vol, "probe", c.flavor, "libgoinject-probe.so")
-	tini := filepath.Join(vol, "tini", c.flavor, "tini")
-	var owner uint32 = 1<<32 - 1
-	if st, err := os.Stat(probe); err == nil {
-		owner = st.Sys().(*syscall.Stat_t).Uid
-	}
-	tiniStat, tiniErr := os.Stat(tini)
-	s.check(group, "the bundle (probe, tini) is in the agent volume on the node, written by uid 65532",
-		owner == 65532 && tiniErr == nil && tiniStat.Mode().Perm() == 0o755, "probe owner %d, tini %v", owner, tiniErr)
+	s.checkBundle(group, " on the node", s.volumeDir(p.Metadata.UID, "goinject-agent"), c.flavor)
 }
 
 // nodeExitRun: the program exits by itself; its exit code shows in the pod status.
